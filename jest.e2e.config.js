@@ -1,0 +1,9 @@
+// End-to-end suite: real registry, real containers, real load balancer (see e2e/README.md).
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/e2e'],
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.tsx?$': ['ts-jest', { useESM: true }] },
+  testTimeout: 600000,
+};
