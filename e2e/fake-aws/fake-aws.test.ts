@@ -1,0 +1,312 @@
+// The fake AWS endpoint answers the real AWS SDK clients the way the real services do.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  ListImagesCommand,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandInvocationsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { ecrOperations } from './ecr.js';
+import type { Manifest, RegistryApi } from './registry-client.js';
+import { startFakeAws, type FakeAws } from './server.js';
+import { simulateSsm, type ManagedInstance, type SsmSimulation } from './ssm.js';
+
+class MemoryRegistry implements RegistryApi {
+  readonly host = 'registry.test:5000';
+  readonly images = new Map<string, Manifest>();
+  tags(): Promise<string[]> {
+    return Promise.resolve([...this.images.keys()]);
+  }
+  manifest(_repo: string, reference: string): Promise<Manifest | undefined> {
+    return Promise.resolve(
+      this.images.get(reference) ?? [...this.images.values()].find((m) => m.digest === reference),
+    );
+  }
+  putManifest(_repo: string, tag: string, body: string, mediaType: string): Promise<string> {
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    this.images.set(tag, { digest, mediaType, body });
+    return Promise.resolve(digest);
+  }
+}
+
+const manifest = (n: number): string =>
+  JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { size: 10 },
+    layers: [{ size: n }],
+  });
+
+const region = 'eu-west-1';
+const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' };
+
+describe('fake AWS endpoint', () => {
+  let dir: string;
+  let aws: FakeAws;
+  let ssmSim: SsmSimulation;
+  let ecr: ECRClient;
+  let ssm: SSMClient;
+  const registry = new MemoryRegistry();
+  const instance = (id: string): ManagedInstance => ({
+    instanceId: id,
+    ipAddress: '10.0.0.1',
+    computerName: id,
+    tags: { Env: 'test' },
+    online: true,
+    stateDir: path.join(dir, id),
+    startScript: (scriptPath, cwd) =>
+      spawn('bash', [scriptPath], {
+        cwd,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH, WHO: id },
+      }),
+  });
+  let hosts: ManagedInstance[];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'ce2e-fake-aws-'));
+    hosts = [instance('i-0000000000000001'), instance('i-0000000000000002')];
+    ssmSim = simulateSsm(hosts, {
+      region,
+      accountId: '123456789012',
+      timing: { invocationVisibleAfterMs: 300, deliveryMs: 100, reportMs: 50 },
+    });
+    await registry.putManifest(
+      'app',
+      'v1',
+      manifest(1),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    aws = await startFakeAws(
+      {
+        json: {
+          AmazonEC2ContainerRegistry_V20150921: {
+            signingName: 'ecr',
+            operations: ecrOperations({
+              registry,
+              region,
+              accountId: '123456789012',
+              repositories: ['app'],
+              auth: { username: 'AWS', password: 'pw' },
+            }),
+          },
+          AmazonSSM: { signingName: 'ssm', operations: ssmSim.operations },
+        },
+      },
+      { host: '127.0.0.1', region },
+    );
+    ecr = new ECRClient({ region, endpoint: aws.url, credentials, maxAttempts: 1 });
+    ssm = new SSMClient({ region, endpoint: aws.url, credentials, maxAttempts: 1 });
+  });
+
+  afterAll(async () => {
+    await ssmSim.stop();
+    await aws.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function waitFor(commandId: string, instanceId: string): Promise<Record<string, unknown>> {
+    for (;;) {
+      const out = await ssm
+        .send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
+        .catch((e: Error) => e);
+      if (!(out instanceof Error) && !['Pending', 'InProgress'].includes(out.Status ?? ''))
+        return out as Record<string, unknown>;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('describes repositories, lists and describes images from the registry, and hands out its credentials', async () => {
+    const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }));
+    expect(repos.repositories?.[0]?.repositoryUri).toBe('registry.test:5000/app');
+    await expect(
+      ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['nope'] })),
+    ).rejects.toMatchObject({
+      name: 'RepositoryNotFoundException',
+    });
+    const list = await ecr.send(new ListImagesCommand({ repositoryName: 'app' }));
+    expect(list.imageIds).toEqual([
+      { imageTag: 'v1', imageDigest: registry.images.get('v1')?.digest },
+    ]);
+    const described = await ecr.send(
+      new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v1' }] }),
+    );
+    expect(described.imageDetails?.[0]).toMatchObject({ imageTags: ['v1'], imageSizeInBytes: 11 });
+    const token = await ecr.send(new GetAuthorizationTokenCommand({}));
+    const data = token.authorizationData?.[0];
+    expect(Buffer.from(data?.authorizationToken ?? '', 'base64').toString()).toBe('AWS:pw');
+    expect(data?.proxyEndpoint).toBe('https://registry.test:5000');
+  });
+
+  it('promotes with BatchGetImage + PutImage and keeps tags immutable', async () => {
+    const got = await ecr.send(
+      new BatchGetImageCommand({
+        repositoryName: 'app',
+        imageIds: [{ imageTag: 'v1' }, { imageTag: 'v9' }],
+      }),
+    );
+    expect(got.failures).toEqual([
+      {
+        imageId: { imageTag: 'v9' },
+        failureCode: 'ImageNotFound',
+        failureReason: 'Requested image not found',
+      },
+    ]);
+    const image = got.images?.[0];
+    const put = await ecr.send(
+      new PutImageCommand({
+        repositoryName: 'app',
+        imageTag: 'v2',
+        imageManifest: image?.imageManifest,
+        imageManifestMediaType: image?.imageManifestMediaType,
+      }),
+    );
+    expect(put.image?.imageId?.imageDigest).toBe(image?.imageId?.imageDigest);
+    await expect(
+      ecr.send(
+        new PutImageCommand({ repositoryName: 'app', imageTag: 'v2', imageManifest: manifest(2) }),
+      ),
+    ).rejects.toMatchObject({ name: 'ImageTagAlreadyExistsException' });
+    await expect(
+      ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageTag: 'v2',
+          imageManifest: image?.imageManifest,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'ImageAlreadyExistsException' });
+  });
+
+  it('describes instances with their ping status and honours the MaxResults range', async () => {
+    hosts[1]!.online = false;
+    const info = await ssm.send(
+      new DescribeInstanceInformationCommand({
+        Filters: [{ Key: 'InstanceIds', Values: ['i-0000000000000001', 'i-0000000000000002'] }],
+      }),
+    );
+    expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([
+      ['i-0000000000000001', 'Online'],
+      ['i-0000000000000002', 'ConnectionLost'],
+    ]);
+    hosts[1]!.online = true;
+    await expect(
+      ssm.send(new DescribeInstanceInformationCommand({ MaxResults: 100 })),
+    ).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('runs a command on the instance: not visible at first, then Pending/InProgress, then the exit code and output', async () => {
+    const sent = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ['i-0000000000000001'],
+        Parameters: { commands: ['echo "on $WHO"', 'echo oops >&2', 'exit 3'] },
+      }),
+    );
+    const commandId = sent.Command?.CommandId ?? '';
+    await expect(
+      ssm.send(
+        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: 'i-0000000000000001' }),
+      ),
+    ).rejects.toMatchObject({
+      name: 'InvocationDoesNotExist',
+    });
+    const done = await waitFor(commandId, 'i-0000000000000001');
+    expect(done).toMatchObject({
+      Status: 'Failed',
+      ResponseCode: 3,
+      StandardOutputContent: 'on i-0000000000000001\n',
+      StandardErrorContent: 'oops\n',
+    });
+    const listed = await ssm.send(
+      new ListCommandInvocationsCommand({ CommandId: commandId, Details: true }),
+    );
+    expect(listed.CommandInvocations?.[0]?.CommandPlugins?.[0]?.Output).toContain(
+      '----------ERROR-------',
+    );
+  });
+
+  it('truncates output at 24,000 characters, honours executionTimeout and cancels', async () => {
+    const big = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ['i-0000000000000001'],
+        Parameters: { commands: ['head -c 30000 /dev/zero | tr "\\0" x'] },
+      }),
+    );
+    const out = await waitFor(big.Command?.CommandId ?? '', 'i-0000000000000001');
+    expect(out).toMatchObject({ Status: 'Success' });
+    expect(String(out.StandardOutputContent)).toHaveLength(24000);
+
+    const slow = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ['i-0000000000000001'],
+        Parameters: { commands: ['sleep 30'], executionTimeout: ['1'] },
+      }),
+    );
+    expect(await waitFor(slow.Command?.CommandId ?? '', 'i-0000000000000001')).toMatchObject({
+      Status: 'TimedOut',
+      StatusDetails: 'ExecutionTimedOut',
+    });
+
+    const cancelled = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ['i-0000000000000002'],
+        Parameters: { commands: ['sleep 30'] },
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    await ssm.send(new CancelCommandCommand({ CommandId: cancelled.Command?.CommandId ?? '' }));
+    expect(await waitFor(cancelled.Command?.CommandId ?? '', 'i-0000000000000002')).toMatchObject({
+      Status: 'Cancelled',
+    });
+  });
+
+  it('throttles every Nth poll when asked to', async () => {
+    ssmSim.faults.throttleEveryNthPoll = 3;
+    const results: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      results.push(
+        await ssm.send(new ListCommandInvocationsCommand({})).then(
+          () => 'ok',
+          (e: Error) => e.name,
+        ),
+      );
+    }
+    ssmSim.faults.throttleEveryNthPoll = 0;
+    expect(results).toEqual(['ok', 'ok', 'ThrottlingException', 'ok', 'ok', 'ThrottlingException']);
+    expect(aws.calls.filter((c) => c.errorType === 'ThrottlingException')).toHaveLength(2);
+  });
+
+  it('rejects a client that signs for the wrong service', async () => {
+    const wrong = new SSMClient({
+      region,
+      endpoint: aws.url,
+      credentials,
+      maxAttempts: 1,
+      signingName: 'ecr',
+    } as never);
+    await expect(wrong.send(new DescribeInstanceInformationCommand({}))).rejects.toMatchObject({
+      name: 'InvalidSignatureException',
+    });
+  });
+});
