@@ -1,0 +1,94 @@
+import { STATUS_CODES } from 'node:http';
+import type { Context, Next } from 'koa';
+import type { Logger } from './logger.js';
+
+/**
+ * An error the client should see, rendered as RFC 9457 application/problem+json. `kind` becomes
+ * the problem `type`, a stable identifier clients can switch on.
+ */
+export class Problem extends Error {
+  constructor(
+    readonly status: number,
+    readonly kind: string,
+    readonly detail: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+export const PROBLEM_TYPE_PREFIX = 'urn:challenge-deploy:problem:';
+
+/** Problems for statuses that arise without a route throwing (unknown path, wrong method). */
+const IMPLICIT: Record<number, { kind: string; detail: (ctx: Context) => string }> = {
+  404: { kind: 'not-found', detail: (ctx) => `No route matches ${ctx.method} ${ctx.path}.` },
+  405: {
+    kind: 'method-not-allowed',
+    detail: (ctx) => `${ctx.method} is not allowed on ${ctx.path}; see the Allow header.`,
+  },
+  501: {
+    kind: 'not-implemented',
+    detail: (ctx) => `The method ${ctx.method} is not implemented by this service.`,
+  },
+};
+
+export function renderProblem(
+  ctx: Context,
+  status: number,
+  kind: string,
+  detail: string,
+  headers: Record<string, string> = {},
+): void {
+  ctx.status = status;
+  for (const [name, value] of Object.entries(headers)) ctx.set(name, value);
+  ctx.type = 'application/problem+json';
+  ctx.body = JSON.stringify({
+    type: PROBLEM_TYPE_PREFIX + kind,
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail,
+    instance: ctx.path,
+    requestId: ctx.state.requestId as string | undefined,
+  });
+}
+
+interface HttpLikeError {
+  status?: unknown;
+  expose?: unknown;
+  message?: unknown;
+}
+
+/**
+ * Turns every failure below it into a problem document: Problems as they are, http-errors raised
+ * by Koa with their status, anything else as a 500 that names only the request id (the stack
+ * goes to the log, never to the client).
+ */
+export function problemResponses(logger: Logger) {
+  return async function problems(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (error) {
+      if (error instanceof Problem) {
+        renderProblem(ctx, error.status, error.kind, error.detail, error.headers);
+        return;
+      }
+      const { status, expose, message } = (error ?? {}) as HttpLikeError;
+      if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
+        renderProblem(ctx, status, 'client-error', String(message));
+        return;
+      }
+      logger.error({ err: error, reqId: ctx.state.requestId as string }, 'request failed');
+      renderProblem(
+        ctx,
+        500,
+        'internal',
+        `The request failed unexpectedly; the log has details under request id ${String(ctx.state.requestId)}.`,
+      );
+      return;
+    }
+    const implicit = IMPLICIT[ctx.status];
+    if (implicit && (ctx.body === undefined || ctx.body === null)) {
+      renderProblem(ctx, ctx.status, implicit.kind, implicit.detail(ctx));
+    }
+  };
+}

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { MERGE_PATCH, readJsonBody, type BodyRules } from '../body.js';
+import { Problem } from '../errors.js';
+import {
+  etagOf,
+  ifMatchHolds,
+  ifNoneMatchHits,
+  parsePrecondition,
+  singleStrongTag,
+  type Precondition,
+} from '../etag.js';
+import { applyMergePatch } from '../merge-patch.js';
+import type { DocumentStore, StoredDocument } from '../store/index.js';
+import type { WriteResult } from '../store/types.js';
+import {
+  assertDocumentData,
+  assertSaneJson,
+  assertValidId,
+  isValidId,
+  parseCreateBody,
+} from '../validation.js';
+
+export interface DocumentRoutesOptions {
+  store: DocumentStore;
+  bodyLimitBytes: number;
+  /** Middleware that lets only authenticated writers through. */
+  authenticate: (ctx: Context, next: Next) => Promise<void>;
+}
+
+const LIST_DEFAULT_LIMIT = 100;
+const LIST_MAX_LIMIT = 1000;
+/** A PATCH without If-Match re-reads and retries this often when another write slips in between. */
+const PATCH_ATTEMPTS = 5;
+
+/** The response body, built around the stored JSON text so reads never re-serialise `data`. */
+function documentJson(doc: StoredDocument): string {
+  return (
+    `{"id":${JSON.stringify(doc.id)},"data":${doc.dataJson},"version":${doc.version},` +
+    `"createdAt":"${doc.createdAt}","updatedAt":"${doc.updatedAt}"}`
+  );
+}
+
+function respondWithDocument(ctx: Context, doc: StoredDocument, status = 200): void {
+  ctx.status = status;
+  ctx.set('ETag', etagOf(doc.revision));
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.type = 'application/json';
+  ctx.body = documentJson(doc);
+}
+
+function notFound(id: string): Problem {
+  return new Problem(404, 'document-not-found', `No document has the id "${id}".`);
+}
+
+function preconditionFailed(id: string): Problem {
+  return new Problem(
+    412,
+    'precondition-failed',
+    `Document "${id}" has changed since the version named in If-Match; fetch it again and retry.`,
+  );
+}
+
+function refusal(id: string, result: Extract<WriteResult, { ok: false }>): Problem {
+  if (result.reason === 'not-found') return notFound(id);
+  if (result.reason === 'exists') {
+    return new Problem(409, 'document-exists', `A document with the id "${id}" already exists.`);
+  }
+  return preconditionFailed(id);
+}
+
+/** Param values are percent-decoded by the router, so `%2F` arrives as `/` and is refused here. */
+function idParam(ctx: Context): string {
+  const id = (ctx.params as Record<string, string>).id ?? '';
+  assertValidId(id);
+  return id;
+}
+
+/** The revision a write must compare-and-set against, resolved from If-Match; 412 if stale. */
+async function expectedRevision(
+  store: DocumentStore,
+  id: string,
+  condition: Precondition | undefined,
+): Promise<string | undefined> {
+  if (!condition || condition.kind === 'any') return undefined;
+  const single = singleStrongTag(condition);
+  if (single !== undefined) return single; // the store checks it atomically
+  const current = await store.get(id);
+  if (!current) throw notFound(id);
+  if (!ifMatchHolds(condition, current.revision)) throw preconditionFailed(id);
+  return current.revision;
+}
+
+function encodeCursor(lastId: string): string {
+  return Buffer.from(`after:${lastId}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const decoded = Buffer.from(cursor, 'base64url').toString();
+  const id = decoded.startsWith('after:') ? decoded.slice('after:'.length) : '';
+  if (!isValidId(id))
+    throw new Problem(400, 'invalid-cursor', 'The cursor is not one this API issued.');
+  return id;
+}
+
+function parseLimit(raw: unknown): number {
+  if (raw === undefined) return LIST_DEFAULT_LIMIT;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || +raw < 1 || +raw > LIST_MAX_LIMIT) {
+    throw new Problem(
+      400,
+      'invalid-limit',
+      `limit must be an integer from 1 to ${LIST_MAX_LIMIT}.`,
+    );
+  }
+  return Number(raw);
+}
+
+/** Registers /json and /json/:id on the router. */
+export function registerDocumentRoutes(
+  router: Router,
+  { store, bodyLimitBytes, authenticate }: DocumentRoutesOptions,
+): void {
+  const documentBody: BodyRules = {
+    mediaTypes: ['application/json'],
+    allowLegacyForm: true,
+    limitBytes: bodyLimitBytes,
+  };
+  const patchBody: BodyRules = {
+    mediaTypes: [MERGE_PATCH, 'application/json'],
+    allowLegacyForm: false,
+    limitBytes: bodyLimitBytes,
+  };
+
+  router.get('/json', async (ctx) => {
+    const limit = parseLimit(ctx.query.limit);
+    const cursor = ctx.query.cursor;
+    if (cursor !== undefined && typeof cursor !== 'string') {
+      throw new Problem(400, 'invalid-cursor', 'Give at most one cursor.');
+    }
+    const page = await store.list(limit, cursor === undefined ? undefined : decodeCursor(cursor));
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = {
+      items: page.items,
+      nextCursor: page.lastId === undefined ? null : encodeCursor(page.lastId),
+    };
+  });
+
+  router.get('/json/:id', async (ctx) => {
+    const id = idParam(ctx);
+    const doc = await store.get(id);
+    if (!doc) throw notFound(id);
+    const ifNoneMatch = parsePrecondition(ctx.get('If-None-Match'));
+    if (ifNoneMatch && ifNoneMatchHits(ifNoneMatch, doc.revision)) {
+      ctx.status = 304;
+      ctx.set('ETag', etagOf(doc.revision));
+      ctx.set('Cache-Control', 'no-cache');
+      return;
+    }
+    respondWithDocument(ctx, doc);
+  });
+
+  router.post('/json', authenticate, async (ctx) => {
+    const body = await readJsonBody(ctx, documentBody);
+    assertSaneJson(body);
+    const parsed = parseCreateBody(body);
+    const id = parsed.id ?? randomUUID();
+    assertDocumentData(parsed.data, id, '"data"');
+    const result = await store.create(id, JSON.stringify(parsed.data));
+    if (!result.ok) {
+      // If-None-Match: * asks "create only if absent" as a precondition, which answers 412.
+      if (
+        result.reason === 'exists' &&
+        parsePrecondition(ctx.get('If-None-Match'))?.kind === 'any'
+      ) {
+        throw new Problem(
+          412,
+          'precondition-failed',
+          `A document with the id "${id}" already exists.`,
+        );
+      }
+      throw refusal(id, result);
+    }
+    ctx.set('Location', `/json/${encodeURIComponent(id)}`);
+    respondWithDocument(ctx, result.document, 201);
+  });
+
+  router.put('/json/:id', authenticate, async (ctx) => {
+    const id = idParam(ctx);
+    const data = await readJsonBody(ctx, documentBody);
+    assertSaneJson(data);
+    assertDocumentData(data, id, 'The body (the new data)');
+    const expected = await expectedRevision(store, id, parsePrecondition(ctx.get('If-Match')));
+    const result = await store.replace(id, JSON.stringify(data), expected);
+    if (!result.ok) throw refusal(id, result);
+    respondWithDocument(ctx, result.document);
+  });
+
+  router.patch('/json/:id', authenticate, async (ctx) => {
+    const id = idParam(ctx);
+    const patch = await readJsonBody(ctx, patchBody);
+    assertSaneJson(patch);
+    const ifMatch = parsePrecondition(ctx.get('If-Match'));
+    for (let attempt = 1; ; attempt++) {
+      const current = await store.get(id);
+      if (!current) throw notFound(id);
+      if (ifMatch && !ifMatchHolds(ifMatch, current.revision)) throw preconditionFailed(id);
+      const merged = applyMergePatch(JSON.parse(current.dataJson), patch);
+      assertSaneJson(merged);
+      assertDocumentData(merged, id, 'The patched data');
+      const result = await store.replace(id, JSON.stringify(merged), current.revision);
+      if (result.ok) return respondWithDocument(ctx, result.document);
+      if (result.reason !== 'precondition-failed') throw refusal(id, result);
+      if (ifMatch) throw preconditionFailed(id);
+      if (attempt === PATCH_ATTEMPTS) {
+        throw new Problem(
+          409,
+          'write-conflict',
+          `Document "${id}" kept changing while the patch was applied; retry the request.`,
+        );
+      }
+    }
+  });
+
+  router.delete('/json/:id', authenticate, async (ctx) => {
+    const id = idParam(ctx);
+    const expected = await expectedRevision(store, id, parsePrecondition(ctx.get('If-Match')));
+    const result = await store.remove(id, expected);
+    if (!result.ok) throw refusal(id, { ok: false, reason: result.reason });
+    ctx.status = 204;
+  });
+}

@@ -1,0 +1,83 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, type AppOptions } from './app.js';
+import type { Lifecycle } from './routes/system.js';
+
+/**
+ * Above the idle timeout of the load balancers this runs behind (AWS ALB: 60 s by default), so
+ * the balancer, never the service, closes an idle keep-alive connection; otherwise a request can
+ * race the service's close and fail with a 502.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+/** Must exceed keepAliveTimeout, or Node can drop a connection whose next request is arriving. */
+export const HEADERS_TIMEOUT_MS = 66_000;
+/** Below the 30 s stop_grace_period in docker-compose.yml, so the process exits on its own. */
+export const DRAIN_TIMEOUT_MS = 25_000;
+
+export interface RunningServer {
+  server: Server;
+  port: number;
+  url: string;
+  lifecycle: Lifecycle;
+  /**
+   * Graceful stop: /ready answers 503, no new connections are accepted, in-flight requests
+   * finish, idle keep-alive connections close, then the store closes. Resolves to `drained`, or
+   * `forced` when connections had to be cut after the drain timeout.
+   */
+  stop(): Promise<'drained' | 'forced'>;
+}
+
+export interface ServerOptions extends Omit<AppOptions, 'lifecycle'> {
+  port: number;
+  host?: string;
+  drainTimeoutMs?: number;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const lifecycle: Lifecycle = { shuttingDown: false };
+  const app = createApp({ ...options, lifecycle });
+  const handle = app.callback();
+  const server = createServer((req, res) => void handle(req, res));
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host && options.host !== '0.0.0.0' ? options.host : '127.0.0.1';
+
+  let stopping: Promise<'drained' | 'forced'> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      lifecycle.shuttingDown = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections that finish a request while draining may turn idle again; close them as
+      // they do, instead of waiting out the keep-alive timeout.
+      server.closeIdleConnections();
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+      let timer: NodeJS.Timeout | undefined;
+      const outcome = await Promise.race([
+        closed.then(() => 'drained' as const),
+        new Promise<'forced'>((resolve) => {
+          timer = setTimeout(() => resolve('forced'), options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
+        }),
+      ]);
+      clearInterval(sweeper);
+      clearTimeout(timer);
+      if (outcome === 'forced') {
+        server.closeAllConnections();
+        await closed;
+      }
+      await options.store.close();
+      return outcome;
+    })();
+    return stopping;
+  };
+
+  return { server, port, url: `http://${host}:${port}`, lifecycle, stop };
+}

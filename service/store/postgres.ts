@@ -1,0 +1,163 @@
+import pg from 'pg';
+import { newRevision, revisionNonce } from './revision.js';
+import type {
+  DeleteResult,
+  DocumentStore,
+  ListPage,
+  StoredDocument,
+  WriteResult,
+} from './types.js';
+
+interface Row {
+  id: string;
+  data: string;
+  version: number;
+  revision: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, data, version, revision, created_at, updated_at';
+
+/** Any constant works; it only has to be the same in every instance that shares the database. */
+const SCHEMA_LOCK_KEY = 'challenge-deploy:documents-schema';
+
+function toDocument(row: Row): StoredDocument {
+  return {
+    id: row.id,
+    dataJson: row.data,
+    version: row.version,
+    revision: row.revision,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/**
+ * The shared store for a fleet behind a load balancer. Every conditional write is one UPDATE or
+ * DELETE whose WHERE clause carries the expected revision: PostgreSQL row locks make a second
+ * concurrent writer re-check that clause against the first writer's result, so exactly one wins.
+ */
+export class PostgresStore implements DocumentStore {
+  readonly kind = 'postgres' as const;
+  private readonly pool: pg.Pool;
+
+  private constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  static async open(connectionString: string, poolSize = 10): Promise<PostgresStore> {
+    const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5000 });
+    // An idle client that loses its connection emits 'error' on the pool; without a listener
+    // that would crash the process. The next query simply gets a fresh connection.
+    pool.on('error', () => undefined);
+    const store = new PostgresStore(pool);
+    try {
+      await store.createSchema();
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return store;
+  }
+
+  /**
+   * Idempotent and safe when several instances start at once: CREATE TABLE IF NOT EXISTS alone
+   * can still fail with a unique violation on pg_type when two sessions race, so the DDL runs in
+   * a transaction that holds an advisory lock.
+   */
+  private async createSchema(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [SCHEMA_LOCK_KEY]);
+      await client.query(`CREATE TABLE IF NOT EXISTS documents (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        data TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        revision TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL,
+        updated_at TIMESTAMPTZ NOT NULL
+      )`);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async get(id: string): Promise<StoredDocument | undefined> {
+    const { rows } = await this.pool.query<Row>({
+      name: 'documents-get',
+      text: `SELECT ${COLUMNS} FROM documents WHERE id = $1`,
+      values: [id],
+    });
+    return rows[0] && toDocument(rows[0]);
+  }
+
+  async list(limit: number, afterId?: string): Promise<ListPage> {
+    const { rows } = await this.pool.query<Pick<Row, 'id' | 'version' | 'updated_at'>>(
+      afterId === undefined
+        ? {
+            text: 'SELECT id, version, updated_at FROM documents ORDER BY id LIMIT $1',
+            values: [limit],
+          }
+        : {
+            text: 'SELECT id, version, updated_at FROM documents WHERE id > $1 ORDER BY id LIMIT $2',
+            values: [afterId, limit],
+          },
+    );
+    const items = rows.map((r) => ({
+      id: r.id,
+      version: r.version,
+      updatedAt: r.updated_at.toISOString(),
+    }));
+    return { items, lastId: items.length === limit ? items[items.length - 1]?.id : undefined };
+  }
+
+  async create(id: string, dataJson: string): Promise<WriteResult> {
+    const now = new Date();
+    const { rows } = await this.pool.query<Row>({
+      name: 'documents-insert',
+      text: `INSERT INTO documents (id, data, version, revision, created_at, updated_at)
+             VALUES ($1, $2, 1, $3, $4, $4) ON CONFLICT (id) DO NOTHING RETURNING ${COLUMNS}`,
+      values: [id, dataJson, newRevision(1), now],
+    });
+    return rows[0] ? { ok: true, document: toDocument(rows[0]) } : { ok: false, reason: 'exists' };
+  }
+
+  async replace(id: string, dataJson: string, expectedRevision?: string): Promise<WriteResult> {
+    const { rows } = await this.pool.query<Row>({
+      text: `UPDATE documents SET data = $2, version = version + 1,
+               revision = (version + 1)::text || '-' || $3, updated_at = $4
+             WHERE id = $1 AND ($5::text IS NULL OR revision = $5) RETURNING ${COLUMNS}`,
+      values: [id, dataJson, revisionNonce(), new Date(), expectedRevision ?? null],
+    });
+    if (rows[0]) return { ok: true, document: toDocument(rows[0]) };
+    return { ok: false, reason: await this.refusal(id) };
+  }
+
+  async remove(id: string, expectedRevision?: string): Promise<DeleteResult> {
+    const { rowCount } = await this.pool.query(
+      'DELETE FROM documents WHERE id = $1 AND ($2::text IS NULL OR revision = $2)',
+      [id, expectedRevision ?? null],
+    );
+    if (rowCount) return { ok: true };
+    return { ok: false, reason: await this.refusal(id) };
+  }
+
+  private async refusal(id: string): Promise<'not-found' | 'precondition-failed'> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM documents WHERE id = $1', [id]);
+    return rowCount ? 'precondition-failed' : 'not-found';
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
