@@ -1,0 +1,251 @@
+// Generated from action/scripts/deploy.sh by action/scripts/embed-deploy-script.mjs. Do not edit.
+export const deployScriptTemplate = `#!/usr/bin/env bash
+# shellcheck disable=SC2317 # the step functions are called through run_step "$@"
+# challenge-deploy instance script: replaces the app's container image on one instance, health-gated.
+#
+# Contract (the action, its tests and the end-to-end suite rely on it; keep it exact):
+#  1. The action renders this template (action/instance-script.ts sets every value below through one
+#     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
+#     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
+#     \`executionTimeout\` parameter set to the action's \`command-timeout\`.
+#  2. On the instance it runs, in APP_DIR:
+#       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
+#     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
+#     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
+#     (v2) when available, else \`docker-compose\` (v1).
+#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 with a JSON body whose "version"
+#     equals VERSION (whitespace-insensitive match, no jq needed), or HEALTH_TIMEOUT seconds pass.
+#     On failure it restores the previous .env, brings the previous image up and health-checks it
+#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION).
+#  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
+#     commands write to a file; only a failing step's tail is printed) and the state is reported
+#     three ways:
+#       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
+#       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
+#         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep,
+#                 httpStatus, reportedVersion, healthSeconds, rollbackHttpStatus, compose
+#       - the exit code:
+#           0  deployed: VERSION is up and healthy
+#           10 failed, rolled back: the previous version is up again and healthy
+#           11 failed, rollback failed: the previous version did not become healthy either
+#           12 failed on a first deploy: .env named no previous IMAGE, nothing to roll back to
+#           13 failed before changing anything (no app dir, no compose, ECR login, lock busy)
+#           14 failed, left on VERSION because ROLLBACK=false
+#  The action's own rollback (returning an already updated instance to its previous version) runs
+#  this same script with MODE=rollback and the previous image and version.
+[ -n "\${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+set -euo pipefail
+exec 2>&1
+umask 077
+
+# ---- values rendered by the action ----
+#@VALUES@#
+# ---------------------------------------
+
+readonly RESULT_PREFIX='CHALLENGE_DEPLOY_RESULT'
+readonly PREVIOUS_PREFIX='CHALLENGE_DEPLOY_PREVIOUS'
+WORK_DIR="$(mktemp -d)"
+readonly WORK_DIR
+trap 'rm -rf "$WORK_DIR"' EXIT
+readonly ENV_FILE="$APP_DIR/.env"
+
+COMPOSE_KIND=''
+PREVIOUS_IMAGE=''
+PREVIOUS_VERSION=''
+FAILED_STEP=''
+HTTP_STATUS=''
+REPORTED_VERSION=''
+HEALTH_SECONDS=0
+ROLLBACK_HTTP_STATUS=''
+
+log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+json_string() {
+  # Escapes backslashes and quotes and drops control characters, so that values read from the
+  # instance (.env, the health body) cannot break the result line.
+  local value
+  value="$(printf '%s' "$1" | tr -d '\\000-\\037')"
+  value="\${value//\\\\/\\\\\\\\}"
+  value="\${value//\\"/\\\\\\"}"
+  printf '"%s"' "$value"
+}
+
+report() {
+  local outcome="$1" code="$2"
+  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
+    "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
+    "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
+    "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
+    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
+  exit "$code"
+}
+
+# Runs one step with its output in a file; prints only its tail when it fails.
+run_step() {
+  local name="$1"
+  shift
+  local started=$SECONDS status=0
+  "$@" >"$WORK_DIR/$name.log" 2>&1 || status=$?
+  if [ "$status" = 0 ]; then
+    log "$name: ok ($((SECONDS - started)) s)"
+    return 0
+  fi
+  log "$name: failed with exit $status after $((SECONDS - started)) s; last lines:"
+  tail -n 20 "$WORK_DIR/$name.log" | cut -c1-300
+  FAILED_STEP="$name"
+  return "$status"
+}
+
+compose() {
+  if [ "$COMPOSE_KIND" = 'v2' ]; then
+    docker compose "$@"
+  else
+    docker-compose "$@"
+  fi
+}
+
+detect_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE_KIND='v2'
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE_KIND='v1'
+  else
+    return 1
+  fi
+}
+
+# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
+env_value() {
+  [ -f "$ENV_FILE" ] || return 0
+  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
+}
+
+ecr_login() {
+  aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
+}
+
+write_env() {
+  local image="$1" version="$2"
+  {
+    if [ -f "$WORK_DIR/env.before" ]; then
+      grep -v -E '^(IMAGE|APP_VERSION)=' "$WORK_DIR/env.before" || true
+    fi
+    printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
+  } >"$WORK_DIR/env.next"
+  # cat into the existing file keeps its owner and mode (it holds secrets).
+  cat "$WORK_DIR/env.next" >"$ENV_FILE"
+}
+
+restore_env() {
+  if [ -f "$WORK_DIR/env.before" ]; then
+    cat "$WORK_DIR/env.before" >"$ENV_FILE"
+  fi
+}
+
+compose_pull() { compose pull; }
+compose_up() { compose up -d; }
+
+# Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
+# timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
+wait_healthy() {
+  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body" compact
+  local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
+  while :; do
+    attempts=$((attempts + 1))
+    : >"$body"
+    HTTP_STATUS="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
+    HTTP_STATUS="\${HTTP_STATUS:-000}"
+    compact="$(tr -d '[:space:]' <"$body" 2>/dev/null | cut -c1-2000)" || compact=''
+    REPORTED_VERSION="$(printf '%s' "$compact" | grep -o '"version":"[^"]*"' | head -n 1 | cut -d'"' -f4)" || true
+    HEALTH_SECONDS=$((SECONDS - started))
+    if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
+      log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
+      return 0
+    fi
+    if [ "$HTTP_STATUS $REPORTED_VERSION" != "$last_note" ]; then
+      last_note="$HTTP_STATUS $REPORTED_VERSION"
+      log "health: HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none} (want \${expected:-any})"
+    fi
+    if [ "$HEALTH_SECONDS" -ge "$HEALTH_TIMEOUT" ] || [ "$attempts" -ge "$max_attempts" ]; then
+      return 1
+    fi
+    sleep "$HEALTH_INTERVAL"
+  done
+}
+
+deploy() {
+  run_step pull compose_pull || return 1
+  run_step up compose_up || return 1
+  if ! wait_healthy "$VERSION"; then
+    FAILED_STEP='health'
+    log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
+    return 1
+  fi
+}
+
+restore_previous() {
+  log "restoring the previous version \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE)"
+  restore_env
+  local status=$HTTP_STATUS version=$REPORTED_VERSION seconds=$HEALTH_SECONDS ok=0
+  if run_step rollback-up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
+    ok=1
+  fi
+  ROLLBACK_HTTP_STATUS=$HTTP_STATUS
+  HTTP_STATUS=$status
+  REPORTED_VERSION=$version
+  HEALTH_SECONDS=$seconds
+  [ "$ok" = 1 ]
+}
+
+main() {
+  log "$MODE: $IMAGE as $VERSION in $APP_DIR"
+  if [ ! -d "$APP_DIR" ]; then
+    FAILED_STEP='app-dir'
+    log "app-dir: $APP_DIR does not exist"
+    report failed-unchanged 13
+  fi
+  cd "$APP_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    # Two runs on one instance would interleave their .env writes; the second waits its turn.
+    exec 9<"$APP_DIR"
+    if ! flock -w 60 9; then
+      FAILED_STEP='lock'
+      log 'lock: another deploy is still running on this instance'
+      report failed-unchanged 13
+    fi
+  fi
+  if [ -f "$ENV_FILE" ]; then
+    cp "$ENV_FILE" "$WORK_DIR/env.before"
+  fi
+  PREVIOUS_IMAGE="$(env_value IMAGE)"
+  PREVIOUS_VERSION="$(env_value APP_VERSION)"
+  printf '%s {"image":%s,"version":%s}\\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
+  if ! detect_compose; then
+    FAILED_STEP='compose'
+    log 'compose: neither "docker compose" (v2) nor docker-compose (v1) is installed'
+    report failed-unchanged 13
+  fi
+  log "compose: $COMPOSE_KIND"
+  if ! run_step ecr-login ecr_login; then
+    report failed-unchanged 13
+  fi
+  write_env "$IMAGE" "$VERSION"
+  if deploy; then
+    report deployed 0
+  fi
+  if [ "$ROLLBACK" != 'true' ]; then
+    log 'rollback is disabled: leaving the instance as it is'
+    report failed 14
+  fi
+  if [ -z "$PREVIOUS_IMAGE" ]; then
+    log '.env named no previous IMAGE: nothing to roll back to'
+    report first-deploy-failed 12
+  fi
+  if restore_previous; then
+    report rolled-back 10
+  fi
+  report rollback-failed 11
+}
+
+main
+`;

@@ -1,0 +1,13 @@
+/** Where the steps write what they do; main.ts backs it with @actions/core, tests with an array. */
+export interface Logger {
+  info(message: string): void;
+  warning(message: string): void;
+  /** A collapsible group in the job log (`::group::`). */
+  group(title: string, body: string): void;
+}
+
+export const silentLogger: Logger = {
+  info: () => undefined,
+  warning: () => undefined,
+  group: () => undefined,
+};

@@ -1,0 +1,471 @@
+import type {
+  ElasticLoadBalancingV2Client,
+  TargetDescription,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { SSMClient } from '@aws-sdk/client-ssm';
+import type { Clock } from './clock.js';
+import {
+  parseScriptReport,
+  patterns,
+  renderInstanceScript,
+  type ScriptReport,
+} from './instance-script.js';
+import type { Logger } from './logger.js';
+import { runScript, type InFlightCommands, type Invocation } from './run-command.js';
+import { drain, registerHealthy } from './target-group.js';
+
+export type InstanceOutcome =
+  'deployed' | 'rolled-back' | 'rollback-failed' | 'failed' | 'not-reached';
+
+export interface InstanceResult {
+  instanceId: string;
+  outcome: InstanceOutcome;
+  /** 1-based batch number. */
+  batch: number;
+  newVersion: string;
+  previousVersion?: string;
+  previousImage?: string;
+  /** true when the new version itself failed here (the `failed-instances` output). */
+  newVersionFailed: boolean;
+  /** One sentence: instance, step, version and outcome. Unset for a plain success. */
+  message?: string;
+  durationMs: number;
+  /** Everything the instance printed (deploy, then rollback), as SSM kept it. */
+  output: string;
+}
+
+export interface RolloutPlan {
+  version: string;
+  /** `<registry>/<repository>:<version>` */
+  image: string;
+  registry: string;
+  region: string;
+  batches: string[][];
+  appDir: string;
+  healthUrl: string;
+  healthTimeoutSeconds: number;
+  commandTimeoutSeconds: number;
+  rollback: boolean;
+  targetGroupArn?: string;
+}
+
+export interface RolloutReport {
+  version: string;
+  image: string;
+  results: InstanceResult[];
+  /** true only when the new version runs healthy on every instance. */
+  succeeded: boolean;
+  /** true when any instance was returned to its previous version. */
+  rolledBack: boolean;
+  /** What went wrong, for core.setFailed; unset on success. */
+  failure?: string;
+}
+
+export interface RolloutDeps {
+  ssm: SSMClient;
+  elb?: ElasticLoadBalancingV2Client;
+  clock: Clock;
+  log: Logger;
+  inFlight?: InFlightCommands;
+}
+
+/** Splits the fleet into batches of `size`, in order. */
+export function planBatches(instanceIds: string[], size: number): string[][] {
+  const batches: string[][] = [];
+  for (let i = 0; i < instanceIds.length; i += size) batches.push(instanceIds.slice(i, i + size));
+  return batches;
+}
+
+const DRAIN_TIMEOUT_MS = 900_000;
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
+}
+
+/** Internal per-instance state while the rollout runs. */
+interface Tracked extends InstanceResult {
+  /** The instance may run the new version: the action's rollback must return it. */
+  updated: boolean;
+  targets?: TargetDescription[];
+}
+
+function healthProblem(report: ScriptReport): string {
+  if (report.httpStatus && report.httpStatus !== '200') {
+    return report.httpStatus === '000' ? 'no answer' : `HTTP ${report.httpStatus}`;
+  }
+  if (report.httpStatus === '200') {
+    return `it reported version ${report.reportedVersion ?? 'none'}`;
+  }
+  return 'no answer';
+}
+
+/** What the new version's failure on the instance was, e.g. `v8 failed its health check after 120 s (HTTP 503)`. */
+function newVersionFailure(version: string, report: ScriptReport): string {
+  if (
+    report.failedStep === 'health' ||
+    (!report.failedStep && report.healthSeconds !== undefined)
+  ) {
+    return `${version} failed its health check after ${report.healthSeconds ?? '?'} s (${healthProblem(report)})`;
+  }
+  if (report.failedStep) return `${version} failed at step ${report.failedStep}`;
+  return `${version} failed`;
+}
+
+function describeInvocation(invocation: Invocation): string {
+  const details =
+    invocation.statusDetails && invocation.statusDetails !== invocation.status
+      ? ` (${invocation.statusDetails})`
+      : '';
+  const code = invocation.exitCode === undefined ? '' : `, exit ${invocation.exitCode}`;
+  return `the SSM command ended ${invocation.status}${details}${code}`;
+}
+
+/** Reads what the deploy script did on one instance into the tracked result. */
+function applyDeploy(item: Tracked, invocation: Invocation, plan: RolloutPlan): void {
+  const report = parseScriptReport(invocation.output, invocation.exitCode);
+  item.output = invocation.output;
+  item.previousImage = report.previousImage;
+  item.previousVersion = report.previousVersion;
+  const id = item.instanceId;
+  const previous = report.previousVersion ?? report.previousImage ?? 'the previous version';
+  switch (report.outcome) {
+    case 'deployed':
+      item.outcome = 'deployed';
+      item.updated = true;
+      return;
+    case 'rolled-back':
+      item.outcome = 'rolled-back';
+      item.newVersionFailed = true;
+      item.message = `${id}: ${newVersionFailure(plan.version, report)}; rolled back to ${previous} (healthy).`;
+      return;
+    case 'rollback-failed':
+      item.outcome = 'rollback-failed';
+      item.newVersionFailed = true;
+      item.message = `${id}: ${newVersionFailure(plan.version, report)}; rolling back to ${previous} failed too (${report.rollbackHttpStatus && report.rollbackHttpStatus !== '000' ? `HTTP ${report.rollbackHttpStatus}` : 'no answer'}): the app is down on this instance.`;
+      return;
+    case 'first-deploy-failed':
+      item.outcome = 'failed';
+      item.newVersionFailed = true;
+      item.message = `${id}: ${newVersionFailure(plan.version, report)}; nothing to roll back to (.env named no previous image).`;
+      return;
+    case 'failed-unchanged':
+      item.outcome = 'failed';
+      item.newVersionFailed = true;
+      item.message = `${id}: ${plan.version} was not deployed: step ${report.failedStep ?? '?'} failed before anything changed; still on ${previous}.`;
+      return;
+    case 'failed':
+      item.outcome = 'failed';
+      item.newVersionFailed = true;
+      item.updated = true;
+      item.message = `${id}: ${newVersionFailure(plan.version, report)}; left on ${plan.version} because rollback is false.`;
+      return;
+    default:
+      item.outcome = 'failed';
+      item.newVersionFailed = true;
+      // Killed mid-way or never ran: it may run either version, so the action's rollback returns
+      // it to the previous one when that is known.
+      item.updated = report.previousImage !== undefined;
+      item.message = `${id}: ${plan.version} did not finish: ${describeInvocation(invocation)}; its state is unknown${item.updated ? '' : ', check the instance'}.`;
+  }
+}
+
+function scriptFor(
+  plan: RolloutPlan,
+  mode: 'deploy' | 'rollback',
+  image: string,
+  version: string,
+): string {
+  return renderInstanceScript({
+    mode,
+    region: plan.region,
+    registry: plan.registry,
+    image,
+    version,
+    appDir: plan.appDir,
+    healthUrl: plan.healthUrl,
+    healthTimeoutSeconds: plan.healthTimeoutSeconds,
+    rollback: plan.rollback || mode === 'rollback',
+  });
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function drainAll(
+  deps: RolloutDeps,
+  plan: RolloutPlan,
+  items: Tracked[],
+): Promise<Tracked[]> {
+  const { elb } = deps;
+  const arn = plan.targetGroupArn;
+  if (!elb || !arn) return items;
+  const drained = await Promise.all(
+    items.map(async (item) => {
+      try {
+        item.targets = await drain(
+          { elb, clock: deps.clock, log: deps.log },
+          arn,
+          item.instanceId,
+          DRAIN_TIMEOUT_MS,
+        );
+        return item;
+      } catch (error) {
+        item.outcome = 'failed';
+        item.message = `${item.instanceId}: could not be drained from the target group before ${plan.version}: ${errorText(error)}`;
+        return undefined;
+      }
+    }),
+  );
+  return drained.filter((item): item is Tracked => item !== undefined);
+}
+
+/** Registers the instance back and waits for the target group to call it healthy. */
+async function registerBack(
+  deps: RolloutDeps,
+  plan: RolloutPlan,
+  item: Tracked,
+): Promise<string | undefined> {
+  const { elb } = deps;
+  if (!elb || !plan.targetGroupArn || !item.targets) return undefined;
+  const timeoutMs = Math.max(plan.healthTimeoutSeconds, 300) * 1000;
+  try {
+    const health = await registerHealthy(
+      { elb, clock: deps.clock, log: deps.log },
+      plan.targetGroupArn,
+      item.targets,
+      timeoutMs,
+    );
+    return health.healthy
+      ? undefined
+      : `the target group reports it ${health.reason} after ${seconds(timeoutMs)}`;
+  } catch (error) {
+    return `registering it in the target group failed: ${errorText(error)}`;
+  }
+}
+
+function logInstance(deps: RolloutDeps, item: Tracked, what: string): void {
+  deps.log.group(
+    `${item.instanceId}: ${what} (${seconds(item.durationMs)})`,
+    item.output || '(no output)',
+  );
+  if (item.message) deps.log.info(item.message);
+}
+
+async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[]): Promise<void> {
+  const started = deps.clock.now();
+  const ready = await drainAll(deps, plan, items);
+  if (ready.length > 0) {
+    let invocations: Map<string, Invocation>;
+    try {
+      invocations = await runScript(deps, {
+        instanceIds: ready.map((item) => item.instanceId),
+        script: scriptFor(plan, 'deploy', plan.image, plan.version),
+        executionTimeoutSeconds: plan.commandTimeoutSeconds,
+        comment: `challenge-deploy ${plan.version}`,
+      });
+    } catch (error) {
+      invocations = new Map();
+      for (const item of ready) {
+        item.outcome = 'failed';
+        item.message = `${item.instanceId}: ${plan.version} could not be run through SSM: ${errorText(error)}`;
+      }
+    }
+    for (const item of ready) {
+      const invocation = invocations.get(item.instanceId);
+      if (invocation) applyDeploy(item, invocation, plan);
+    }
+  }
+  await Promise.all(
+    items.map(async (item) => {
+      const serving = item.outcome === 'deployed' || item.outcome === 'rolled-back';
+      const unchanged =
+        item.outcome === 'failed' && !item.updated && item.previousImage !== undefined;
+      if (serving || unchanged) {
+        const problem = await registerBack(deps, plan, item);
+        if (problem && item.outcome === 'deployed') {
+          item.outcome = 'failed';
+          item.newVersionFailed = true;
+          item.message = `${item.instanceId}: ${plan.version} is healthy on the instance, but ${problem}.`;
+        } else if (problem) {
+          item.message = `${item.message ?? item.instanceId} Then ${problem}.`;
+        }
+      }
+      item.durationMs = deps.clock.now() - started;
+      logInstance(
+        deps,
+        item,
+        item.outcome === 'deployed' ? `${plan.version} deployed` : item.outcome,
+      );
+    }),
+  );
+}
+
+function versionOfImage(image: string): string | undefined {
+  const tag = /:([^:/@]+)$/.exec(image)?.[1];
+  return tag && patterns.version.test(tag) ? tag : undefined;
+}
+
+/** Returns one updated instance to its previous version, health-gated, with the same script. */
+async function rollBack(
+  deps: RolloutDeps,
+  plan: RolloutPlan,
+  item: Tracked,
+  reason: string,
+): Promise<void> {
+  const started = deps.clock.now();
+  const id = item.instanceId;
+  const previousImage = item.previousImage;
+  const previousVersion =
+    item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
+  const before = item.message
+    ? `${item.message.replace(/\.$/, '')}; then `
+    : `${id}: ${plan.version} was healthy; `;
+  if (!previousImage || !previousVersion || !patterns.image.test(previousImage)) {
+    item.outcome = 'rollback-failed';
+    item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
+    return;
+  }
+  deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
+  try {
+    const [drained] = await drainAll(deps, plan, [item]);
+    if (!drained) throw new Error(item.message ?? 'draining failed');
+    const invocations = await runScript(deps, {
+      instanceIds: [id],
+      script: scriptFor(plan, 'rollback', previousImage, previousVersion),
+      executionTimeoutSeconds: plan.commandTimeoutSeconds,
+      comment: `challenge-deploy rollback to ${previousVersion}`,
+    });
+    const invocation = invocations.get(id);
+    const report = invocation
+      ? parseScriptReport(invocation.output, invocation.exitCode)
+      : parseScriptReport('', undefined);
+    if (invocation)
+      item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
+    if (report.outcome === 'deployed') {
+      const problem = await registerBack(deps, plan, item);
+      item.outcome = problem ? 'rollback-failed' : 'rolled-back';
+      item.message = problem
+        ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
+        : `${before}rolled back to ${previousVersion} (healthy) because ${reason}.`;
+    } else {
+      const what =
+        invocation && report.outcome !== 'unknown'
+          ? newVersionFailure(previousVersion, report)
+          : invocation
+            ? describeInvocation(invocation)
+            : 'no result';
+      item.outcome = 'rollback-failed';
+      item.message = `${before}rolling back to ${previousVersion} failed: ${what}${report.outcome === 'rolled-back' ? `; it went back to ${plan.version}` : ''}.`;
+      if (report.outcome === 'rolled-back') await registerBack(deps, plan, item);
+    }
+  } catch (error) {
+    item.outcome = 'rollback-failed';
+    item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+  }
+  item.durationMs += deps.clock.now() - started;
+  logInstance(
+    deps,
+    item,
+    item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome,
+  );
+}
+
+/**
+ * Deploys batch by batch and stops at the first batch with a failed instance. Then, when
+ * `rollback` is set, returns every instance already updated to its previous version, newest first,
+ * one at a time, each gated on its health check.
+ */
+export async function rollOut(deps: RolloutDeps, plan: RolloutPlan): Promise<RolloutReport> {
+  const items = plan.batches.flatMap((batch, index) =>
+    batch.map((instanceId): Tracked => ({
+      instanceId,
+      outcome: 'not-reached',
+      batch: index + 1,
+      newVersion: plan.version,
+      newVersionFailed: false,
+      durationMs: 0,
+      output: '',
+      updated: false,
+    })),
+  );
+  const deployedOrder: Tracked[] = [];
+  let failedBatch: number | undefined;
+  for (const [index, batch] of plan.batches.entries()) {
+    const batchItems = items.filter((item) => item.batch === index + 1);
+    deps.log.info(
+      `Batch ${index + 1} of ${plan.batches.length}: deploying ${plan.version} to ${batch.join(', ')}.`,
+    );
+    await deployBatch(deps, plan, batchItems);
+    deployedOrder.push(...batchItems.filter((item) => item.updated));
+    if (batchItems.some((item) => item.outcome !== 'deployed')) {
+      failedBatch = index + 1;
+      break;
+    }
+  }
+
+  if (failedBatch !== undefined) {
+    const culprits = items.filter(
+      (item) => item.batch === failedBatch && item.outcome !== 'deployed',
+    );
+    const reason = `${plan.version} failed on ${culprits.map((item) => item.instanceId).join(', ')}`;
+    const toRollBack = deployedOrder.reverse();
+    if (plan.rollback && toRollBack.length > 0) {
+      deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first.`);
+      for (const item of toRollBack) await rollBack(deps, plan, item, reason);
+    } else if (toRollBack.length > 0) {
+      deps.log.warning(
+        `rollback is false: ${toRollBack.map((item) => item.instanceId).join(', ')} stay on ${plan.version}.`,
+      );
+    }
+  }
+
+  const results = items.map((item): InstanceResult => ({
+    instanceId: item.instanceId,
+    outcome: item.outcome,
+    batch: item.batch,
+    newVersion: item.newVersion,
+    previousVersion: item.previousVersion,
+    previousImage: item.previousImage,
+    newVersionFailed: item.newVersionFailed,
+    message: item.message,
+    durationMs: item.durationMs,
+    output: item.output,
+  }));
+  const succeeded = results.every((result) => result.outcome === 'deployed');
+  const rolledBack = results.some((result) => result.outcome === 'rolled-back');
+  return {
+    version: plan.version,
+    image: plan.image,
+    results,
+    succeeded,
+    rolledBack,
+    failure: succeeded ? undefined : describeFailure(plan, results, failedBatch),
+  };
+}
+
+function describeFailure(
+  plan: RolloutPlan,
+  results: InstanceResult[],
+  failedBatch: number | undefined,
+): string {
+  const count = (outcome: InstanceOutcome): number =>
+    results.filter((r) => r.outcome === outcome).length;
+  const parts = [
+    [count('deployed'), 'on the new version'],
+    [count('failed'), 'failed'],
+    [count('rolled-back'), 'rolled back'],
+    [count('rollback-failed'), 'rollback failed'],
+    [count('not-reached'), 'not reached'],
+  ]
+    .filter(([n]) => Number(n) > 0)
+    .map(([n, what]) => `${n} ${what}`);
+  const where = failedBatch
+    ? ` The rollout stopped at batch ${failedBatch} of ${plan.batches.length}.`
+    : '';
+  const lines = results.filter((r) => r.message).map((r) => r.message as string);
+  return [
+    `${plan.version} is not running healthy on every instance (${parts.join(', ')}).${where}`,
+    ...lines,
+  ].join('\n');
+}

@@ -1,0 +1,300 @@
+// Runs the rendered instance script with bash in a temporary directory whose PATH holds small
+// stand-ins for docker, docker-compose, aws, curl and sleep. They record their calls and answer
+// as the scenario says; `up -d` makes the image named in .env the "running" one, and curl answers
+// for whatever is running.
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import {
+  parseScriptReport,
+  renderInstanceScript,
+  RESULT_PREFIX,
+  ScriptExit,
+  type InstanceScriptValues,
+} from '../../action/instance-script.js';
+
+type Health = 'healthy' | 'new-unhealthy' | 'old-version-answers' | 'down';
+
+interface Scenario {
+  env?: string;
+  health: Health;
+  composeV2?: boolean;
+  values?: Partial<InstanceScriptValues>;
+}
+
+const SYSTEM_TOOLS = [
+  'bash',
+  'cat',
+  'cp',
+  'cut',
+  'date',
+  'flock',
+  'grep',
+  'head',
+  'mktemp',
+  'rm',
+  'sed',
+  'tail',
+  'tr',
+];
+
+const STAND_INS: Record<string, string> = {
+  docker: `#!/bin/bash
+echo "docker $*" >> "$STATE/calls"
+if [ "$1" = compose ]; then
+  shift
+  [ "$COMPOSE_V2" = 1 ] || { echo "docker: 'compose' is not a docker command." >&2; exit 1; }
+  exec compose-stand-in "$@"
+fi
+if [ "$1" = login ]; then cat > "$STATE/login-password"; echo 'Login Succeeded'; fi
+`,
+  'docker-compose': `#!/bin/bash
+echo "docker-compose $*" >> "$STATE/calls"
+exec compose-stand-in "$@"
+`,
+  'compose-stand-in': `#!/bin/bash
+case "$1" in
+  version) echo 'Docker Compose version v2.29.0' ;;
+  pull) echo "pulling $(sed -n 's/^IMAGE=//p' .env)" ;;
+  up) sed -n 's/^APP_VERSION=//p' .env > "$STATE/running"; echo 'Container app Started' ;;
+esac
+`,
+  aws: `#!/bin/bash
+echo "aws $*" >> "$STATE/calls"
+echo 'ecr-password'
+`,
+  curl: `#!/bin/bash
+echo "curl $*" >> "$STATE/calls"
+out=''; url=''
+while [ $# -gt 0 ]; do
+  case "$1" in -o) out="$2"; shift 2 ;; -w|--max-time) shift 2 ;; -*) shift ;; *) url="$1"; shift ;; esac
+done
+echo "$url" > "$STATE/last-url"
+running="$(cat "$STATE/running" 2>/dev/null)"
+answer() { printf '{ "status": "ok",\\n  "version" : "%s" }' "$2" > "$out"; printf '%s' "$1"; }
+case "$HEALTH" in
+  healthy) answer 200 "$running" ;;
+  new-unhealthy) if [ "$running" = "$NEW_VERSION" ]; then answer 503 "$running"; else answer 200 "$running"; fi ;;
+  old-version-answers) answer 200 "$OLD_VERSION" ;;
+  down) printf '000'; echo 'curl: (7) Failed to connect' >&2; exit 7 ;;
+esac
+`,
+  sleep: `#!/bin/bash
+echo "sleep $*" >> "$STATE/calls"
+`,
+};
+
+const OLD_ENV =
+  'DATABASE_URL=postgres://app:s3cret@db:5432/app\nIMAGE=10.231.0.1:5000/challenge-app:v7\nAPP_VERSION=v7\nAPI_TOKEN=token-a,token-b\n';
+
+const BASE: InstanceScriptValues = {
+  mode: 'deploy',
+  region: 'eu-west-1',
+  registry: '10.231.0.1:5000',
+  image: '10.231.0.1:5000/challenge-app:v8',
+  version: 'v8',
+  appDir: '/opt/challenge-app',
+  healthUrl: 'http://localhost/health',
+  healthTimeoutSeconds: 6,
+  healthIntervalSeconds: 2,
+  rollback: true,
+};
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function runScenario(scenario: Scenario) {
+  const root = mkdtempSync(join(tmpdir(), 'deploy-script-'));
+  dirs.push(root);
+  const bin = join(root, 'bin');
+  const state = join(root, 'state');
+  const appDir = join(root, 'app');
+  for (const dir of [bin, state, appDir]) mkdirSync(dir);
+  for (const tool of SYSTEM_TOOLS) {
+    const path = execFileSync('bash', ['-c', `command -v ${tool}`])
+      .toString()
+      .trim();
+    symlinkSync(path, join(bin, tool));
+  }
+  for (const [name, body] of Object.entries(STAND_INS)) {
+    if (name === 'docker-compose' && scenario.composeV2 !== false) continue;
+    writeFileSync(join(bin, name), body);
+    chmodSync(join(bin, name), 0o755);
+  }
+  if (scenario.env !== undefined) writeFileSync(join(appDir, '.env'), scenario.env);
+  writeFileSync(join(appDir, 'docker-compose.yml'), 'services: {}\n');
+  const running = /^APP_VERSION=(.*)$/m.exec(scenario.env ?? '')?.[1];
+  if (running) writeFileSync(join(state, 'running'), running);
+
+  const values = { ...BASE, appDir, ...scenario.values };
+  const script = renderInstanceScript(values);
+  const scriptPath = join(root, 'script.sh');
+  writeFileSync(scriptPath, script);
+  const run = spawnSync('bash', [scriptPath], {
+    cwd: root,
+    encoding: 'utf8',
+    env: {
+      PATH: bin,
+      STATE: state,
+      HEALTH: scenario.health,
+      COMPOSE_V2: scenario.composeV2 === false ? '0' : '1',
+      NEW_VERSION: values.version,
+      OLD_VERSION: 'v7',
+    },
+  });
+  const output = run.stdout + run.stderr;
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+  return {
+    root,
+    exitCode: run.status,
+    output,
+    lastLine: run.stdout.trimEnd().split('\n').at(-1) ?? '',
+    report: parseScriptReport(run.stdout, run.status ?? undefined),
+    calls: read(join(state, 'calls')).trim().split('\n'),
+    env: read(join(appDir, '.env')),
+    running: read(join(state, 'running')).trim(),
+    loginPassword: read(join(state, 'login-password')),
+    lastUrl: read(join(state, 'last-url')).trim(),
+  };
+}
+
+describe('the instance script', () => {
+  it('deploys a healthy new version and keeps the secrets in .env', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy' });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.lastLine.startsWith(`${RESULT_PREFIX} {`)).toBe(true);
+    expect(run.report).toMatchObject({
+      outcome: 'deployed',
+      version: 'v8',
+      image: '10.231.0.1:5000/challenge-app:v8',
+      previousVersion: 'v7',
+      previousImage: '10.231.0.1:5000/challenge-app:v7',
+      httpStatus: '200',
+      fromResultLine: true,
+    });
+    expect(run.env).toBe(
+      'DATABASE_URL=postgres://app:s3cret@db:5432/app\nAPI_TOKEN=token-a,token-b\nIMAGE=10.231.0.1:5000/challenge-app:v8\nAPP_VERSION=v8\n',
+    );
+    expect(run.calls).toEqual(
+      expect.arrayContaining([
+        'aws ecr get-login-password --region eu-west-1',
+        'docker login --username AWS --password-stdin 10.231.0.1:5000',
+        'docker compose pull',
+        'docker compose up -d',
+      ]),
+    );
+    expect(run.loginPassword.trim()).toBe('ecr-password');
+    expect(run.running).toBe('v8');
+    expect(run.output).not.toContain('ecr-password');
+  });
+
+  it('rolls an unhealthy new version back to the previous one and restores .env exactly', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'new-unhealthy' });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(run.report).toMatchObject({
+      outcome: 'rolled-back',
+      failedStep: 'health',
+      httpStatus: '503',
+      previousVersion: 'v7',
+      rollbackHttpStatus: '200',
+    });
+    expect(run.report.healthSeconds).toBeGreaterThanOrEqual(0);
+    expect(run.env).toBe(OLD_ENV);
+    expect(run.running).toBe('v7');
+    expect(run.calls.filter((call) => call === 'docker compose up -d')).toHaveLength(2);
+  });
+
+  it('does not call an old container that still answers /health with its own version healthy', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'old-version-answers' });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(run.report).toMatchObject({
+      outcome: 'rolled-back',
+      httpStatus: '200',
+      reportedVersion: 'v7',
+    });
+    // It gave the new version the whole health timeout (6 s at 2 s intervals: 4 polls) first.
+    expect(run.calls.filter((call) => call.startsWith('curl')).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('reports a failed first deploy, with nothing to roll back to, by its own exit code', () => {
+    const run = runScenario({ env: 'DATABASE_URL=postgres://db/app\n', health: 'down' });
+    expect(run.exitCode).toBe(ScriptExit.firstDeployFailed);
+    expect(run.report).toMatchObject({ outcome: 'first-deploy-failed', httpStatus: '000' });
+    expect(run.report.previousImage).toBeUndefined();
+    expect(run.env).toContain('DATABASE_URL=postgres://db/app\n');
+  });
+
+  it('creates .env on a first deploy onto an empty app directory', () => {
+    const run = runScenario({ health: 'healthy' });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.env).toBe('IMAGE=10.231.0.1:5000/challenge-app:v8\nAPP_VERSION=v8\n');
+  });
+
+  it('uses docker-compose (v1) when docker compose (v2) is missing', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy', composeV2: false });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.calls).toEqual(
+      expect.arrayContaining(['docker-compose pull', 'docker-compose up -d']),
+    );
+    expect(run.calls).not.toContain('docker compose up -d');
+    expect(run.output).toContain('"compose":"v1"');
+  });
+
+  it('reports a rollback that fails its health check too', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'down' });
+    expect(run.exitCode).toBe(ScriptExit.rollbackFailed);
+    expect(run.report).toMatchObject({ outcome: 'rollback-failed', rollbackHttpStatus: '000' });
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('leaves the new version in place when rollback is false', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'down', values: { rollback: false } });
+    expect(run.exitCode).toBe(ScriptExit.failedLeftInPlace);
+    expect(run.env).toContain('APP_VERSION=v8');
+  });
+
+  it('changes nothing when the app directory does not exist', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      values: { appDir: '/nonexistent/challenge-app' },
+    });
+    expect(run.exitCode).toBe(ScriptExit.failedUnchanged);
+    expect(run.report).toMatchObject({ outcome: 'failed-unchanged', failedStep: 'app-dir' });
+  });
+
+  it('keeps its output short: the result line and the previous line survive SSM truncation', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'old-version-answers' });
+    expect(run.output.length).toBeLessThan(4000);
+    const head = run.output.slice(0, run.output.indexOf(RESULT_PREFIX));
+    expect(parseScriptReport(head, ScriptExit.rolledBack)).toMatchObject({
+      outcome: 'rolled-back',
+      previousVersion: 'v7',
+      previousImage: '10.231.0.1:5000/challenge-app:v7',
+      fromResultLine: false,
+    });
+  });
+
+  it('keeps hostile values inert: they reach curl literally and run nothing', () => {
+    const hostile = `http://localhost/health?a=$(touch${'${IFS}'}PWNED)&b=\`touch${'${IFS}'}PWNED2\`;touch${'${IFS}'}PWNED3'"`;
+    const run = runScenario({ env: OLD_ENV, health: 'healthy', values: { healthUrl: hostile } });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.lastUrl).toBe(hostile);
+    for (const name of ['PWNED', 'PWNED2', 'PWNED3']) {
+      expect(existsSync(join(run.root, name))).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,136 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from '@jest/globals';
+import { deployScriptTemplate } from '../../action/deploy-script.generated.js';
+import {
+  parseScriptReport,
+  renderInstanceScript,
+  ScriptExit,
+  shellQuote,
+  type InstanceScriptValues,
+} from '../../action/instance-script.js';
+
+const VALUES: InstanceScriptValues = {
+  mode: 'deploy',
+  region: 'eu-west-1',
+  registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+  image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/challenge-app:v8',
+  version: 'v8',
+  appDir: '/opt/challenge-app',
+  healthUrl: 'http://localhost/health',
+  healthTimeoutSeconds: 120,
+  rollback: true,
+};
+
+const HOSTILE = [
+  '$(touch /tmp/pwned)',
+  '`touch /tmp/pwned`',
+  "it's; rm -rf / #",
+  '"double" \\ back\\slash',
+  'line one\nline two\r\n$HOME',
+  "'",
+  '',
+];
+
+describe('rendering the instance script', () => {
+  it.each(HOSTILE)('shell-quotes %j so that bash reads it back unchanged', (value) => {
+    const echoed = execFileSync('bash', ['-c', `printf '%s' ${shellQuote(value)}`]).toString();
+    expect(echoed).toBe(value);
+  });
+
+  it('sets every value as a quoted readonly variable in place of the placeholder', () => {
+    const script = renderInstanceScript(VALUES);
+    expect(script).not.toContain('#@VALUES@#');
+    expect(script).toContain(
+      "readonly IMAGE='123456789012.dkr.ecr.eu-west-1.amazonaws.com/challenge-app:v8'",
+    );
+    expect(script).toContain("readonly HEALTH_TIMEOUT='120'");
+    expect(script).toContain("readonly ROLLBACK='true'");
+    expect(script.startsWith('#!/usr/bin/env bash\n')).toBe(true);
+  });
+
+  it('keeps a hostile health URL inert: bash -n parses it and it stays one quoted word', () => {
+    const healthUrl = 'http://x/$(touch${IFS}/tmp/pwned)`id`;\'"&&reboot';
+    const script = renderInstanceScript({ ...VALUES, healthUrl });
+    const check = spawnSync('bash', ['-n'], { input: script });
+    expect(check.status).toBe(0);
+    const line = script.split('\n').find((l) => l.startsWith('readonly HEALTH_URL='));
+    const value = execFileSync('bash', ['-c', `${line}; printf '%s' "$HEALTH_URL"`]).toString();
+    expect(value).toBe(healthUrl);
+  });
+
+  it.each([
+    ['image', { image: 'registry/app:v8; touch /tmp/pwned' }],
+    ['image', { image: 'registry/app:$(id)' }],
+    ['version', { version: 'v8\ntouch /tmp/pwned' }],
+    ['appDir', { appDir: '/opt/$(touch /tmp/pwned)' }],
+    ['appDir', { appDir: 'relative/dir' }],
+    ['appDir', { appDir: '/opt/../etc' }],
+    ['region', { region: "eu-west-1' ; id '" }],
+    ['registry', { registry: 'host name' }],
+    ['healthUrl', { healthUrl: 'http://x/\nid' }],
+    ['healthUrl', { healthUrl: 'file:///etc/passwd' }],
+    ['healthTimeoutSeconds', { healthTimeoutSeconds: 1.5 }],
+  ])('refuses a %s that does not have its shape', (_name, bad) => {
+    expect(() => renderInstanceScript({ ...VALUES, ...bad })).toThrow(/instance script/);
+  });
+
+  it('passes shellcheck', () => {
+    const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
+      input: renderInstanceScript(VALUES),
+      encoding: 'utf8',
+    });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('is bundled from action/scripts/deploy.sh (run npm run bundle after editing it)', () => {
+    const source = readFileSync(new URL('../../action/scripts/deploy.sh', import.meta.url), 'utf8');
+    expect(deployScriptTemplate).toBe(source);
+  });
+});
+
+describe('reading the script result', () => {
+  it('takes the last result line', () => {
+    const output = [
+      'CHALLENGE_DEPLOY_PREVIOUS {"image":"r/app:v6","version":"v6"}',
+      'CHALLENGE_DEPLOY_RESULT {"outcome":"rolled-back","version":"v8","previousVersion":"v7","previousImage":"r/app:v7","httpStatus":"503","healthSeconds":120}',
+    ].join('\n');
+    expect(parseScriptReport(output, 10)).toMatchObject({
+      outcome: 'rolled-back',
+      previousVersion: 'v7',
+      previousImage: 'r/app:v7',
+      httpStatus: '503',
+      healthSeconds: 120,
+      fromResultLine: true,
+    });
+  });
+
+  it.each([
+    [ScriptExit.deployed, 'deployed'],
+    [ScriptExit.rolledBack, 'rolled-back'],
+    [ScriptExit.rollbackFailed, 'rollback-failed'],
+    [ScriptExit.firstDeployFailed, 'first-deploy-failed'],
+    [ScriptExit.failedUnchanged, 'failed-unchanged'],
+    [ScriptExit.failedLeftInPlace, 'failed'],
+    [1, 'unknown'],
+  ])(
+    'falls back to exit code %i (%s) when the output was cut before the result line',
+    (code, outcome) => {
+      const truncated =
+        'CHALLENGE_DEPLOY_PREVIOUS {"image":"r/app:v7","version":"v7"}\nlots of log';
+      expect(parseScriptReport(truncated, code)).toMatchObject({
+        outcome,
+        previousImage: 'r/app:v7',
+        previousVersion: 'v7',
+        fromResultLine: false,
+      });
+    },
+  );
+
+  it('ignores a result line cut in the middle', () => {
+    expect(parseScriptReport('CHALLENGE_DEPLOY_RESULT {"outcome":"depl', undefined).outcome).toBe(
+      'unknown',
+    );
+  });
+});
