@@ -212,12 +212,13 @@ async function checkReadBack(
   add('write', 'pass', `POST /json created ${id} (201)`);
 
   try {
-    // Keep reading until every instance seen on /health has returned the document. Reads carry
-    // the instance only if the service names it in a header; otherwise enough round-robin reads
-    // to reach each instance several times stand in for it.
+    // Keep reading until every instance seen on /health has returned the document. A read names
+    // its instance only if the service sends an instance header; without one, enough reads that
+    // even a random balancer reaches every instance stand in for it.
     const pending = new Set(instances);
     const perInstance = new Map<string, number>();
-    const maxReads = Math.max(options.requests, instances.length * 10);
+    const anonymousReads = readsToReachAll(instances.length, options.requests);
+    const maxReads = Math.max(anonymousReads, instances.length * 10);
     let identified = false;
     let reads = 0;
     let failure: string | undefined;
@@ -233,8 +234,8 @@ async function checkReadBack(
       const instance = instanceOf(answer, options.instanceHeaders);
       const body = parseJson(answer.body) as { data?: unknown } | undefined;
       if (answer.status !== 200 || !isDeepStrictEqual(body?.data, data)) {
-        const who = instance ?? 'an instance (not named by the response)';
-        failure = `${who} answered GET /json/${id} with ${answer.status} ${answer.body.slice(0, 120)}: it does not see writes made through another instance`;
+        const who = instance ?? 'an instance (the response does not name it)';
+        failure = `read ${reads}: ${who} answered GET /json/${id} with ${answer.status} ${answer.body.slice(0, 120)}: it does not see writes made through another instance`;
         break;
       }
       if (instance !== undefined) {
@@ -242,7 +243,7 @@ async function checkReadBack(
         pending.delete(instance);
         perInstance.set(instance, (perInstance.get(instance) ?? 0) + 1);
         if (pending.size === 0) break;
-      } else if (!identified && reads >= instances.length * 4) {
+      } else if (!identified && reads >= anonymousReads) {
         break;
       }
     }
@@ -251,7 +252,7 @@ async function checkReadBack(
       add(
         'read-back',
         'pass',
-        `${reads}/${reads} reads returned the document (responses do not name the instance; ${instances.length * 4} reads cover each of ${instances.length} instances about 4 times behind round-robin)`,
+        `${reads}/${reads} reads returned the document (responses do not name the instance; ${reads} reads reach each of the ${instances.length} instances, even through a random balancer, with a probability above 99.99%)`,
       );
     else if (pending.size === 0)
       add(
@@ -279,6 +280,16 @@ async function checkReadBack(
       add('cleanup', 'fail', `DELETE /json/${id} failed: ${describeError(error)}`);
     }
   }
+}
+
+/**
+ * Reads after which a balancer that picks targets at random has reached every one of `instances`
+ * with probability > 99.99%: instances × (1 − 1/instances)^reads < 10⁻⁴. Round-robin needs far fewer.
+ */
+export function readsToReachAll(instances: number, atLeast: number): number {
+  if (instances <= 1) return Math.max(atLeast, 1);
+  const reads = Math.ceil(Math.log(1e-4 / instances) / Math.log(1 - 1 / instances));
+  return Math.max(atLeast, reads);
 }
 
 export function formatReport(options: BalanceOptions, report: BalanceReport): string {

@@ -101,7 +101,7 @@ describe('npm run check:balance', () => {
       API_TOKEN: fleetToken,
     });
     expect(result.stdout).toMatch(
-      /FAIL\s+read-back i-03 answered GET \/json\/check-balance-\S+ with 404 .*does not see writes made through another instance/,
+      /FAIL\s+read-back read \d+: i-03 answered GET \/json\/check-balance-\S+ with 404 .*does not see writes made through another instance/,
     );
     expect(result.code).toBe(1);
   });
@@ -111,7 +111,8 @@ describe('npm run check:balance', () => {
     const result = await checkBalance(['--url', fleet.url, '--requests', '6'], {
       API_TOKEN: fleetToken,
     });
-    expect(result.stdout).toMatch(/PASS\s+read-back 12\/12 reads returned the document/);
+    // 3 instances: 26 reads reach each of them even through a random balancer (> 99.99 %).
+    expect(result.stdout).toMatch(/PASS\s+read-back 26\/26 reads returned the document/);
     expect(result.code).toBe(0);
   });
 

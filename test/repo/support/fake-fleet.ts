@@ -76,10 +76,8 @@ function instanceServer(fake: FakeInstance): Server {
   });
 }
 
-/** Starts the instances and a proxy that sends each request to the next one in turn. */
-export async function startFakeFleet(instances: FakeInstance[]): Promise<FakeFleet> {
-  const servers = instances.map(instanceServer);
-  const ports = await Promise.all(servers.map(listen));
+/** A proxy that sends each request to the next upstream port in turn, like a round-robin balancer. */
+export async function startRoundRobinProxy(ports: number[]): Promise<FakeFleet> {
   let next = 0;
   const proxy = createServer((req, res) => {
     const port = ports[next++ % ports.length]!;
@@ -94,11 +92,24 @@ export async function startFakeFleet(instances: FakeInstance[]): Promise<FakeFle
     req.pipe(upstream);
   });
   const proxyPort = await listen(proxy);
-  const all = [...servers, proxy];
   return {
     url: `http://127.0.0.1:${proxyPort}`,
+    close: () => new Promise<void>((resolve) => proxy.close(() => resolve())),
+  };
+}
+
+/** Starts the instances and a round-robin proxy in front of them. */
+export async function startFakeFleet(instances: FakeInstance[]): Promise<FakeFleet> {
+  const servers = instances.map(instanceServer);
+  const ports = await Promise.all(servers.map(listen));
+  const proxy = await startRoundRobinProxy(ports);
+  return {
+    url: proxy.url,
     close: async () => {
-      await Promise.all(all.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      await proxy.close();
+      await Promise.all(
+        servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+      );
     },
   };
 }
