@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { startServer, type RunningServer } from '../../service/server.js';
+import type { DocumentStore } from '../../service/store/index.js';
+import { capturedLogger, request } from './support/http.js';
+
+/** A store whose every storage call fails, and which counts the calls it received. */
+function brokenStore(): DocumentStore & { calls: number } {
+  const fail = () => {
+    store.calls++;
+    return Promise.reject(new Error('disk on fire at /var/secret/path'));
+  };
+  const store = {
+    kind: 'sqlite' as const,
+    calls: 0,
+    get: fail,
+    list: fail,
+    create: fail,
+    replace: fail,
+    remove: fail,
+    ping: fail,
+    close: () => Promise.resolve(),
+  };
+  return store;
+}
+
+let running: RunningServer | undefined;
+afterEach(async () => {
+  await running?.stop();
+  running = undefined;
+});
+
+async function serve(store: DocumentStore, apiTokens = ['t0ken-for-app-tests']) {
+  const log = capturedLogger('info');
+  running = await startServer({
+    store,
+    logger: log.logger,
+    port: 0,
+    host: '127.0.0.1',
+    apiTokens,
+    bodyLimitBytes: 1024,
+    appVersion: 'v7',
+    instanceId: 'i-0abc',
+  });
+  return { url: running.url, lines: log.lines, running };
+}
+
+describe('the app when storage fails', () => {
+  test('still reports health, without touching storage, so the deploy gate only checks the process', async () => {
+    const store = brokenStore();
+    const { url } = await serve(store);
+    const reply = await request(url, 'GET', '/health');
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual({ status: 'ok', version: 'v7', instance: 'i-0abc' });
+    expect(store.calls).toBe(0);
+  });
+
+  test('answers /ready with 503 so a load balancer stops sending traffic', async () => {
+    const { url } = await serve(brokenStore());
+    const reply = await request(url, 'GET', '/ready');
+    expect(reply.status).toBe(503);
+    expect(reply.json.type).toBe('urn:challenge-deploy:problem:storage-unavailable');
+  });
+
+  test('answers 500 with a problem naming the request id, never the stack, and logs the error', async () => {
+    const { url, lines } = await serve(brokenStore());
+    const reply = await request(url, 'GET', '/json/anything', {
+      headers: { 'X-Request-Id': 'req-500' },
+    });
+    expect(reply.status).toBe(500);
+    expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(reply.json).toMatchObject({ status: 500, requestId: 'req-500' });
+    expect(reply.text).not.toMatch(/disk on fire|\/var\/secret|\bat .*\.ts:\d+/);
+    const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const error = logged.find((entry) => entry.reqId === 'req-500' && entry.err);
+    expect(JSON.stringify(error)).toContain('disk on fire');
+  });
+});
+
+describe('the app while shutting down', () => {
+  test('answers /ready with 503 and asks keep-alive clients to close their connection', async () => {
+    const store = brokenStore();
+    store.ping = () => Promise.resolve();
+    const { url, running } = await serve(store);
+    expect((await request(url, 'GET', '/ready')).status).toBe(200);
+    running.lifecycle.shuttingDown = true;
+    const reply = await request(url, 'GET', '/ready');
+    expect(reply.status).toBe(503);
+    expect(reply.json.type).toBe('urn:challenge-deploy:problem:shutting-down');
+    expect(reply.headers.get('connection')).toBe('close');
+  });
+});
+
+describe('the app without any token', () => {
+  test('refuses every write with 401 rather than running open', async () => {
+    const store = brokenStore();
+    const { url } = await serve(store, []);
+    const reply = await request(url, 'POST', '/json', {
+      body: '{"id":"x","data":{}}',
+      headers: { Authorization: 'Bearer anything', 'Content-Type': 'application/json' },
+    });
+    expect(reply.status).toBe(401);
+    expect(store.calls).toBe(0);
+  });
+});
+
+describe('the HTTP server', () => {
+  test('keeps idle connections open longer than a load balancer does (65 s) and reads headers longer still', async () => {
+    const { running } = await serve(brokenStore());
+    expect(running.server.keepAliveTimeout).toBeGreaterThanOrEqual(65_000);
+    expect(running.server.headersTimeout).toBeGreaterThan(running.server.keepAliveTimeout);
+  });
+});
