@@ -2,15 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import Ajv2020Module from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import ajvFormats from 'ajv-formats';
 import { startServer, type RunningServer } from '../../service/server.js';
 import { SqliteStore } from '../../service/store/sqlite.js';
 import { capturedLogger, request, type Reply, type RequestOptions } from './support/http.js';
-
-// ajv and ajv-formats are CommonJS; under ESM their constructor sits on `default`.
-const Ajv2020 = (Ajv2020Module as unknown as { default: typeof Ajv2020Module }).default;
-const addFormats = (addFormatsModule as unknown as { default: typeof addFormatsModule }).default;
 
 const TOKEN = 'openapi-test-token';
 const dir = mkdtempSync(join(tmpdir(), 'openapi-'));
@@ -23,7 +19,8 @@ let spec: {
   >;
 };
 const ajv = new Ajv2020({ strict: false, allErrors: true });
-addFormats(ajv);
+// ajv-formats is CommonJS: under ESM the plugin function is its `default` property.
+ajvFormats.default(ajv);
 
 beforeAll(async () => {
   server = await startServer({
