@@ -40,8 +40,8 @@ export function spawnService(
   started.add(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -63,7 +63,7 @@ export function spawnService(
         .map((line) => JSON.parse(line) as { port: number; pid: number });
       if (listening.length < wanted) return;
       clearTimeout(timer);
-      child.stdout!.off('data', check);
+      child.stdout.off('data', check);
       const port = listening[0]!.port;
       resolve({
         child,
@@ -75,7 +75,7 @@ export function spawnService(
         exited,
       });
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
   });
 }
 
