@@ -8,15 +8,13 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { systemClock } from './clock.js';
-import { resolveFleet } from './fleet.js';
-import { batchSize, parseInputs, type DeployInputs } from './inputs.js';
-import { renderInstanceScript } from './instance-script.js';
+import { deploy } from './deploy.js';
+import { parseInputs } from './inputs.js';
 import type { Logger } from './logger.js';
 import { cancelInFlight } from './post.js';
-import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
-import { planBatches, rollOut } from './rollout.js';
+import type { DockerCli } from './registry.js';
 import { inFlightCommands } from './run-command.js';
-import { renderDryRun, renderSummary, rolloutOutputs, type ActionOutputs } from './summary.js';
+import type { ActionOutputs } from './summary.js';
 
 const STATE_IS_POST = 'isPost';
 const STATE_REGION = 'region';
@@ -40,12 +38,11 @@ const docker: DockerCli = async (args, options) => {
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
 
-/** SDK clients with adaptive retries (client-side rate limiting against throttling); they honour AWS_ENDPOINT_URL. */
-function clients(region: string): {
-  ecr: ECRClient;
-  ssm: SSMClient;
-  elb: ElasticLoadBalancingV2Client;
-} {
+/**
+ * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
+ * credentials from the default chain and honour AWS_ENDPOINT_URL(_<SERVICE>).
+ */
+function clients(region: string) {
   const config = { region, retryMode: 'adaptive', maxAttempts: 5 };
   return {
     ecr: new ECRClient(config),
@@ -58,70 +55,11 @@ function setOutputs(outputs: Partial<ActionOutputs>): void {
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
 }
 
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-async function dryRun(
-  inputs: DeployInputs,
-  aws: ReturnType<typeof clients>,
-  batches: string[][],
-): Promise<void> {
-  const repository = await describeRepository(aws.ecr, inputs.ecrRepository);
-  const image = await previewImage(aws.ecr, repository, inputs.imageSource, inputs.tagPrefix);
-  const script = renderInstanceScript({
-    mode: 'deploy',
-    region: inputs.region,
-    registry: repository.registry,
-    image: image.uri,
-    version: image.version,
-    appDir: inputs.appDir,
-    healthUrl: inputs.healthUrl,
-    healthTimeoutSeconds: inputs.healthTimeoutSeconds,
-    rollback: inputs.rollback,
-  });
-  const source =
-    inputs.imageSource.kind === 'promote'
-      ? `ECR tag ${inputs.imageSource.sourceTag}`
-      : `local image ${inputs.imageSource.localImage}`;
-  const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
-  core.info(plan);
-  log.group('The instance script each instance would run', script);
-  setOutputs({
-    version: image.version,
-    'image-uri': image.uri,
-    'image-digest': image.digest,
-    'deployed-instances': '',
-    'failed-instances': '',
-    'rolled-back': 'false',
-  });
-  await core.summary
-    .addRaw(`### Dry run of ${image.version}\n\n\`\`\`text\n${plan}\n\`\`\`\n`)
-    .write();
-}
-
 async function runMain(): Promise<void> {
   core.saveState(STATE_IS_POST, 'true');
   const inputs = parseInputs((name) => core.getInput(name), process.env);
   core.saveState(STATE_REGION, inputs.region);
   const aws = clients(inputs.region);
-
-  // Preflight before anything changes: every instance managed by SSM and Online.
-  const fleet = await resolveFleet(aws.ssm, inputs.fleet);
-  const ids = fleet.map((instance) => instance.instanceId);
-  const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
-  core.info(`Fleet: ${ids.length} instance(s) Online, ${batches.length} batch(es).`);
-  if (inputs.dryRun) return dryRun(inputs, aws, batches);
-
-  const repository = await describeRepository(aws.ecr, inputs.ecrRepository);
-  const image = await publishImage(
-    { ecr: aws.ecr, docker, mask: (secret) => core.setSecret(secret), log },
-    repository,
-    inputs.imageSource,
-    inputs.tagPrefix,
-  );
-  setOutputs({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
-
   const inFlight = inFlightCommands((commandIds) =>
     core.saveState(STATE_COMMANDS, JSON.stringify(commandIds)),
   );
@@ -132,36 +70,26 @@ async function runMain(): Promise<void> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-
-  const report = await rollOut(
-    {
-      ssm: aws.ssm,
-      elb: inputs.targetGroupArn ? aws.elb : undefined,
-      clock: systemClock,
-      log,
-      inFlight,
-    },
-    {
-      version: image.version,
-      image: image.uri,
-      registry: repository.registry,
-      region: inputs.region,
-      batches,
-      appDir: inputs.appDir,
-      healthUrl: inputs.healthUrl,
-      healthTimeoutSeconds: inputs.healthTimeoutSeconds,
-      commandTimeoutSeconds: inputs.commandTimeoutSeconds,
-      rollback: inputs.rollback,
-      targetGroupArn: inputs.targetGroupArn,
-    },
-  );
-  process.removeListener('SIGINT', onSignal);
-  process.removeListener('SIGTERM', onSignal);
-
-  setOutputs(rolloutOutputs(report, image.digest));
-  await core.summary.addRaw(renderSummary(report, image.digest)).write();
-  if (report.failure) core.setFailed(report.failure);
-  else core.info(`${image.version} runs healthy on ${ids.length} instance(s).`);
+  try {
+    const result = await deploy(
+      {
+        ...aws,
+        docker,
+        clock: systemClock,
+        log,
+        mask: (secret) => core.setSecret(secret),
+        onImage: setOutputs,
+        inFlight,
+      },
+      inputs,
+    );
+    setOutputs(result.outputs);
+    await core.summary.addRaw(result.summary).write();
+    if (result.failure) core.setFailed(result.failure);
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
 }
 
 async function runPost(): Promise<void> {
@@ -176,7 +104,7 @@ export async function run(): Promise<void> {
     if (core.getState(STATE_IS_POST) === 'true') await runPost();
     else await runMain();
   } catch (error) {
-    core.setFailed(message(error));
+    core.setFailed(error instanceof Error ? error.message : String(error));
   }
 }
 

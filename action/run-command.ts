@@ -18,7 +18,8 @@ const FIRST_POLL_MS = 2_000;
 const MAX_POLL_MS = 15_000;
 const MAX_THROTTLED_POLL_MS = 30_000;
 
-const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
+// NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
+const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
 
 export interface Invocation {
   instanceId: string;
