@@ -33,7 +33,8 @@ export class InputError extends Error {
 export const INSTANCE_ID = /^(i|mi)-[0-9a-f]{8,17}$/;
 const REPOSITORY = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const TAG_PREFIX = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+// A prefix ending in a digit would make v1 + 2 and v12 the same tag.
+const TAG_PREFIX = /^[A-Za-z_]([A-Za-z0-9_.-]{0,62}[A-Za-z_.-])?$/;
 const LOCAL_IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,511}$/;
 const TARGET_GROUP_ARN =
   /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
@@ -162,7 +163,7 @@ export function parseInputs(
   const tagPrefix = get('tag-prefix', 'v');
   if (!TAG_PREFIX.test(tagPrefix)) {
     throw new InputError(
-      `Input tag-prefix must start with a letter or "_" and hold only letters, digits, ".", "_" and "-", got "${tagPrefix}".`,
+      `Input tag-prefix must start with a letter or "_", hold only letters, digits, ".", "_" and "-", and not end with a digit; got "${tagPrefix}".`,
     );
   }
 

@@ -1,0 +1,273 @@
+import {
+  BatchGetImageCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import {
+  DeregisterTargetsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
+  type TargetHealthStateEnum,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { deploy } from '../../action/deploy.js';
+import { parseInputs } from '../../action/inputs.js';
+import type { CommandOutput } from '../../action/registry.js';
+import {
+  fakeClock,
+  fakeFleet,
+  healthy,
+  ids,
+  recordingLogger,
+  REPOSITORY_URI,
+  unhealthyNewVersion,
+  type Behaviour,
+} from './fakes.js';
+
+const ecrMock = mockClient(ECRClient);
+const ssmMock = mockClient(SSMClient);
+const elbMock = mockClient(ElasticLoadBalancingV2Client);
+const region = { region: 'eu-west-1' };
+const DIGEST = `sha256:${'9'.repeat(64)}`;
+const TARGET_GROUP =
+  'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/challenge-app/0123456789abcdef';
+
+beforeEach(() => {
+  ecrMock.reset();
+  ssmMock.reset();
+  elbMock.reset();
+  ecrMock.on(DescribeRepositoriesCommand).resolves({
+    repositories: [{ repositoryName: 'challenge-app', repositoryUri: REPOSITORY_URI }],
+  });
+  ecrMock.on(DescribeImagesCommand).resolves({
+    imageDetails: [{ imageDigest: `sha256:${'1'.repeat(64)}`, imageTags: ['v7'] }],
+  });
+  ecrMock.on(BatchGetImageCommand).resolves({
+    images: [
+      {
+        imageId: { imageDigest: DIGEST },
+        imageManifest: '{}',
+        imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+      },
+    ],
+  });
+  ecrMock.on(PutImageCommand).resolves({});
+});
+
+function inputs(values: Record<string, string>) {
+  return parseInputs((name) => values[name] ?? '', {});
+}
+
+function deps() {
+  const dockerCalls: string[][] = [];
+  return {
+    dockerCalls,
+    deps: {
+      ecr: new ECRClient(region),
+      ssm: new SSMClient(region),
+      elb: new ElasticLoadBalancingV2Client(region),
+      docker: (args: string[]): Promise<CommandOutput> => {
+        dockerCalls.push(args);
+        return Promise.resolve({ exitCode: 0, stdout: '', stderr: '' });
+      },
+      clock: fakeClock(),
+      log: recordingLogger(),
+      mask: () => undefined,
+    },
+  };
+}
+
+describe('a deploy', () => {
+  it('fails preflight on an offline instance before any SendCommand or ECR write', async () => {
+    const fleet = ids(3);
+    fakeFleet(ssmMock, fleet, {}, { pingStatus: { [fleet[1]!]: 'ConnectionLost' } });
+    const { deps: d, dockerCalls } = deps();
+    await expect(
+      deploy(
+        d,
+        inputs({
+          'ecr-repository': 'challenge-app',
+          'aws-region': 'eu-west-1',
+          image: 'challenge-app:build',
+          'instance-ids': fleet.join(','),
+        }),
+      ),
+    ).rejects.toThrow(`${fleet[1]}: SSM ping status ConnectionLost`);
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(ecrMock).not.toHaveReceivedCommand(PutImageCommand);
+    expect(ecrMock).not.toHaveReceivedCommand(DescribeRepositoriesCommand);
+    expect(dockerCalls).toEqual([]);
+  });
+
+  it('in dry-run computes the version and plan and changes nothing', async () => {
+    const fleet = ids(5);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const result = await deploy(
+      d,
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join('\n'),
+        'max-parallel': '40%',
+        'dry-run': 'true',
+      }),
+    );
+    expect(result.outputs).toEqual({
+      version: 'v8',
+      'image-uri': `${REPOSITORY_URI}:v8`,
+      'image-digest': DIGEST,
+      'deployed-instances': '',
+      'failed-instances': '',
+      'rolled-back': 'false',
+    });
+    expect(result.failure).toBeUndefined();
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(ecrMock).not.toHaveReceivedCommand(PutImageCommand);
+    expect(d.log.lines.join('\n')).toContain(`  3. ${fleet[4]}`);
+    expect(d.log.groups[0]?.body).toContain(`readonly IMAGE='${REPOSITORY_URI}:v8'`);
+  });
+
+  it('promotes the tag, rolls out and reports every instance deployed', async () => {
+    const fleet = ids(4);
+    const running = fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const told: unknown[] = [];
+    const result = await deploy(
+      { ...d, onImage: (o) => told.push(o) },
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+        'max-parallel': '2',
+      }),
+    );
+    expect(result.failure).toBeUndefined();
+    expect(result.outputs['deployed-instances']).toBe(fleet.join(','));
+    expect(told).toEqual([
+      { version: 'v8', 'image-uri': `${REPOSITORY_URI}:v8`, 'image-digest': DIGEST },
+    ]);
+    expect([...running.running.values()].every((r) => r.version === 'v8')).toBe(true);
+    expect(result.summary).toContain('| <code>');
+  });
+
+  it('fails with a message naming the instance, step, version and outcome, even after a good rollback', async () => {
+    const fleet = ids(5);
+    fakeFleet(ssmMock, fleet, { [fleet[2]!]: unhealthyNewVersion });
+    const { deps: d } = deps();
+    const result = await deploy(
+      d,
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+      }),
+    );
+    expect(result.failure).toMatch(/^v8 is not running healthy on every instance/);
+    expect(result.failure).toContain(
+      `${fleet[2]}: v8 failed its health check after 120 s (HTTP 503); rolled back to v7 (healthy).`,
+    );
+    expect(result.outputs).toMatchObject({ 'failed-instances': fleet[2], 'rolled-back': 'true' });
+  });
+
+  function fakeTargetGroup(fleet: string[], events: string[], unhealthyVersion?: () => boolean) {
+    const state = new Map<string, TargetHealthStateEnum>(fleet.map((id) => [id, 'healthy']));
+    elbMock.on(DescribeTargetHealthCommand).callsFake(() => {
+      const answer = {
+        TargetHealthDescriptions: [...state].map(([Id, State]) => ({
+          Target: { Id, Port: 8080 },
+          TargetHealth: {
+            State,
+            Reason: State === 'unhealthy' ? 'Target.ResponseCodeMismatch' : undefined,
+          },
+        })),
+      };
+      // Each describe moves a draining target to unused, and a new one to healthy (or unhealthy).
+      for (const [id, s] of state) {
+        if (s === 'draining') state.set(id, 'unused');
+        if (s === 'initial') state.set(id, unhealthyVersion?.() ? 'unhealthy' : 'healthy');
+      }
+      return answer;
+    });
+    elbMock.on(DeregisterTargetsCommand).callsFake((input: { Targets: Array<{ Id: string }> }) => {
+      for (const t of input.Targets) state.set(t.Id, 'draining');
+      events.push(`deregister ${input.Targets[0]?.Id}`);
+      return {};
+    });
+    elbMock.on(RegisterTargetsCommand).callsFake((input: { Targets: Array<{ Id: string }> }) => {
+      for (const t of input.Targets) state.set(t.Id, 'initial');
+      events.push(`register ${input.Targets[0]?.Id}`);
+      return {};
+    });
+    return state;
+  }
+
+  it('drains each instance from the target group, deploys, registers it back and waits until healthy', async () => {
+    const fleet = ids(2);
+    const events: string[] = [];
+    const state = fakeTargetGroup(fleet, events);
+    const recordSend: Behaviour = (run) => {
+      events.push(`${run.mode} ${run.version} on ${run.instanceId}`);
+      return healthy(run);
+    };
+    fakeFleet(ssmMock, fleet, { [fleet[0]!]: recordSend, [fleet[1]!]: recordSend });
+    const { deps: d } = deps();
+    const result = await deploy(
+      d,
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+        'target-group-arn': TARGET_GROUP,
+      }),
+    );
+    expect(result.failure).toBeUndefined();
+    expect(events).toEqual([
+      `deregister ${fleet[0]}`,
+      `deploy v8 on ${fleet[0]}`,
+      `register ${fleet[0]}`,
+      `deregister ${fleet[1]}`,
+      `deploy v8 on ${fleet[1]}`,
+      `register ${fleet[1]}`,
+    ]);
+    expect(elbMock).toHaveReceivedCommandWith(RegisterTargetsCommand, {
+      TargetGroupArn: TARGET_GROUP,
+      Targets: [{ Id: fleet[0], Port: 8080, AvailabilityZone: undefined }],
+    });
+    expect([...state.values()]).toEqual(['healthy', 'healthy']);
+  });
+
+  it('fails an instance the target group calls unhealthy and rolls it back', async () => {
+    const fleet = ids(2);
+    const events: string[] = [];
+    const running = fakeFleet(ssmMock, fleet);
+    fakeTargetGroup(fleet, events, () => running.running.get(fleet[0]!)?.version === 'v8');
+    const { deps: d } = deps();
+    const result = await deploy(
+      d,
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+        'target-group-arn': TARGET_GROUP,
+      }),
+    );
+    expect(result.failure).toContain(
+      `${fleet[0]}: v8 is healthy on the instance, but the target group reports it unhealthy (Target.ResponseCodeMismatch) after 300 s; then rolled back to v7 (healthy)`,
+    );
+    expect(result.outputs).toMatchObject({ 'failed-instances': fleet[0], 'rolled-back': 'true' });
+    expect(running.running.get(fleet[0]!)?.version).toBe('v7');
+    expect(running.runs.map((r) => r.instanceId)).not.toContain(fleet[1]);
+  });
+});

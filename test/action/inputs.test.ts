@@ -1,0 +1,108 @@
+import { describe, expect, it } from '@jest/globals';
+import { batchSize, parseInputs } from '../../action/inputs.js';
+
+const BASE: Record<string, string> = {
+  'ecr-repository': 'challenge-app',
+  image: 'challenge-app:build',
+  'instance-ids': 'i-0123456789abcdef0',
+};
+
+function parse(
+  values: Record<string, string>,
+  env: Record<string, string> = { AWS_REGION: 'eu-west-1' },
+) {
+  const all = { ...BASE, ...values };
+  return parseInputs((name) => all[name] ?? '', env);
+}
+
+describe('the inputs', () => {
+  it('apply the documented defaults', () => {
+    expect(parse({})).toEqual({
+      ecrRepository: 'challenge-app',
+      region: 'eu-west-1',
+      imageSource: { kind: 'push', localImage: 'challenge-app:build' },
+      tagPrefix: 'v',
+      fleet: { kind: 'ids', instanceIds: ['i-0123456789abcdef0'] },
+      appDir: '/opt/challenge-app',
+      healthUrl: 'http://localhost/health',
+      healthTimeoutSeconds: 120,
+      maxParallel: { count: 1 },
+      rollback: true,
+      targetGroupArn: undefined,
+      commandTimeoutSeconds: 600,
+      dryRun: false,
+    });
+  });
+
+  it('split instance ids on commas and newlines and drop duplicates', () => {
+    const parsed = parse({
+      'instance-ids': 'i-0123456789abcdef0,\n mi-0123456789abcdef1\ni-0123456789abcdef0\n',
+    });
+    expect(parsed.fleet).toEqual({
+      kind: 'ids',
+      instanceIds: ['i-0123456789abcdef0', 'mi-0123456789abcdef1'],
+    });
+  });
+
+  it('read an instance tag as Key=Value, splitting at the first =', () => {
+    const parsed = parse({ 'instance-ids': '', 'instance-tag': 'App=challenge=app' });
+    expect(parsed.fleet).toEqual({ kind: 'tag', key: 'App', value: 'challenge=app' });
+  });
+
+  it('read a promoted tag, booleans and percentages', () => {
+    const parsed = parse({
+      image: '',
+      'source-tag': 'main-abc',
+      'max-parallel': '25%',
+      rollback: 'false',
+      'dry-run': 'TRUE',
+    });
+    expect(parsed).toMatchObject({
+      imageSource: { kind: 'promote', sourceTag: 'main-abc' },
+      maxParallel: { percent: 25 },
+      rollback: false,
+      dryRun: true,
+    });
+  });
+
+  it.each([
+    [{ 'ecr-repository': '' }, 'Input ecr-repository is required.'],
+    [{ 'ecr-repository': 'Bad Name' }, /ecr-repository/],
+    [{ image: '', 'source-tag': '' }, 'Set exactly one of the inputs image and source-tag.'],
+    [{ 'source-tag': 'main' }, 'Set exactly one of the inputs image and source-tag.'],
+    [{ 'instance-tag': 'App=x' }, 'Set exactly one of the inputs instance-ids and instance-tag.'],
+    [{ 'instance-ids': 'i-123' }, /instance-ids .* not valid: "i-123"/],
+    [{ 'instance-ids': 'i-0123456789abcdef0;reboot' }, /instance-ids/],
+    [{ 'instance-ids': '', 'instance-tag': 'App' }, /instance-tag must be Key=Value/],
+    [{ 'app-dir': 'opt/app' }, /app-dir/],
+    [{ 'app-dir': '/opt/$(reboot)' }, /app-dir/],
+    [{ 'app-dir': '/opt/../etc' }, /app-dir/],
+    [{ 'health-url': 'localhost/health' }, /health-url/],
+    [{ 'health-url': 'http://localhost/health x' }, /health-url/],
+    [{ 'health-timeout': '0' }, /health-timeout must be between 1 and 3600/],
+    [{ 'health-timeout': '2m' }, /health-timeout must be a whole number/],
+    [{ 'command-timeout': '100', 'health-timeout': '120' }, /command-timeout \(100 s\)/],
+    [{ 'max-parallel': '0' }, /max-parallel/],
+    [{ 'max-parallel': '150%' }, /max-parallel must be between 1% and 100%/],
+    [{ 'max-parallel': 'half' }, /max-parallel/],
+    [{ rollback: 'yes' }, 'Input rollback must be true or false, got "yes".'],
+    [{ 'dry-run': '1' }, /dry-run/],
+    [{ 'tag-prefix': 'v1' }, /tag-prefix/],
+    [{ 'target-group-arn': 'arn:aws:s3:::bucket' }, /target-group-arn/],
+  ])('refuse %j with a message that names the input', (values, message) => {
+    expect(() => parse(values)).toThrow(message);
+  });
+
+  it('need a region from aws-region or AWS_REGION', () => {
+    expect(() => parse({}, {})).toThrow(/aws-region is not set/);
+    expect(parse({ 'aws-region': 'us-east-2' }, {}).region).toBe('us-east-2');
+  });
+
+  it('turn max-parallel into a batch size within the fleet', () => {
+    expect(batchSize({ count: 2 }, 5)).toBe(2);
+    expect(batchSize({ count: 10 }, 5)).toBe(5);
+    expect(batchSize({ percent: 50 }, 5)).toBe(2);
+    expect(batchSize({ percent: 10 }, 5)).toBe(1);
+    expect(batchSize({ percent: 100 }, 120)).toBe(120);
+  });
+});
