@@ -9,9 +9,10 @@ base_tar="$cache_dir/base-bookworm.tar"
 
 # podman + runc + docker-compose v1 stand in for a Docker engine; docker-registry for ECR's
 # registry; haproxy for the load balancer; awscli for the instances' `aws ecr get-login-password`;
-# debootstrap for the base image (nothing can be pulled from the internet here).
+# debootstrap for the base image (nothing can be pulled from the internet here); catatonit is
+# podman's init for compose's `init: true`.
 packages=(podman runc buildah docker-compose docker-registry skopeo debootstrap apache2-utils
-  haproxy iproute2 awscli curl openssl tini postgresql ca-certificates)
+  haproxy iproute2 awscli curl openssl catatonit postgresql ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do

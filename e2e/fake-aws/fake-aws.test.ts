@@ -128,7 +128,7 @@ describe('fake AWS endpoint', () => {
         .send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }))
         .catch((e: Error) => e);
       if (!(out instanceof Error) && !['Pending', 'InProgress'].includes(out.Status ?? ''))
-        return out as Record<string, unknown>;
+        return out as unknown as Record<string, unknown>;
       await new Promise((r) => setTimeout(r, 100));
     }
   }

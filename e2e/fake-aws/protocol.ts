@@ -12,7 +12,7 @@ export class AwsError extends Error {
   }
 }
 
-export type JsonOperation = (input: Record<string, unknown>) => Promise<unknown> | unknown;
+export type JsonOperation = (input: Record<string, unknown>) => unknown;
 
 export interface SigV4Scope {
   accessKeyId: string;

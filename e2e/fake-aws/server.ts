@@ -9,6 +9,8 @@ export type QueryOperation = (params: URLSearchParams) => Promise<string> | stri
 
 export interface LoggedCall {
   at: number;
+  /** The caller's access key id (from the SigV4 scope): who made the call. */
+  caller: string;
   service: string;
   operation: string;
   status: number;
@@ -43,7 +45,7 @@ export async function startFakeAws(
     status: number;
     type: string;
     body: string;
-    log: Omit<LoggedCall, 'at' | 'ms' | 'status'>;
+    log: Omit<LoggedCall, 'at' | 'ms' | 'status' | 'caller'>;
   }> {
     const target = req.headers['x-amz-target'];
     const scope = sigV4Scope(req.headers.authorization);
@@ -111,7 +113,14 @@ export async function startFakeAws(
     req.on('end', () => {
       route(req, Buffer.concat(chunks).toString('utf8'))
         .then((reply) => {
-          calls.push({ at: started, ...reply.log, status: reply.status, ms: Date.now() - started });
+          const caller = sigV4Scope(req.headers.authorization)?.accessKeyId ?? '';
+          calls.push({
+            at: started,
+            caller,
+            ...reply.log,
+            status: reply.status,
+            ms: Date.now() - started,
+          });
           res.writeHead(reply.status, {
             'content-type': reply.type,
             'x-amzn-requestid': crypto.randomUUID(),

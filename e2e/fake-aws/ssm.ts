@@ -212,6 +212,31 @@ export function simulateSsm(
     };
   }
 
+  /** The command's overall status, from its invocations, as ListCommands reports it. */
+  function commandSummary(group: Invocation[]): Record<string, unknown> {
+    const first = group[0]!;
+    const statuses = group.map((inv) => inv.status);
+    const done = statuses.filter((status) => status !== 'Pending' && status !== 'InProgress');
+    let status: Status = 'Success';
+    if (statuses.every((s) => s === 'Pending')) status = 'Pending';
+    else if (done.length < statuses.length) status = 'InProgress';
+    else if (statuses.includes('Cancelled')) status = 'Cancelled';
+    else if (statuses.includes('TimedOut')) status = 'TimedOut';
+    else if (statuses.includes('Failed')) status = 'Failed';
+    return {
+      CommandId: first.commandId,
+      DocumentName: first.documentName,
+      Comment: first.comment,
+      RequestedDateTime: epochSeconds(first.requestedAt),
+      InstanceIds: group.map((inv) => inv.instanceId),
+      Status: status,
+      StatusDetails: status,
+      TargetCount: group.length,
+      CompletedCount: done.length,
+      ErrorCount: done.filter((s) => s !== 'Success').length,
+    };
+  }
+
   function pingStatus(host: ManagedInstance): string {
     return host.online ? 'Online' : 'ConnectionLost';
   }
@@ -257,7 +282,7 @@ export function simulateSsm(
       if (max !== undefined && (typeof max !== 'number' || max < 5 || max > 50)) {
         throw new AwsError(
           'ValidationException',
-          `1 validation error detected: Value '${String(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 5 and 50`,
+          `1 validation error detected: Value '${JSON.stringify(max)}' at 'maxResults' failed to satisfy constraint: Member must have value between 5 and 50`,
         );
       }
       const all = [
@@ -335,7 +360,9 @@ export function simulateSsm(
       const timeoutParam = parameters.executionTimeout;
       let executionTimeoutSeconds = 3600;
       if (timeoutParam !== undefined) {
-        const raw = Array.isArray(timeoutParam) ? timeoutParam[0] : undefined;
+        const raw: unknown = Array.isArray(timeoutParam)
+          ? (timeoutParam as unknown[])[0]
+          : undefined;
         executionTimeoutSeconds = Number(raw);
         if (
           typeof raw !== 'string' ||
@@ -364,7 +391,7 @@ export function simulateSsm(
           visibleAt: requestedAt.getTime() + timing.invocationVisibleAfterMs,
           executionTimeoutSeconds,
           deliveryDeadline: requestedAt.getTime() + deliveryTimeout * 1000,
-          script: (commands as string[]).join('\n'),
+          script: commands.join('\n'),
           status: 'Pending',
           statusDetails: 'Pending',
           responseCode: -1,
@@ -393,6 +420,21 @@ export function simulateSsm(
           TimeoutSeconds: deliveryTimeout,
         },
       };
+    },
+
+    ListCommands: (input) => {
+      const commandId = stringParam(input, 'CommandId', false);
+      const instanceId = stringParam(input, 'InstanceId', false);
+      const ids = [...new Set(invocations.map((inv) => inv.commandId))].filter(
+        (id) => !commandId || id === commandId,
+      );
+      if (commandId && ids.length === 0) throw new AwsError('InvalidCommandId', '');
+      const commands = ids
+        .map((id) => invocations.filter((inv) => inv.commandId === id))
+        .filter((group) => !instanceId || group.some((inv) => inv.instanceId === instanceId))
+        .map((group) => commandSummary(group));
+      const { page, next } = paginate(commands, input.NextToken, input.MaxResults, 50);
+      return { Commands: page, NextToken: next };
     },
 
     ListCommandInvocations: (input) => {
@@ -469,7 +511,8 @@ export function simulateSsm(
   return {
     operations,
     faults,
-    invocations: () => invocations.map(({ child: _child, timer: _timer, ...rest }) => rest),
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- dropped: process handles
+    invocations: () => invocations.map(({ child, timer, ...rest }) => rest),
     async stop() {
       stopped = true;
       const running = invocations.filter((inv) => inv.child);

@@ -1,0 +1,425 @@
+// End to end: the bundled action (dist/index.js, run as the Actions runner runs it) deploys real
+// containers to a fleet of simulated instances behind a real load balancer, through a fake AWS
+// endpoint whose ECR is a real registry and whose SSM really runs the commands on the instances.
+// Topology and what is real or simulated: e2e/README.md.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { runAction, type ActionRun } from './infra/action-runner.js';
+import {
+  REPOSITORY,
+  TARGET_GROUP_ARN,
+  logTails,
+  startEnvironment,
+  type E2eEnvironment,
+} from './infra/environment.js';
+import { run } from './infra/processes.js';
+import { startLoad, type LoadReport } from './infra/load.js';
+
+const REPO_ROOT = path.resolve(import.meta.dirname, '..');
+const ACTION_ENTRY = process.env.E2E_ACTION_ENTRY ?? path.join(REPO_ROOT, 'dist', 'index.js');
+const SERVICE_COMPOSE = path.join(REPO_ROOT, 'service', 'docker-compose.yml');
+const E2E_COMPOSE = path.join(REPO_ROOT, 'e2e', 'fixtures', 'docker-compose.yml');
+
+const IMAGE = {
+  good1: 'localhost/challenge-app:e2e-good-1',
+  good2: 'localhost/challenge-app:e2e-good-2',
+  good3: 'localhost/challenge-app:e2e-good-3',
+  brokenEverywhere: 'localhost/challenge-app:e2e-broken-everywhere',
+  brokenOnSecond: 'localhost/challenge-app:e2e-broken-on-second',
+};
+const SECOND_INSTANCE_ADDRESS = '10.231.0.12';
+const HEALTHY_TIMEOUT = '40';
+const BROKEN_TIMEOUT = '8';
+
+interface Row {
+  scenario: string;
+  passed: boolean;
+  seconds: number;
+  actionCalls: number;
+  byOperation: string;
+  instanceCalls: number;
+  throttled: number;
+  load?: LoadReport;
+}
+
+const rows: Row[] = [];
+let env: E2eEnvironment | undefined;
+
+function fleet(): E2eEnvironment {
+  if (!env) throw new Error('the e2e environment did not start (see the error of beforeAll)');
+  return env;
+}
+
+/** Runs one scenario, recording its wall time and the AWS API calls made while it ran. */
+async function scenario(
+  name: string,
+  body: (record: (load: LoadReport) => void) => Promise<void>,
+): Promise<void> {
+  const e = fleet();
+  const started = Date.now();
+  const firstCall = e.aws.calls.length;
+  let load: LoadReport | undefined;
+  let passed = false;
+  try {
+    await body((report) => (load = report));
+    passed = true;
+  } finally {
+    const calls = e.aws.calls.slice(firstCall);
+    const action = calls.filter((c) => c.caller === e.actionEnv.AWS_ACCESS_KEY_ID);
+    const counts = new Map<string, number>();
+    for (const call of action) counts.set(call.operation, (counts.get(call.operation) ?? 0) + 1);
+    rows.push({
+      scenario: name,
+      passed,
+      seconds: (Date.now() - started) / 1000,
+      actionCalls: action.length,
+      byOperation: [...counts].map(([op, n]) => `${op} ${n}`).join(', '),
+      instanceCalls: calls.length - action.length,
+      throttled: calls.filter((c) => c.errorType === 'ThrottlingException').length,
+      load,
+    });
+  }
+}
+
+function ids(): string[] {
+  return fleet().instances.map((i) => i.instanceId);
+}
+
+function deploy(inputs: Record<string, string>): Promise<ActionRun> {
+  const e = fleet();
+  return runAction(
+    { entry: ACTION_ENTRY, workDir: e.dir, env: e.actionEnv },
+    {
+      'ecr-repository': REPOSITORY,
+      'instance-ids': ids().join(','),
+      'health-timeout': HEALTHY_TIMEOUT,
+      'command-timeout': '300',
+      ...inputs,
+    },
+  );
+}
+
+async function versions(): Promise<Array<string | undefined>> {
+  return Promise.all(fleet().instances.map((i) => i.runningVersion()));
+}
+
+async function tags(): Promise<string[]> {
+  return (await fleet().registry.client.tags(REPOSITORY)).sort();
+}
+
+function sentTo(since: number): string[] {
+  return fleet()
+    .ssm.invocations()
+    .filter((inv) => inv.requestedAt.getTime() >= since)
+    .map((inv) => inv.instanceId);
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .sort();
+}
+
+/** What the action printed, for a failed expectation's message. */
+function explain(result: ActionRun): string {
+  return `exit ${result.exitCode}\n--- log (tail)\n${result.log.slice(-6000)}\n--- summary\n${result.summary.slice(0, 3000)}`;
+}
+
+function expectSucceeded(result: ActionRun): void {
+  if (result.exitCode !== 0) throw new Error(`the action failed:\n${explain(result)}`);
+}
+
+function expectFailed(result: ActionRun): void {
+  if (result.exitCode === 0)
+    throw new Error(`the action succeeded, but it must fail:\n${explain(result)}`);
+}
+
+function expectNoClientFailures(load: LoadReport): void {
+  expect({ failures: load.failures.slice(0, 10), lost: load.lost.slice(0, 10) }).toEqual({
+    failures: [],
+    lost: [],
+  });
+  expect(load.acknowledged).toBeGreaterThan(20);
+  expect(load.reads).toBeGreaterThan(20);
+}
+
+async function pushBuildTag(local: string, tag: string): Promise<void> {
+  // What a CI build job does before a promotion: push a build tag (here with the registry's own
+  // credentials, as `aws ecr get-login-password | docker login` would give).
+  const e = fleet();
+  const dockerEnv = {
+    ...process.env,
+    ...e.actionEnv,
+    DOCKER_CONFIG: path.join(e.dir, 'build-job-docker'),
+  };
+  const remote = `${e.registry.host}/${REPOSITORY}:${tag}`;
+  await run(
+    'docker',
+    ['login', '--username', e.registry.username, '--password-stdin', e.registry.host],
+    { env: dockerEnv, input: e.registry.password },
+  );
+  await run('docker', ['tag', local, remote], { env: dockerEnv });
+  await run('docker', ['push', remote], { env: dockerEnv });
+  await run('docker', ['rmi', remote], { env: dockerEnv });
+}
+
+describe('deploying with the bundled action to a fleet behind a load balancer', () => {
+  beforeAll(async () => {
+    if (!existsSync(ACTION_ENTRY))
+      throw new Error(`${ACTION_ENTRY} does not exist: run npm run bundle`);
+    const composeFile = readFileSync(
+      existsSync(SERVICE_COMPOSE) ? SERVICE_COMPOSE : E2E_COMPOSE,
+      'utf8',
+    );
+    env = await startEnvironment({
+      instanceCount: 3,
+      composeFile,
+      images: [
+        { name: IMAGE.good1, buildId: 'good-1' },
+        { name: IMAGE.good2, buildId: 'good-2' },
+        { name: IMAGE.good3, buildId: 'good-3' },
+        { name: IMAGE.brokenEverywhere, buildId: 'broken-everywhere', breakOn: ['*'] },
+        {
+          name: IMAGE.brokenOnSecond,
+          buildId: 'broken-on-second',
+          breakOn: [SECOND_INSTANCE_ADDRESS],
+        },
+      ],
+      log: (line) => process.stdout.write(`e2e: ${line}\n`),
+    });
+  }, 600_000);
+
+  afterAll(async () => {
+    if (env && rows.some((r) => !r.passed)) process.stdout.write(`${logTails(env.dir)}\n`);
+    await env?.teardown();
+    printTable();
+  }, 120_000);
+
+  it('1. deploys v1 to a fresh fleet of 3: every instance reports v1, and the outputs and summary say so', async () => {
+    await scenario('1 fresh fleet → v1', async () => {
+      const result = await deploy({ image: IMAGE.good1 });
+      expectSucceeded(result);
+      const e = fleet();
+      const digest = (await e.registry.client.manifest(REPOSITORY, 'v1'))?.digest;
+      expect(result.outputs).toMatchObject({
+        version: 'v1',
+        'image-uri': `${e.registry.host}/${REPOSITORY}:v1`,
+        'image-digest': digest,
+        'rolled-back': 'false',
+      });
+      expect(list(result.outputs['deployed-instances'])).toEqual(ids().sort());
+      expect(list(result.outputs['failed-instances'])).toEqual([]);
+      expect(await versions()).toEqual(['v1', 'v1', 'v1']);
+      expect(result.summary).toContain('v1');
+      for (const id of ids()) expect(result.summary).toContain(id);
+      for (const instance of e.instances) {
+        const dotEnv = instance.readEnvFile();
+        expect(dotEnv).toContain(`IMAGE=${e.registry.host}/${REPOSITORY}:v1\n`);
+        expect(dotEnv).toContain('APP_VERSION=v1\n');
+        expect(dotEnv).toContain(`API_TOKEN=${e.apiToken}\n`);
+      }
+      const health = await fetch(`${e.lb.url}/health`).then(
+        (r) => r.json() as Promise<{ version: string }>,
+      );
+      expect(health.version).toBe('v1');
+    });
+  });
+
+  it('2. rolls v2 out under steady reads and writes: every instance on v2, no failed request, every acknowledged write readable', async () => {
+    await scenario('2 rolling v2 under load', async (record) => {
+      const e = fleet();
+      const load = startLoad(e.lb.url, e.apiToken);
+      const result = await deploy({ image: IMAGE.good2 });
+      const report = await load.stop();
+      record(report);
+      expectSucceeded(result);
+      expect(result.outputs.version).toBe('v2');
+      expect(await versions()).toEqual(['v2', 'v2', 'v2']);
+      expectNoClientFailures(report);
+    });
+  });
+
+  it('3. stops a broken v3 at the first instance, rolls it back to v2, touches no other instance, fails naming it; clients see no failure', async () => {
+    await scenario('3 broken v3', async (record) => {
+      const e = fleet();
+      const since = Date.now();
+      const envBefore = e.instances.map((i) => i.readEnvFile());
+      const load = startLoad(e.lb.url, e.apiToken);
+      const result = await deploy({
+        image: IMAGE.brokenEverywhere,
+        'health-timeout': BROKEN_TIMEOUT,
+      });
+      const report = await load.stop();
+      record(report);
+      expectFailed(result);
+      const [first, second, third] = ids() as [string, string, string];
+      expect(result.outputs).toMatchObject({ version: 'v3', 'rolled-back': 'true' });
+      expect(list(result.outputs['failed-instances'])).toEqual([first]);
+      expect(list(result.outputs['deployed-instances'])).toEqual([]);
+      const failure = result.errors.join('\n');
+      expect(failure).toContain(first);
+      expect(failure).toMatch(/v3/);
+      expect(failure).toMatch(/rolled back/i);
+      expect(await versions()).toEqual(['v2', 'v2', 'v2']);
+      expect(sentTo(since)).not.toContain(second);
+      expect(sentTo(since)).not.toContain(third);
+      expect(e.instances[1]?.readEnvFile()).toBe(envBefore[1]);
+      expect(e.instances[2]?.readEnvFile()).toBe(envBefore[2]);
+      expect(e.instances[0]?.readEnvFile()).toContain('APP_VERSION=v2\n');
+      expect(result.summary).toContain(first);
+      expectNoClientFailures(report);
+    });
+  });
+
+  it('4. a new version that fails only on the second instance rolls the first back too: the fleet ends uniform on v2', async () => {
+    await scenario('4 fails on 2nd instance', async (record) => {
+      const e = fleet();
+      const since = Date.now();
+      const load = startLoad(e.lb.url, e.apiToken);
+      const result = await deploy({
+        image: IMAGE.brokenOnSecond,
+        'health-timeout': BROKEN_TIMEOUT,
+      });
+      const report = await load.stop();
+      record(report);
+      expectFailed(result);
+      const [first, second, third] = ids() as [string, string, string];
+      expect(result.outputs).toMatchObject({ version: 'v4', 'rolled-back': 'true' });
+      expect(list(result.outputs['failed-instances'])).toEqual([second]);
+      const failure = result.errors.join('\n');
+      expect(failure).toContain(second);
+      expect(await versions()).toEqual(['v2', 'v2', 'v2']);
+      for (const instance of e.instances)
+        expect(instance.readEnvFile()).toContain('APP_VERSION=v2\n');
+      const sent = sentTo(since);
+      expect(sent.filter((id) => id === first).length).toBeGreaterThanOrEqual(2);
+      expect(sent).toContain(second);
+      expect(sent).not.toContain(third);
+      expectNoClientFailures(report);
+    });
+  });
+
+  it('5. fails in preflight when one instance is offline in SSM, and changes nothing anywhere', async () => {
+    await scenario('5 instance offline', async () => {
+      const e = fleet();
+      const since = Date.now();
+      const tagsBefore = await tags();
+      const envBefore = e.instances.map((i) => i.readEnvFile());
+      const offline = e.instances[2]!;
+      offline.online = false;
+      let result: ActionRun;
+      try {
+        result = await deploy({ image: IMAGE.good3 });
+      } finally {
+        offline.online = true;
+      }
+      expectFailed(result);
+      expect(result.errors.join('\n')).toContain(offline.instanceId);
+      expect(await tags()).toEqual(tagsBefore);
+      expect(sentTo(since)).toEqual([]);
+      expect(e.instances.map((i) => i.readEnvFile())).toEqual(envBefore);
+      expect(await versions()).toEqual(['v2', 'v2', 'v2']);
+      const changing = e.aws.calls.filter(
+        (c) => c.at >= since && ['PutImage', 'SendCommand'].includes(c.operation),
+      );
+      expect(changing).toEqual([]);
+    });
+  });
+
+  it('6. deploys through SSM throttling every third poll (promoting a build tag, fleet chosen by tag)', async () => {
+    await pushBuildTag(IMAGE.good3, 'build-3');
+    await scenario('6 throttled polls', async () => {
+      const e = fleet();
+      const since = Date.now();
+      e.ssm.faults.throttleEveryNthPoll = 3;
+      let result: ActionRun;
+      try {
+        result = await deploy({
+          'source-tag': 'build-3',
+          'instance-ids': '',
+          'instance-tag': 'Role=web',
+        });
+      } finally {
+        e.ssm.faults.throttleEveryNthPoll = 0;
+      }
+      expectSucceeded(result);
+      expect(result.outputs.version).toBe('v5');
+      expect((await e.registry.client.manifest(REPOSITORY, 'v5'))?.digest).toBe(
+        (await e.registry.client.manifest(REPOSITORY, 'build-3'))?.digest,
+      );
+      expect(list(result.outputs['deployed-instances'])).toEqual(ids().sort());
+      expect(await versions()).toEqual(['v5', 'v5', 'v5']);
+      const throttled = e.aws.calls.filter(
+        (c) => c.at >= since && c.errorType === 'ThrottlingException',
+      );
+      expect(throttled.length).toBeGreaterThan(0);
+    });
+  });
+
+  it('7. re-running the deploy of the same digest reuses its version', async () => {
+    await scenario('7 same digest again', async () => {
+      const tagsBefore = await tags();
+      const result = await deploy({ 'source-tag': 'build-3' });
+      expectSucceeded(result);
+      expect(result.outputs.version).toBe('v5');
+      expect(await tags()).toEqual(tagsBefore);
+      expect(await versions()).toEqual(['v5', 'v5', 'v5']);
+    });
+  });
+
+  it('8. drains each instance from the target group while it is replaced (ELBv2 on haproxy), with no failed request', async () => {
+    await scenario('8 target group drain', async (record) => {
+      const e = fleet();
+      const historyBefore = e.targetGroup.history.length;
+      const load = startLoad(e.lb.url, e.apiToken);
+      const result = await deploy({ image: IMAGE.good2, 'target-group-arn': TARGET_GROUP_ARN });
+      const report = await load.stop();
+      record(report);
+      expectSucceeded(result);
+      expect(result.outputs.version).toBe('v2');
+      expect(await versions()).toEqual(['v2', 'v2', 'v2']);
+      const history = e.targetGroup.history.slice(historyBefore);
+      for (const id of ids()) {
+        expect(history.filter((h) => h.startsWith(id))).toEqual([
+          `${id}: draining`,
+          `${id}: unused`,
+          `${id}: registered`,
+        ]);
+      }
+      // One at a time: an instance is registered back before the next one is drained.
+      expect(history.map((h) => h.split(':')[0])).toEqual(ids().flatMap((id) => [id, id, id]));
+      expect(Object.values(await e.lb.serverStates())).toEqual(['UP', 'UP', 'UP']);
+      expectNoClientFailures(report);
+    });
+  });
+});
+
+function printTable(): void {
+  const header = [
+    'scenario',
+    'result',
+    'wall s',
+    'action API calls',
+    'instance API calls',
+    'throttled',
+    'client requests (failed, lost writes)',
+  ];
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.passed ? 'pass' : 'FAIL',
+    r.seconds.toFixed(1),
+    `${r.actionCalls} (${r.byOperation})`,
+    String(r.instanceCalls),
+    String(r.throttled),
+    r.load ? `${r.load.requests} (${r.load.failures.length}, ${r.load.lost.length})` : '-',
+  ]);
+  const table = [header, header.map((h) => '-'.repeat(Math.min(h.length, 3))), ...lines]
+    .map((cells) => `| ${cells.join(' | ')} |`)
+    .join('\n');
+  process.stdout.write(
+    `\nEnd-to-end scenarios: wall time and AWS API calls (fake endpoint's request log)\n${table}\n`,
+  );
+}

@@ -1,0 +1,109 @@
+// The load balancer in front of the fleet (haproxy), and a TCP relay that makes the host's
+// PostgreSQL reachable from the namespaces at the bridge address without reconfiguring it.
+import net from 'node:net';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Processes, waitUntil } from './processes.js';
+
+export interface Backend {
+  name: string;
+  address: string;
+}
+
+export interface LoadBalancer {
+  url: string;
+  /** `show stat` rows of the fleet backend: server name → status (UP, DOWN, DRAIN, MAINT, …). */
+  serverStates(): Promise<Record<string, string>>;
+  /** A command on the runtime API (e.g. `set server fleet/i-… state drain`). */
+  command(line: string): Promise<string>;
+}
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startLoadBalancer(
+  dir: string,
+  backends: Backend[],
+  relay: { listen: string; target: string },
+  processes: Processes,
+): Promise<LoadBalancer> {
+  const port = await freePort();
+  const socket = path.join(dir, 'haproxy.sock');
+  const config = [
+    'global',
+    `  stats socket ${socket} mode 600 level admin`,
+    '  maxconn 2000',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout client 30s',
+    '  timeout server 30s',
+    '  timeout http-request 10s',
+    // A container being replaced refuses connections or closes an idle keep-alive connection;
+    // haproxy tries another server instead of failing the client's request.
+    '  retries 3',
+    '  option redispatch 1',
+    '  retry-on conn-failure empty-response response-timeout 503',
+    'frontend web',
+    `  bind 127.0.0.1:${port}`,
+    '  default_backend fleet',
+    'backend fleet',
+    '  balance roundrobin',
+    '  option httpchk GET /ready',
+    '  http-check expect status 200',
+    '  default-server check inter 500ms fall 1 rise 2',
+    ...backends.map((b) => `  server ${b.name} ${b.address}:80`),
+    'frontend postgres',
+    '  mode tcp',
+    `  bind ${relay.listen}`,
+    '  timeout client 1h',
+    '  default_backend postgres',
+    'backend postgres',
+    '  mode tcp',
+    '  timeout server 1h',
+    `  server postgres ${relay.target}`,
+    '',
+  ].join('\n');
+  const configFile = path.join(dir, 'haproxy.cfg');
+  writeFileSync(configFile, config);
+  // -db: stay in the foreground, so the pid we hold is haproxy's own.
+  processes.start('haproxy', 'haproxy', ['-db', '-f', configFile], path.join(dir, 'haproxy.log'));
+
+  const command = (line: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const client = net.createConnection(socket);
+      let out = '';
+      client.on('data', (chunk) => (out += chunk.toString()));
+      client.on('end', () => resolve(out));
+      client.on('error', reject);
+      client.end(`${line}\n`);
+    });
+  await waitUntil(
+    'haproxy runtime API',
+    async () => (await command('show info')).includes('Name: HAProxy'),
+    10_000,
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    command,
+    async serverStates() {
+      const csv = await command('show stat');
+      const states: Record<string, string> = {};
+      for (const line of csv.split('\n')) {
+        const [proxy, server, ...rest] = line.split(',');
+        if (proxy === 'fleet' && server && server !== 'BACKEND' && server !== 'FRONTEND') {
+          states[server] = rest[15] ?? '';
+        }
+      }
+      return states;
+    },
+  };
+}

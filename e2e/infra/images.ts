@@ -1,0 +1,117 @@
+// The service images the scenarios deploy, built on the runner's engine from e2e/fixtures/image
+// (see its Dockerfile for why not service/Dockerfile) and the cached debootstrap rootfs.
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { run } from './processes.js';
+import type { PodmanEngine } from './podman.js';
+
+export const BASE_IMAGE = 'localhost/challenge-deploy-e2e-base:bookworm';
+const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+const FIXTURE = path.join(REPO_ROOT, 'e2e', 'fixtures', 'image');
+
+export interface ImageVariant {
+  /** Local image name, e.g. `localhost/challenge-app:e2e-good-1`. */
+  name: string;
+  buildId: string;
+  /** Host addresses (or `*`) where this image reports a wrong version. */
+  breakOn?: string[];
+}
+
+function podmanEnv(engine: PodmanEngine): NodeJS.ProcessEnv {
+  return { ...process.env, ...engine.env, DOCKER_HOST: undefined };
+}
+
+async function imageExists(engine: PodmanEngine, name: string): Promise<boolean> {
+  return run('podman', ['image', 'exists', name], { env: podmanEnv(engine) }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Imports the cached rootfs (from e2e/install-deps.sh) as the base image. */
+export async function importBaseImage(engine: PodmanEngine, baseTar: string): Promise<void> {
+  if (await imageExists(engine, BASE_IMAGE)) return;
+  if (!existsSync(baseTar)) {
+    throw new Error(`the base rootfs ${baseTar} is missing: run e2e/install-deps.sh first`);
+  }
+  await run('podman', ['import', '--quiet', baseTar, BASE_IMAGE], { env: podmanEnv(engine) });
+}
+
+/** Assembles the build context: node, the compiled service, its production dependencies. */
+export async function prepareContext(dir: string): Promise<string> {
+  const context = path.join(dir, 'context');
+  mkdirSync(context, { recursive: true });
+  copyFileSync(process.execPath, path.join(context, 'node'));
+  copyFileSync(path.join(FIXTURE, 'e2e-entry.mjs'), path.join(context, 'e2e-entry.mjs'));
+  writeFileSync(
+    path.join(context, 'package.json'),
+    JSON.stringify({ type: 'module', private: true }),
+  );
+  await run(
+    path.join(REPO_ROOT, 'node_modules', '.bin', 'tsc'),
+    ['-p', 'tsconfig.build.json', '--outDir', path.join(context, 'build')],
+    {
+      cwd: REPO_ROOT,
+    },
+  );
+  const { stdout } = await run('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    cwd: REPO_ROOT,
+  }).catch(
+    // npm ls exits 1 on extraneous or invalid packages but still lists the tree.
+    (error: Error) => ({ stdout: /\n(\/[^\n]+(\n|$))+/.exec(error.message)?.[0] ?? '' }),
+  );
+  const modules = stdout
+    .split('\n')
+    .filter((line) => line.startsWith(path.join(REPO_ROOT, 'node_modules') + path.sep))
+    .map((line) => path.relative(REPO_ROOT, line));
+  if (!modules.some((m) => m === path.join('node_modules', 'koa'))) {
+    throw new Error(`npm ls found no production dependencies in ${REPO_ROOT}: run npm ci first`);
+  }
+  // better-sqlite3's sources and object files are not needed at run time (the .node addon is).
+  await run('bash', [
+    '-c',
+    'tar -C "$1" -cf - --exclude="node_modules/better-sqlite3/deps" --exclude="node_modules/better-sqlite3/src" ' +
+      '--exclude="*/build/Release/obj*" --exclude="*.a" "${@:3}" | tar -C "$2" -xf -',
+    'bash',
+    REPO_ROOT,
+    context,
+    ...modules,
+  ]);
+  return context;
+}
+
+export async function buildImage(
+  engine: PodmanEngine,
+  context: string,
+  variant: ImageVariant,
+): Promise<void> {
+  await run(
+    'podman',
+    [
+      'build',
+      '--quiet',
+      '--format',
+      'docker',
+      '--file',
+      path.join(FIXTURE, 'Dockerfile'),
+      '--build-arg',
+      `BASE_IMAGE=${BASE_IMAGE}`,
+      '--build-arg',
+      `BUILD_ID=${variant.buildId}`,
+      '--build-arg',
+      `BREAK_ON=${(variant.breakOn ?? []).join(',')}`,
+      '--tag',
+      variant.name,
+      context,
+    ],
+    { env: podmanEnv(engine), timeoutMs: 300_000 },
+  );
+}
+
+/** The image's id (what a digest-free comparison of two local images needs). */
+export async function imageId(engine: PodmanEngine, name: string): Promise<string> {
+  const { stdout } = await run('podman', ['image', 'inspect', '--format', '{{.Id}}', name], {
+    env: podmanEnv(engine),
+  });
+  return stdout.trim();
+}
