@@ -86,6 +86,10 @@ async function runMain(): Promise<void> {
     setOutputs(result.outputs);
     await core.summary.addRaw(result.summary).write();
     if (result.failure) core.setFailed(result.failure);
+  } catch (error) {
+    const text = error instanceof Error ? error.message : String(error);
+    await core.summary.addRaw(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`).write();
+    throw error;
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

@@ -72434,7 +72434,12 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #           14 failed, left on VERSION because ROLLBACK=false
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
-[ -n "\${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+if [ -z "\${BASH_VERSION:-}" ]; then
+  # Started by sh (dash): run the script file again with bash.
+  if [ -f "$0" ]; then exec bash "$0" "$@"; fi
+  echo 'challenge-deploy: this script needs bash' >&2
+  exit 13
+fi
 set -euo pipefail
 exec 2>&1
 umask 077
@@ -72868,6 +72873,11 @@ async function runMain() {
         await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(result.summary).write();
         if (result.failure)
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(result.failure);
+    }
+    catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`).write();
+        throw error;
     }
     finally {
         process.removeListener('SIGINT', onSignal);

@@ -32,7 +32,12 @@
 #           14 failed, left on VERSION because ROLLBACK=false
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
-[ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
+if [ -z "${BASH_VERSION:-}" ]; then
+  # Started by sh (dash): run the script file again with bash.
+  if [ -f "$0" ]; then exec bash "$0" "$@"; fi
+  echo 'challenge-deploy: this script needs bash' >&2
+  exit 13
+fi
 set -euo pipefail
 exec 2>&1
 umask 077

@@ -31,6 +31,8 @@ interface Scenario {
   health: Health;
   composeV2?: boolean;
   values?: Partial<InstanceScriptValues>;
+  /** How SSM's agent starts it: `sh <file>` on instances whose sh is dash. */
+  shell?: string;
 }
 
 const SYSTEM_TOOLS = [
@@ -143,7 +145,7 @@ function runScenario(scenario: Scenario) {
   const script = renderInstanceScript(values);
   const scriptPath = join(root, 'script.sh');
   writeFileSync(scriptPath, script);
-  const run = spawnSync('bash', [scriptPath], {
+  const run = spawnSync(scenario.shell ?? 'bash', [scriptPath], {
     cwd: root,
     encoding: 'utf8',
     env: {
@@ -286,6 +288,12 @@ describe('the instance script', () => {
       previousImage: '10.231.0.1:5000/challenge-app:v7',
       fromResultLine: false,
     });
+  });
+
+  it('runs itself with bash when started by sh (dash)', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy', shell: '/bin/sh' });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.report.outcome).toBe('deployed');
   });
 
   it('keeps hostile values inert: they reach curl literally and run nothing', () => {
