@@ -1,0 +1,82 @@
+#!/bin/bash
+# cloud-init user data for one instance of the fleet (Amazon Linux 2023, Ubuntu 22.04 or 24.04).
+# Installs Docker with Compose, the AWS CLI, curl and the SSM agent, and prepares APP_DIR with the
+# compose file and an .env for the service. The first deploy of the action then pulls the image,
+# writes IMAGE and APP_VERSION into .env (keeping every other line) and starts it.
+#
+# Before launching: fill in DATABASE_URL and API_TOKEN below (or, better, fetch them from SSM
+# Parameter Store / Secrets Manager here), give the instance the role with
+# examples/iam/instance-role-policy.json + AmazonSSMManagedInstanceCore, and the tag App=challenge-app
+# that the deploy role's ssm:SendCommand condition requires.
+set -euo pipefail
+
+APP_DIR="${APP_DIR:-/opt/challenge-app}"
+# The shared store: every instance behind the load balancer must use the same PostgreSQL.
+DATABASE_URL='postgres://USER:PASSWORD@DB_HOST:5432/DB_NAME'
+# One token, or several separated by commas while rotating.
+API_TOKEN='CHANGE_ME'
+# Compose v2 for distributions that do not package it (Amazon Linux 2023).
+COMPOSE_VERSION='v2.29.7'
+OS_RELEASE="${OS_RELEASE:-/etc/os-release}"
+
+log() { echo "[user-data] $*"; }
+
+# shellcheck source=/dev/null
+. "$OS_RELEASE"
+log "installing Docker, Compose, the AWS CLI and the SSM agent on ${PRETTY_NAME:-$ID}"
+case "$ID" in
+  amzn)
+    # Amazon Linux 2023 ships curl (curl-minimal), the AWS CLI v2 and the SSM agent; make sure.
+    dnf install -y docker awscli-2 amazon-ssm-agent
+    systemctl enable --now amazon-ssm-agent
+    ;;
+  ubuntu)
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q docker.io docker-compose-v2 curl
+    # Ubuntu AMIs ship the SSM agent as a snap; install it where it is missing.
+    snap list amazon-ssm-agent >/dev/null 2>&1 || snap install amazon-ssm-agent --classic
+    systemctl enable --now snap.amazon-ssm-agent.amazon-ssm-agent.service
+    snap list aws-cli >/dev/null 2>&1 || snap install aws-cli --classic
+    ;;
+  *)
+    log "unsupported distribution: $ID (use Amazon Linux 2023 or Ubuntu)"
+    exit 1
+    ;;
+esac
+systemctl enable --now docker
+
+if ! docker compose version >/dev/null 2>&1; then
+  log "installing the Compose v2 plugin $COMPOSE_VERSION"
+  url="https://github.com/docker/compose/releases/download/$COMPOSE_VERSION/docker-compose-linux-$(uname -m)"
+  tmp="$(mktemp -d)"
+  curl -fsSL -o "$tmp/docker-compose" "$url"
+  curl -fsSL -o "$tmp/docker-compose.sha256" "$url.sha256"
+  (cd "$tmp" && echo "$(cut -d' ' -f1 docker-compose.sha256)  docker-compose" | sha256sum -c -)
+  install -D -m 0755 "$tmp/docker-compose" /usr/local/lib/docker/cli-plugins/docker-compose
+  rm -rf "$tmp"
+fi
+docker compose version
+
+# The instance id, so /health's "instance" names the EC2 instance rather than the container.
+imds_token="$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 60')"
+instance_id="$(curl -fsS -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/instance-id)"
+
+log "preparing $APP_DIR"
+install -d -m 0755 "$APP_DIR"
+# The same file as service/docker-compose.yml in the repository (a test keeps them equal).
+cat >"$APP_DIR/docker-compose.yml" <<'COMPOSE'
+#@COMPOSE@#
+COMPOSE
+
+# .env holds the secrets: readable by root only. The deploy rewrites IMAGE and APP_VERSION and
+# keeps every other line.
+(
+  umask 077
+  cat >"$APP_DIR/.env" <<ENV
+INSTANCE_ID=$instance_id
+DATABASE_URL=$DATABASE_URL
+API_TOKEN=$API_TOKEN
+ENV
+)
+log "ready for the first deploy: $APP_DIR (instance $instance_id)"
