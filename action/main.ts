@@ -51,6 +51,17 @@ function clients(region: string) {
   };
 }
 
+/** The job summary is a report, not the result: failing to write it must not change the outcome. */
+async function writeSummary(markdown: string): Promise<void> {
+  try {
+    await core.summary.addRaw(markdown).write();
+  } catch (error) {
+    core.warning(
+      `Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
 function setOutputs(outputs: Partial<ActionOutputs>): void {
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
 }
@@ -84,11 +95,11 @@ async function runMain(): Promise<void> {
       inputs,
     );
     setOutputs(result.outputs);
-    await core.summary.addRaw(result.summary).write();
+    await writeSummary(result.summary);
     if (result.failure) core.setFailed(result.failure);
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
-    await core.summary.addRaw(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`).write();
+    await writeSummary(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`);
     throw error;
   } finally {
     process.removeListener('SIGINT', onSignal);

@@ -72842,6 +72842,15 @@ function clients(region) {
         elb: new _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_9__/* .ElasticLoadBalancingV2Client */ .MlD(config),
     };
 }
+/** The job summary is a report, not the result: failing to write it must not change the outcome. */
+async function writeSummary(markdown) {
+    try {
+        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown).write();
+    }
+    catch (error) {
+        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}
 function setOutputs(outputs) {
     for (const [name, value] of Object.entries(outputs))
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, value);
@@ -72870,13 +72879,13 @@ async function runMain() {
             inFlight,
         }, inputs);
         setOutputs(result.outputs);
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(result.summary).write();
+        await writeSummary(result.summary);
         if (result.failure)
             _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(result.failure);
     }
     catch (error) {
         const text = error instanceof Error ? error.message : String(error);
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`).write();
+        await writeSummary(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`);
         throw error;
     }
     finally {

@@ -1,19 +1,6 @@
-// Runs the rendered instance script with bash in a temporary directory whose PATH holds small
-// stand-ins for docker, docker-compose, aws, curl and sleep. They record their calls and answer
-// as the scenario says; `up -d` makes the image named in .env the "running" one, and curl answers
-// for whatever is running.
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+// Runs the rendered instance script with bash in a sandbox whose PATH holds stand-ins for
+// docker, docker-compose, aws, curl and sleep (see instance-sandbox.ts).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
@@ -23,8 +10,7 @@ import {
   ScriptExit,
   type InstanceScriptValues,
 } from '../../action/instance-script.js';
-
-type Health = 'healthy' | 'new-unhealthy' | 'old-version-answers' | 'down';
+import { createSandbox, type Health, type Sandbox } from './instance-sandbox.js';
 
 interface Scenario {
   env?: string;
@@ -34,68 +20,6 @@ interface Scenario {
   /** How SSM's agent starts it: `sh <file>` on instances whose sh is dash. */
   shell?: string;
 }
-
-const SYSTEM_TOOLS = [
-  'bash',
-  'cat',
-  'cp',
-  'cut',
-  'date',
-  'flock',
-  'grep',
-  'head',
-  'mktemp',
-  'rm',
-  'sed',
-  'tail',
-  'tr',
-];
-
-const STAND_INS: Record<string, string> = {
-  docker: `#!/bin/bash
-echo "docker $*" >> "$STATE/calls"
-if [ "$1" = compose ]; then
-  shift
-  [ "$COMPOSE_V2" = 1 ] || { echo "docker: 'compose' is not a docker command." >&2; exit 1; }
-  exec compose-stand-in "$@"
-fi
-if [ "$1" = login ]; then cat > "$STATE/login-password"; echo 'Login Succeeded'; fi
-`,
-  'docker-compose': `#!/bin/bash
-echo "docker-compose $*" >> "$STATE/calls"
-exec compose-stand-in "$@"
-`,
-  'compose-stand-in': `#!/bin/bash
-case "$1" in
-  version) echo 'Docker Compose version v2.29.0' ;;
-  pull) echo "pulling $(sed -n 's/^IMAGE=//p' .env)" ;;
-  up) sed -n 's/^APP_VERSION=//p' .env > "$STATE/running"; echo 'Container app Started' ;;
-esac
-`,
-  aws: `#!/bin/bash
-echo "aws $*" >> "$STATE/calls"
-echo 'ecr-password'
-`,
-  curl: `#!/bin/bash
-echo "curl $*" >> "$STATE/calls"
-out=''; url=''
-while [ $# -gt 0 ]; do
-  case "$1" in -o) out="$2"; shift 2 ;; -w|--max-time) shift 2 ;; -*) shift ;; *) url="$1"; shift ;; esac
-done
-echo "$url" > "$STATE/last-url"
-running="$(cat "$STATE/running" 2>/dev/null)"
-answer() { printf '{ "status": "ok",\\n  "version" : "%s" }' "$2" > "$out"; printf '%s' "$1"; }
-case "$HEALTH" in
-  healthy) answer 200 "$running" ;;
-  new-unhealthy) if [ "$running" = "$NEW_VERSION" ]; then answer 503 "$running"; else answer 200 "$running"; fi ;;
-  old-version-answers) answer 200 "$OLD_VERSION" ;;
-  down) printf '000'; echo 'curl: (7) Failed to connect' >&2; exit 7 ;;
-esac
-`,
-  sleep: `#!/bin/bash
-echo "sleep $*" >> "$STATE/calls"
-`,
-};
 
 const OLD_ENV =
   'DATABASE_URL=postgres://app:s3cret@db:5432/app\nIMAGE=10.231.0.1:5000/challenge-app:v7\nAPP_VERSION=v7\nAPI_TOKEN=token-a,token-b\n';
@@ -113,63 +37,27 @@ const BASE: InstanceScriptValues = {
   rollback: true,
 };
 
-const dirs: string[] = [];
+const sandboxes: Sandbox[] = [];
 afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const sandbox of sandboxes.splice(0)) sandbox.remove();
 });
 
 function runScenario(scenario: Scenario) {
-  const root = mkdtempSync(join(tmpdir(), 'deploy-script-'));
-  dirs.push(root);
-  const bin = join(root, 'bin');
-  const state = join(root, 'state');
-  const appDir = join(root, 'app');
-  for (const dir of [bin, state, appDir]) mkdirSync(dir);
-  for (const tool of SYSTEM_TOOLS) {
-    const path = execFileSync('bash', ['-c', `command -v ${tool}`])
-      .toString()
-      .trim();
-    symlinkSync(path, join(bin, tool));
-  }
-  for (const [name, body] of Object.entries(STAND_INS)) {
-    if (name === 'docker-compose' && scenario.composeV2 !== false) continue;
-    writeFileSync(join(bin, name), body);
-    chmodSync(join(bin, name), 0o755);
-  }
-  if (scenario.env !== undefined) writeFileSync(join(appDir, '.env'), scenario.env);
-  writeFileSync(join(appDir, 'docker-compose.yml'), 'services: {}\n');
-  const running = /^APP_VERSION=(.*)$/m.exec(scenario.env ?? '')?.[1];
-  if (running) writeFileSync(join(state, 'running'), running);
-
-  const values = { ...BASE, appDir, ...scenario.values };
-  const script = renderInstanceScript(values);
-  const scriptPath = join(root, 'script.sh');
-  writeFileSync(scriptPath, script);
-  const run = spawnSync(scenario.shell ?? 'bash', [scriptPath], {
-    cwd: root,
-    encoding: 'utf8',
-    env: {
-      PATH: bin,
-      STATE: state,
-      HEALTH: scenario.health,
-      COMPOSE_V2: scenario.composeV2 === false ? '0' : '1',
-      NEW_VERSION: values.version,
-      OLD_VERSION: 'v7',
-    },
-  });
-  const output = run.stdout + run.stderr;
-  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+  const sandbox = createSandbox(scenario);
+  sandboxes.push(sandbox);
+  const values = { ...BASE, appDir: sandbox.appDir, ...scenario.values };
+  const run = sandbox.run(renderInstanceScript(values), scenario.shell);
   return {
-    root,
-    exitCode: run.status,
-    output,
+    root: sandbox.root,
+    exitCode: run.exitCode,
+    output: run.stdout + run.stderr,
     lastLine: run.stdout.trimEnd().split('\n').at(-1) ?? '',
-    report: parseScriptReport(run.stdout, run.status ?? undefined),
-    calls: read(join(state, 'calls')).trim().split('\n'),
-    env: read(join(appDir, '.env')),
-    running: read(join(state, 'running')).trim(),
-    loginPassword: read(join(state, 'login-password')),
-    lastUrl: read(join(state, 'last-url')).trim(),
+    report: parseScriptReport(run.stdout, run.exitCode ?? undefined),
+    calls: sandbox.calls(),
+    env: sandbox.env(),
+    running: sandbox.running(),
+    loginPassword: sandbox.loginPassword(),
+    lastUrl: sandbox.lastUrl(),
   };
 }
 

@@ -1,0 +1,156 @@
+// A stand-in for one instance: a temporary directory whose PATH holds small fakes of docker,
+// docker-compose, aws, curl and sleep that record their calls and answer as scripted. `up -d`
+// makes the version named in .env the running one; curl answers for whatever is running.
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type Health = 'healthy' | 'new-unhealthy' | 'old-version-answers' | 'down';
+
+const SYSTEM_TOOLS = [
+  'bash',
+  'cat',
+  'cp',
+  'cut',
+  'date',
+  'flock',
+  'grep',
+  'head',
+  'mktemp',
+  'rm',
+  'sed',
+  'tail',
+  'tr',
+];
+
+const STAND_INS: Record<string, string> = {
+  docker: `#!/bin/bash
+echo "docker $*" >> "$STATE/calls"
+if [ "$1" = compose ]; then
+  shift
+  [ "$COMPOSE_V2" = 1 ] || { echo "docker: 'compose' is not a docker command." >&2; exit 1; }
+  exec compose-stand-in "$@"
+fi
+if [ "$1" = login ]; then cat > "$STATE/login-password"; echo 'Login Succeeded'; fi
+`,
+  'docker-compose': `#!/bin/bash
+echo "docker-compose $*" >> "$STATE/calls"
+exec compose-stand-in "$@"
+`,
+  'compose-stand-in': `#!/bin/bash
+case "$1" in
+  version) echo 'Docker Compose version v2.29.0' ;;
+  pull) echo "pulling $(sed -n 's/^IMAGE=//p' .env)" ;;
+  up) sed -n 's/^APP_VERSION=//p' .env > "$STATE/running"; echo 'Container app Started' ;;
+esac
+`,
+  aws: `#!/bin/bash
+echo "aws $*" >> "$STATE/calls"
+echo 'ecr-password'
+`,
+  curl: `#!/bin/bash
+echo "curl $*" >> "$STATE/calls"
+out=''; url=''
+while [ $# -gt 0 ]; do
+  case "$1" in -o) out="$2"; shift 2 ;; -w|--max-time) shift 2 ;; -*) shift ;; *) url="$1"; shift ;; esac
+done
+echo "$url" > "$STATE/last-url"
+running="$(cat "$STATE/running" 2>/dev/null)"
+answer() { printf '{ "status": "ok",\\n  "version" : "%s" }' "$2" > "$out"; printf '%s' "$1"; }
+case "$HEALTH" in
+  healthy) answer 200 "$running" ;;
+  new-unhealthy) if [ "$running" = "$NEW_VERSION" ]; then answer 503 "$running"; else answer 200 "$running"; fi ;;
+  old-version-answers) answer 200 "$OLD_VERSION" ;;
+  down) printf '000'; echo 'curl: (7) Failed to connect' >&2; exit 7 ;;
+esac
+`,
+  sleep: `#!/bin/bash
+echo "sleep $*" >> "$STATE/calls"
+`,
+};
+
+export interface SandboxOptions {
+  /** The instance's .env before the deploy; undefined: no .env yet. */
+  env?: string;
+  health: Health;
+  composeV2?: boolean;
+  /** For new-unhealthy: the version that answers 503. */
+  badVersion?: string;
+  /** For old-version-answers: the version the old container keeps reporting. */
+  oldVersion?: string;
+}
+
+export interface Sandbox {
+  root: string;
+  appDir: string;
+  /** Runs a rendered script as SSM would; `shell` is how it is started (bash, or sh for dash). */
+  run(script: string, shell?: string): { exitCode: number | null; stdout: string; stderr: string };
+  calls(): string[];
+  env(): string;
+  running(): string;
+  loginPassword(): string;
+  lastUrl(): string;
+  remove(): void;
+}
+
+export function createSandbox(options: SandboxOptions): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), 'instance-'));
+  const bin = join(root, 'bin');
+  const state = join(root, 'state');
+  const appDir = join(root, 'app');
+  for (const dir of [bin, state, appDir]) mkdirSync(dir);
+  for (const tool of SYSTEM_TOOLS) {
+    const path = execFileSync('bash', ['-c', `command -v ${tool}`])
+      .toString()
+      .trim();
+    symlinkSync(path, join(bin, tool));
+  }
+  for (const [name, body] of Object.entries(STAND_INS)) {
+    if (name === 'docker-compose' && options.composeV2 !== false) continue;
+    writeFileSync(join(bin, name), body);
+    chmodSync(join(bin, name), 0o755);
+  }
+  if (options.env !== undefined) writeFileSync(join(appDir, '.env'), options.env);
+  writeFileSync(join(appDir, 'docker-compose.yml'), 'services: {}\n');
+  const running = /^APP_VERSION=(.*)$/m.exec(options.env ?? '')?.[1];
+  if (running) writeFileSync(join(state, 'running'), running);
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
+
+  return {
+    root,
+    appDir,
+    run(script, shell = 'bash') {
+      const scriptPath = join(root, 'script.sh');
+      writeFileSync(scriptPath, script);
+      const result = spawnSync(shell, [scriptPath], {
+        cwd: root,
+        encoding: 'utf8',
+        env: {
+          PATH: bin,
+          STATE: state,
+          HEALTH: options.health,
+          COMPOSE_V2: options.composeV2 === false ? '0' : '1',
+          NEW_VERSION: options.badVersion ?? 'v8',
+          OLD_VERSION: options.oldVersion ?? 'v7',
+        },
+      });
+      return { exitCode: result.status, stdout: result.stdout, stderr: result.stderr };
+    },
+    calls: () => read(join(state, 'calls')).trim().split('\n'),
+    env: () => read(join(appDir, '.env')),
+    running: () => read(join(state, 'running')).trim(),
+    loginPassword: () => read(join(state, 'login-password')),
+    lastUrl: () => read(join(state, 'last-url')).trim(),
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
