@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Logger } from './logger.js';
 
 /**
@@ -59,36 +59,33 @@ interface HttpLikeError {
 }
 
 /**
- * Turns every failure below it into a problem document: Problems as they are, http-errors raised
- * by Koa with their status, anything else as a 500 that names only the request id (the stack
- * goes to the log, never to the client).
+ * Answers a failure as a problem document: a Problem as it is, an http-error raised by Koa with
+ * its status, anything else as a 500 that names only the request id (the error and its stack go
+ * to the log, never to the client).
  */
-export function problemResponses(logger: Logger) {
-  return async function problems(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (error) {
-      if (error instanceof Problem) {
-        renderProblem(ctx, error.status, error.kind, error.detail, error.headers);
-        return;
-      }
-      const { status, expose, message } = (error ?? {}) as HttpLikeError;
-      if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
-        renderProblem(ctx, status, 'client-error', String(message));
-        return;
-      }
-      logger.error({ err: error, reqId: ctx.state.requestId as string }, 'request failed');
-      renderProblem(
-        ctx,
-        500,
-        'internal',
-        `The request failed unexpectedly; the log has details under request id ${String(ctx.state.requestId)}.`,
-      );
-      return;
-    }
-    const implicit = IMPLICIT[ctx.status];
-    if (implicit && (ctx.body === undefined || ctx.body === null)) {
-      renderProblem(ctx, ctx.status, implicit.kind, implicit.detail(ctx));
-    }
-  };
+export function renderFailure(ctx: Context, error: unknown, logger: Logger): void {
+  if (error instanceof Problem) {
+    renderProblem(ctx, error.status, error.kind, error.detail, error.headers);
+    return;
+  }
+  const { status, expose, message } = (error ?? {}) as HttpLikeError;
+  if (typeof status === 'number' && status >= 400 && status < 500 && expose === true) {
+    renderProblem(ctx, status, 'client-error', String(message));
+    return;
+  }
+  logger.error({ err: error, reqId: ctx.state.requestId as string }, 'request failed');
+  renderProblem(
+    ctx,
+    500,
+    'internal',
+    `The request failed unexpectedly; the log has details under request id ${String(ctx.state.requestId)}.`,
+  );
+}
+
+/** Gives a body to the errors that arise without a route throwing (unknown path, wrong method). */
+export function renderImplicitProblem(ctx: Context): void {
+  const implicit = IMPLICIT[ctx.status];
+  if (implicit && (ctx.body === undefined || ctx.body === null)) {
+    renderProblem(ctx, ctx.status, implicit.kind, implicit.detail(ctx));
+  }
 }

@@ -1,5 +1,3 @@
-import type { Context, Next } from 'koa';
-
 /** Seconds; the low end is dense because a healthy request here takes about a millisecond. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -47,24 +45,6 @@ export class Metrics {
     let slot = 0;
     while (slot < BUCKETS.length && seconds > BUCKETS[slot]!) slot++;
     series.buckets[slot]!++;
-  }
-
-  middleware() {
-    return async (ctx: Context, next: Next): Promise<void> => {
-      const started = process.hrtime.bigint();
-      try {
-        await next();
-      } finally {
-        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const route = (ctx as Context & { _matchedRoute?: unknown })._matchedRoute;
-        this.record(
-          ctx.method,
-          typeof route === 'string' ? route : 'unmatched',
-          ctx.status,
-          seconds,
-        );
-      }
-    };
   }
 
   render(): string {

@@ -475,6 +475,27 @@ export function describeApiContract(name: string, open: () => Promise<DocumentSt
         expect(wrong.json.type).toBe('urn:challenge-deploy:problem:method-not-allowed');
       });
 
+      test('answers a method a document does not support with 405 and the methods it does', async () => {
+        await create('allow-me', {});
+        const reply = await call('POST', '/json/allow-me', { body: '{}', headers: auth() });
+        expect(reply.status).toBe(405);
+        expect(reply.headers.get('allow')?.split(/, */).sort()).toEqual([
+          'DELETE',
+          'GET',
+          'HEAD',
+          'PATCH',
+          'PUT',
+        ]);
+      });
+
+      test('answers HEAD on a document with its ETag and no body', async () => {
+        const created = await create('headed', { n: 1 });
+        const reply = await call('HEAD', '/json/headed');
+        expect(reply.status).toBe(200);
+        expect(reply.text).toBe('');
+        expect(reply.headers.get('etag')).toBe(created.headers.get('etag'));
+      });
+
       test('returns the incoming X-Request-Id and puts it in every problem document', async () => {
         const reply = await call('GET', '/json/missing-one', {
           headers: { 'X-Request-Id': 'trace-abc.123' },
