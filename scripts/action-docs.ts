@@ -4,19 +4,25 @@
 // With --check it changes nothing and exits 1 when a file is out of date.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findDrift } from './generated-docs.js';
+import { readmeDrift, userDataDrift } from './generated-docs.js';
 
 const root = join(import.meta.dirname, '..');
 const checkOnly = process.argv.includes('--check');
-const drifts = await findDrift(root);
+// The user-data script is included in README.md, so it is brought up to date first.
+const drifts = [];
+for (const find of [userDataDrift, readmeDrift]) {
+  const found = await find(root);
+  drifts.push(...found);
+  if (!checkOnly) {
+    for (const drift of found) {
+      await writeFile(join(root, drift.path), drift.expected);
+      console.log(`docs: updated ${drift.path}`);
+    }
+  }
+}
 if (drifts.length === 0) {
   console.log('docs: README.md and examples/instance/user-data.sh are up to date.');
 } else if (checkOnly) {
   console.error(`docs: out of date: ${drifts.map((d) => d.path).join(', ')}. Run npm run docs.`);
   process.exitCode = 1;
-} else {
-  for (const drift of drifts) {
-    await writeFile(join(root, drift.path), drift.expected);
-    console.log(`docs: updated ${drift.path}`);
-  }
 }

@@ -1,0 +1,86 @@
+// The curl examples of README.md's API section, run as written against the real service.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+const root = join(import.meta.dirname, '..', '..');
+const token = 'readme-example-token';
+let service: ChildProcess | undefined;
+let port = 0;
+let dir = '';
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'readme-api-'));
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'service', 'main.ts')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: '0',
+      API_TOKEN: token,
+      DATABASE_URL: join(dir, 'documents.sqlite'),
+      APP_VERSION: 'v7',
+      INSTANCE_ID: 'i-0abc123',
+      WEB_CONCURRENCY: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  service = child;
+  port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /"port":(\d+)/.exec(output)?.[1];
+      if (found) resolve(Number(found));
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}: ${output}`)));
+  });
+});
+
+afterAll(async () => {
+  if (service && service.exitCode === null) {
+    const exited = new Promise((resolve) => service!.once('exit', resolve));
+    service.kill('SIGTERM');
+    await exited;
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function apiExamples(): Promise<string> {
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## The API'), readme.indexOf('## Using the action'));
+  const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error('README.md: no bash block in the API section');
+  return block;
+}
+
+describe("README.md's API examples", () => {
+  it('all succeed, in order, against the real service', async () => {
+    const examples = (await apiExamples()).replaceAll('http://HOST', `http://127.0.0.1:${port}`);
+    expect(examples.match(/^curl /gm)?.length).toBeGreaterThanOrEqual(7);
+    // Every curl fails the script on an HTTP error and prints what it got.
+    const script = `set -euo pipefail
+curl() { command curl -sS --fail-with-body -w ' [%{http_code}]\\n' "$@"; }
+${examples}`;
+    const result = await new Promise<{ code: number; stdout: string; stderr: string }>(
+      (resolve) => {
+        execFile(
+          'bash',
+          ['-c', script],
+          { env: { ...process.env, API_TOKEN: token } },
+          (error, stdout, stderr) =>
+            resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const statuses = [...result.stdout.matchAll(/\[(\d{3})\]/g)].map((m) => m[1]);
+    expect(statuses).toEqual(['200', '201', '200', '200', '200', '200', '204']);
+    expect(result.stdout).toContain('{"status":"ok","version":"v7","instance":"i-0abc123"}');
+    expect(result.stdout).toContain('"data":{"key":"new value","other":1}');
+  });
+});
