@@ -463,7 +463,11 @@ function describeFailure(
   const where = failedBatch
     ? ` The rollout stopped at batch ${failedBatch} of ${plan.batches.length}.`
     : '';
-  const lines = results.filter((r) => r.message).map((r) => r.message as string);
+  // The instances where the new version failed come first: they are why the rollout stopped.
+  const lines = [
+    ...results.filter((r) => r.message && r.newVersionFailed),
+    ...results.filter((r) => r.message && !r.newVersionFailed),
+  ].map((r) => r.message as string);
   return [
     `${plan.version} is not running healthy on every instance (${parts.join(', ')}).${where}`,
     ...lines,

@@ -6,7 +6,9 @@
 #  1. The action renders this template (action/instance-script.ts sets every value below through one
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the `commands` parameter of AWS-RunShellScript, with the
-#     `executionTimeout` parameter set to the action's `command-timeout`.
+#     `executionTimeout` parameter set to the action's `command-timeout`. The values appear in the
+#     rendered script as `readonly NAME='value'` lines, one per name: MODE (deploy|rollback), REGION,
+#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK.
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
@@ -21,15 +23,18 @@
 #     three ways:
 #       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
-#         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep,
-#                 httpStatus, reportedVersion, healthSeconds, rollbackHttpStatus, compose
-#       - the exit code:
-#           0  deployed: VERSION is up and healthy
-#           10 failed, rolled back: the previous version is up again and healthy
-#           11 failed, rollback failed: the previous version did not become healthy either
-#           12 failed on a first deploy: .env named no previous IMAGE, nothing to roll back to
-#           13 failed before changing anything (no app dir, no compose, ECR login, lock busy)
-#           14 failed, left on VERSION because ROLLBACK=false
+#         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
+#                 (app-dir|lock|compose|ecr-login|pull|up|health), httpStatus ("000": no answer),
+#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
+#       - the exit code, and the outcome on the result line:
+#           0  deployed             VERSION is up and healthy
+#           10 rolled-back          failed; the previous version is up again and healthy
+#           11 rollback-failed      failed; the previous version did not become healthy either
+#           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
+#           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
+#                                   no compose, ECR login)
+#           14 failed               failed; left on VERSION because ROLLBACK=false
+#         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
 if [ -z "${BASH_VERSION:-}" ]; then
