@@ -17,6 +17,7 @@ DATABASE_URL='postgres://USER:PASSWORD@DB_HOST:5432/DB_NAME'
 API_TOKEN='CHANGE_ME'
 # Compose v2 for distributions that do not package it (Amazon Linux 2023).
 COMPOSE_VERSION='v2.29.7'
+COMPOSE_PLUGIN_DIR="${COMPOSE_PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}"
 OS_RELEASE="${OS_RELEASE:-/etc/os-release}"
 
 log() { echo "[user-data] $*"; }
@@ -53,7 +54,7 @@ if ! docker compose version >/dev/null 2>&1; then
   curl -fsSL -o "$tmp/docker-compose" "$url"
   curl -fsSL -o "$tmp/docker-compose.sha256" "$url.sha256"
   (cd "$tmp" && echo "$(cut -d' ' -f1 docker-compose.sha256)  docker-compose" | sha256sum -c -)
-  install -D -m 0755 "$tmp/docker-compose" /usr/local/lib/docker/cli-plugins/docker-compose
+  install -D -m 0755 "$tmp/docker-compose" "$COMPOSE_PLUGIN_DIR/docker-compose"
   rm -rf "$tmp"
 fi
 docker compose version
@@ -66,7 +67,39 @@ log "preparing $APP_DIR"
 install -d -m 0755 "$APP_DIR"
 # The same file as service/docker-compose.yml in the repository (a test keeps them equal).
 cat >"$APP_DIR/docker-compose.yml" <<'COMPOSE'
-#@COMPOSE@#
+# The service on an instance, and for local use. The deploy writes IMAGE and APP_VERSION to the
+# .env file beside this file; API_TOKEN (and DATABASE_URL for the shared PostgreSQL store) come
+# from that .env or the environment. Without DATABASE_URL documents live in SQLite on the volume.
+#
+#   docker build -f service/Dockerfile -t challenge-app:dev .
+#   IMAGE=challenge-app:dev APP_VERSION=dev API_TOKEN=secret docker compose -f service/docker-compose.yml up -d
+services:
+  app:
+    image: ${IMAGE}
+    init: true
+    restart: unless-stopped
+    ports:
+      - "80:8080"
+    environment:
+      APP_VERSION: ${APP_VERSION}
+      API_TOKEN: ${API_TOKEN}
+      DATABASE_URL: ${DATABASE_URL:-}
+      INSTANCE_ID: ${INSTANCE_ID:-}
+      WEB_CONCURRENCY: ${WEB_CONCURRENCY:-1}
+      LOG_LEVEL: ${LOG_LEVEL:-info}
+      NODE_ENV: production
+    volumes:
+      - documents:/app/data
+    # Above the service's own 25 s drain timeout, so SIGTERM ends it before SIGKILL would.
+    stop_grace_period: 30s
+    logging:
+      driver: json-file
+      options:
+        max-size: 10m
+        max-file: "3"
+
+volumes:
+  documents:
 COMPOSE
 
 # .env holds the secrets: readable by root only. The deploy rewrites IMAGE and APP_VERSION and
