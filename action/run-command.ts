@@ -239,7 +239,9 @@ export async function runScript(
             ).catch(() => undefined);
             invocation.output = detail?.StandardOutputContent ?? '';
             const code = detail?.ResponseCode;
-            invocation.exitCode = code === undefined || code < 0 ? undefined : code;
+            // Success means exit 0 even when the detail call itself failed.
+            invocation.exitCode =
+              code !== undefined && code >= 0 ? code : status === 'Success' ? 0 : undefined;
           }
           results.set(instanceId, invocation);
         }

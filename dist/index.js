@@ -73137,7 +73137,9 @@ async function runScript(deps, run) {
                     const detail = await withThrottleRetry(clock, clock.now() + 120_000, () => deps.ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .GetCommandInvocationCommand */ .ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
                     invocation.output = detail?.StandardOutputContent ?? '';
                     const code = detail?.ResponseCode;
-                    invocation.exitCode = code === undefined || code < 0 ? undefined : code;
+                    // Success means exit 0 even when the detail call itself failed.
+                    invocation.exitCode =
+                        code !== undefined && code >= 0 ? code : status === 'Success' ? 0 : undefined;
                 }
                 results.set(instanceId, invocation);
             }

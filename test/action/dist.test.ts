@@ -70,6 +70,21 @@ function answer(target: string, body: Record<string, unknown>): [number, unknown
           failures: [],
         },
       ];
+    case 'PutImage':
+      return [200, { image: { imageId: { imageDigest: DIGEST, imageTag: body.imageTag } } }];
+    case 'SendCommand':
+      return [200, { Command: { CommandId: 'cmd-1', Status: 'Pending' } }];
+    case 'ListCommandInvocations':
+      return [
+        200,
+        {
+          CommandInvocations: FLEET.slice(0, 1).map((InstanceId) => ({
+            CommandId: 'cmd-1',
+            InstanceId,
+            Status: 'InProgress',
+          })),
+        },
+      ];
     case 'ListCommands':
       return [200, { Commands: [{ CommandId: body.CommandId, Status: 'InProgress' }] }];
     case 'CancelCommand':
@@ -118,7 +133,11 @@ function parseCommandFile(text: string): Record<string, string> {
   return values;
 }
 
-async function runAction(inputs: Record<string, string>, extraEnv: Record<string, string> = {}) {
+async function runAction(
+  inputs: Record<string, string>,
+  extraEnv: Record<string, string> = {},
+  whileRunning?: (child: ReturnType<typeof spawn>) => void,
+) {
   const dir = mkdtempSync(join(work, 'run-'));
   const files = {
     GITHUB_OUTPUT: join(dir, 'output'),
@@ -146,6 +165,7 @@ async function runAction(inputs: Record<string, string>, extraEnv: Record<string
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  whileRunning?.(child);
   const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const read = (path: string) => readFileSync(path, 'utf8');
   return {
@@ -220,6 +240,34 @@ describe('dist/index.js run as the runner runs it', () => {
       '::error::Input instance-ids must list EC2 or managed instance ids',
     );
     expect(calls).toEqual([]);
+  });
+
+  it('cancels its SSM command and fails when the job is cancelled (SIGINT) mid-rollout', async () => {
+    calls.length = 0;
+    const run = await runAction(
+      {
+        ...DEFAULTS,
+        'ecr-repository': 'challenge-app',
+        'source-tag': 'main',
+        'instance-ids': FLEET[0]!,
+      },
+      {},
+      (child) => {
+        const wait = setInterval(() => {
+          if (calls.some((c) => c.target.endsWith('.ListCommandInvocations'))) {
+            clearInterval(wait);
+            child.kill('SIGINT');
+          }
+        }, 50);
+      },
+    );
+    expect(run.exitCode).toBe(1);
+    expect(calls.map((c) => c.target.split('.').at(-1))).toEqual(
+      expect.arrayContaining(['PutImage', 'SendCommand', 'ListCommands', 'CancelCommand']),
+    );
+    expect(calls.find((c) => c.target.endsWith('.CancelCommand'))?.body.CommandId).toBe('cmd-1');
+    expect(parseCommandFile(run.state).inFlightCommands).toBe('["cmd-1"]');
+    expect(run.outputs).toMatchObject({ version: 'v8', 'image-digest': DIGEST });
   });
 
   it('in its post run cancels the SSM commands the main run left in flight', async () => {
