@@ -44,6 +44,11 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
   log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
   const repository = await describeRepository(ecr, inputs.ecrRepository);
+  if (!repository.tagsImmutable) {
+    log.warning(
+      `ECR repository ${repository.name} has mutable tags: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE.`,
+    );
+  }
 
   if (inputs.dryRun) {
     const image = await previewImage(ecr, repository, inputs.imageSource, inputs.tagPrefix);

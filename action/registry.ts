@@ -16,6 +16,11 @@ export interface Repository {
   uri: string;
   /** The registry host (and port) of `uri`; never assumed to be `*.amazonaws.com`. */
   registry: string;
+  /**
+   * false when the repository's tags are mutable: then a concurrent run's push or PutImage of the
+   * same vN overwrites instead of failing with ImageTagAlreadyExistsException.
+   */
+  tagsImmutable: boolean;
 }
 
 export interface PublishedImage {
@@ -53,10 +58,16 @@ function errorName(error: unknown): string {
 export async function describeRepository(ecr: ECRClient, name: string): Promise<Repository> {
   try {
     const answer = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
-    const uri = answer.repositories?.[0]?.repositoryUri;
+    const found = answer.repositories?.[0];
+    const uri = found?.repositoryUri;
     if (!uri) throw new Error(`ECR did not return the URI of repository ${name}.`);
     const slash = uri.indexOf('/');
-    return { name, uri, registry: slash < 0 ? uri : uri.slice(0, slash) };
+    return {
+      name,
+      uri,
+      registry: slash < 0 ? uri : uri.slice(0, slash),
+      tagsImmutable: found.imageTagMutability?.startsWith('IMMUTABLE') ?? false,
+    };
   } catch (error) {
     if (errorName(error) === 'RepositoryNotFoundException') {
       throw new Error(`ECR repository ${name} does not exist in this account and region.`, {

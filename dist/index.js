@@ -71448,11 +71448,17 @@ function errorName(error) {
 async function describeRepository(ecr, name) {
     try {
         const answer = await ecr.send(new client_ecr_dist_cjs/* DescribeRepositoriesCommand */.pE_({ repositoryNames: [name] }));
-        const uri = answer.repositories?.[0]?.repositoryUri;
+        const found = answer.repositories?.[0];
+        const uri = found?.repositoryUri;
         if (!uri)
             throw new Error(`ECR did not return the URI of repository ${name}.`);
         const slash = uri.indexOf('/');
-        return { name, uri, registry: slash < 0 ? uri : uri.slice(0, slash) };
+        return {
+            name,
+            uri,
+            registry: slash < 0 ? uri : uri.slice(0, slash),
+            tagsImmutable: found.imageTagMutability?.startsWith('IMMUTABLE') ?? false,
+        };
     }
     catch (error) {
         if (errorName(error) === 'RepositoryNotFoundException') {
@@ -72159,6 +72165,9 @@ async function deploy(deps, inputs) {
     const batches = planBatches(ids, (0,action_inputs/* batchSize */.CJ)(inputs.maxParallel, ids.length));
     log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
     const repository = await describeRepository(ecr, inputs.ecrRepository);
+    if (!repository.tagsImmutable) {
+        log.warning(`ECR repository ${repository.name} has mutable tags: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE.`);
+    }
     if (inputs.dryRun) {
         const image = await previewImage(ecr, repository, inputs.imageSource, inputs.tagPrefix);
         const script = (0,instance_script/* renderInstanceScript */.LD)({

@@ -157,6 +157,10 @@ describe('a deploy', () => {
     ]);
     expect([...running.running.values()].every((r) => r.version === 'v8')).toBe(true);
     expect(result.summary).toContain('| <code>');
+    // The fake repository does not say IMMUTABLE: concurrent runs could overwrite a tag.
+    expect(d.log.lines).toContainEqual(
+      expect.stringMatching(/^warning: ECR repository challenge-app has mutable tags/),
+    );
   });
 
   it('fails with a message naming the instance, step, version and outcome, even after a good rollback', async () => {

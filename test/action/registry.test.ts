@@ -21,7 +21,12 @@ import { recordingLogger, REGISTRY, REPOSITORY_URI } from './fakes.js';
 
 const ecrMock = mockClient(ECRClient);
 const ecr = new ECRClient({ region: 'eu-west-1' });
-const repository: Repository = { name: 'challenge-app', uri: REPOSITORY_URI, registry: REGISTRY };
+const repository: Repository = {
+  name: 'challenge-app',
+  uri: REPOSITORY_URI,
+  registry: REGISTRY,
+  tagsImmutable: true,
+};
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
 
 beforeEach(() => {
@@ -334,13 +339,18 @@ describe('the repository', () => {
   it('takes the registry host from repositoryUri, whatever it is', async () => {
     ecrMock.on(DescribeRepositoriesCommand).resolves({
       repositories: [
-        { repositoryName: 'challenge-app', repositoryUri: '10.231.0.1:5000/challenge-app' },
+        {
+          repositoryName: 'challenge-app',
+          repositoryUri: '10.231.0.1:5000/challenge-app',
+          imageTagMutability: 'IMMUTABLE',
+        },
       ],
     });
     await expect(describeRepository(ecr, 'challenge-app')).resolves.toEqual({
       name: 'challenge-app',
       uri: '10.231.0.1:5000/challenge-app',
       registry: '10.231.0.1:5000',
+      tagsImmutable: true,
     });
   });
 
