@@ -347,7 +347,7 @@ async function rollBack(
       item.outcome = problem ? 'rollback-failed' : 'rolled-back';
       item.message = problem
         ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
-        : `${before}rolled back to ${previousVersion} (healthy) because ${reason}.`;
+        : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
     } else {
       const what =
         invocation && report.outcome !== 'unknown'
@@ -355,9 +355,12 @@ async function rollBack(
           : invocation
             ? describeInvocation(invocation)
             : 'no result';
+      // The script put the instance back on the new version, or never left it: it still serves.
+      const stillServing =
+        report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
       item.outcome = 'rollback-failed';
-      item.message = `${before}rolling back to ${previousVersion} failed: ${what}${report.outcome === 'rolled-back' ? `; it went back to ${plan.version}` : ''}.`;
-      if (report.outcome === 'rolled-back') await registerBack(deps, plan, item);
+      item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
+      if (stillServing) await registerBack(deps, plan, item);
     }
   } catch (error) {
     item.outcome = 'rollback-failed';

@@ -71948,7 +71948,7 @@ async function rollBack(deps, plan, item, reason) {
             item.outcome = problem ? 'rollback-failed' : 'rolled-back';
             item.message = problem
                 ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
-                : `${before}rolled back to ${previousVersion} (healthy) because ${reason}.`;
+                : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
         }
         else {
             const what = invocation && report.outcome !== 'unknown'
@@ -71956,9 +71956,11 @@ async function rollBack(deps, plan, item, reason) {
                 : invocation
                     ? describeInvocation(invocation)
                     : 'no result';
+            // The script put the instance back on the new version, or never left it: it still serves.
+            const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
             item.outcome = 'rollback-failed';
-            item.message = `${before}rolling back to ${previousVersion} failed: ${what}${report.outcome === 'rolled-back' ? `; it went back to ${plan.version}` : ''}.`;
-            if (report.outcome === 'rolled-back')
+            item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
+            if (stillServing)
                 await registerBack(deps, plan, item);
         }
     }

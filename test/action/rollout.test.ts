@@ -183,7 +183,7 @@ describe('a rollout', () => {
       'rolled-back',
     ]);
     expect(report.failure).toContain(
-      `${fleet[0]}: v8 was healthy; rolling back to v7 failed: v7 failed its health check after 120 s (no answer); it went back to v8.`,
+      `${fleet[0]}: v8 was healthy; rolling back to v7 failed: v7 failed its health check after 120 s (no answer); it still runs v8.`,
     );
     expect(running.running.get(fleet[0]!)?.version).toBe('v8');
     expect(rolloutOutputs(report, '')['rolled-back']).toBe('true');
