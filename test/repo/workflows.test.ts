@@ -247,7 +247,10 @@ describe('deploy-to-ecr.yml', () => {
     const check = steps.find((s) => s.run?.includes('npm run check:balance'));
     expect(check).toBeDefined();
     expect(check?.if).toBe("vars.PUBLIC_URL != ''");
-    expect(check?.run).toMatch(/--url "\$PUBLIC_URL" --requests \d+ --expect-version/);
+    expect(check?.run).toMatch(/--url "\$PUBLIC_URL" --requests \d+/);
+    expect(check?.run).toContain(
+      '--expect-version "$EXPECTED_VERSION" --expect-instances "$instances"',
+    );
   });
 });
 
