@@ -71440,6 +71440,12 @@ async function chooseVersion(ecr, repositoryName, prefix, digests) {
 ;// CONCATENATED MODULE: ./action/registry.ts
 
 
+const MANIFEST_MEDIA_TYPES = [
+    'application/vnd.docker.distribution.manifest.v2+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.oci.image.index.v1+json',
+];
 /** A concurrent run tags with the same number at most this many times before we give up. */
 const MAX_TAG_ATTEMPTS = 5;
 function errorName(error) {
@@ -71479,12 +71485,7 @@ async function readManifest(ecr, repository, tag) {
     const answer = await ecr.send(new client_ecr_dist_cjs/* BatchGetImageCommand */.P8n({
         repositoryName: repository.name,
         imageIds: [{ imageTag: tag }],
-        acceptedMediaTypes: [
-            'application/vnd.docker.distribution.manifest.v2+json',
-            'application/vnd.docker.distribution.manifest.list.v2+json',
-            'application/vnd.oci.image.manifest.v1+json',
-            'application/vnd.oci.image.index.v1+json',
-        ],
+        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
     }));
     const image = answer.images?.[0];
     if (!image?.imageManifest || !image.imageId?.imageDigest) {
@@ -71548,29 +71549,84 @@ async function dockerOrFail(docker, args, what) {
     }
     return result.stdout;
 }
-/** Digests this repository already knows the local image by (a re-run on the same runner). */
-async function localRepoDigests(docker, localImage, repository) {
+async function inspectLocalImage(docker, localImage, repository) {
     const result = await docker([
         'image',
         'inspect',
         '--format',
-        '{{json .RepoDigests}}',
+        '{{json .Id}} {{json .RepoDigests}}',
         localImage,
     ]);
     if (result.exitCode !== 0) {
         throw new Error(`The local image ${localImage} does not exist: ${result.stderr.trim()}`);
     }
-    let repoDigests;
-    try {
-        repoDigests = JSON.parse(result.stdout.trim() || '[]');
+    const [idJson = '""', digestsJson = '[]'] = result.stdout.trim().split(' ');
+    const parse = (text) => {
+        try {
+            return JSON.parse(text);
+        }
+        catch {
+            return undefined;
+        }
+    };
+    const id = parse(idJson);
+    const repoDigests = parse(digestsJson);
+    return {
+        id: typeof id === 'string' ? id : '',
+        repoDigests: (Array.isArray(repoDigests) ? repoDigests : [])
+            .filter((entry) => typeof entry === 'string')
+            .filter((entry) => entry.startsWith(`${repository.uri}@`))
+            .map((entry) => entry.slice(repository.uri.length + 1)),
+    };
+}
+/** BatchGetImage takes at most 100 image ids; a re-run is about a recent version. */
+const RECENT_VERSIONS_CHECKED = 100;
+/**
+ * The version the local image already has in the repository, so that re-running a deploy of the
+ * same image reuses its vN instead of pushing a new one. Matches, in order: a digest the daemon
+ * recorded when it pushed the image; the image id as a manifest digest (containerd store); the
+ * image id as the config digest of one of the 100 newest versions' manifests (classic store, and
+ * a fresh runner that rebuilt the same image).
+ */
+async function versionOfLocalImage(ecr, repository, local, prefix) {
+    const images = await listTaggedImages(ecr, repository.name);
+    for (const digest of [...local.repoDigests, local.id]) {
+        const version = digest ? versionOfDigest(images, digest, prefix) : undefined;
+        if (version)
+            return { version, digest };
     }
-    catch {
-        repoDigests = [];
+    if (!local.id)
+        return undefined;
+    const recent = images
+        .map((image) => ({
+        image,
+        n: Math.max(-1, ...image.tags.map((tag) => versionNumber(tag, prefix) ?? -1)),
+    }))
+        .filter((entry) => entry.n >= 0)
+        .sort((a, b) => b.n - a.n)
+        .slice(0, RECENT_VERSIONS_CHECKED)
+        .map((entry) => ({ image: entry.image, version: `${prefix}${entry.n}` }));
+    if (recent.length === 0)
+        return undefined;
+    const answer = await ecr.send(new client_ecr_dist_cjs/* BatchGetImageCommand */.P8n({
+        repositoryName: repository.name,
+        imageIds: recent.map((entry) => ({ imageDigest: entry.image.digest })),
+        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
+    }));
+    for (const image of answer.images ?? []) {
+        let config;
+        try {
+            config = JSON.parse(image.imageManifest ?? '{}').config
+                ?.digest;
+        }
+        catch {
+            config = undefined;
+        }
+        const match = recent.find((entry) => entry.image.digest === image.imageId?.imageDigest);
+        if (config === local.id && match)
+            return { version: match.version, digest: match.image.digest };
     }
-    return (Array.isArray(repoDigests) ? repoDigests : [])
-        .filter((entry) => typeof entry === 'string')
-        .filter((entry) => entry.startsWith(`${repository.uri}@`))
-        .map((entry) => entry.slice(repository.uri.length + 1));
+    return undefined;
 }
 async function logIn(deps, docker, repository) {
     const answer = await deps.ecr.send(new client_ecr_dist_cjs/* GetAuthorizationTokenCommand */.Eu6({}));
@@ -71589,18 +71645,16 @@ async function logIn(deps, docker, repository) {
 /** Pushes the local image as the next `vN` with the docker CLI. */
 async function pushImage(deps, repository, localImage, prefix) {
     const docker = requireDocker(deps);
-    const known = await localRepoDigests(docker, localImage, repository);
-    if (known.length > 0) {
-        const choice = await chooseVersion(deps.ecr, repository.name, prefix, known);
-        if (choice.reused && choice.digest) {
-            deps.log.info(`${localImage} is already ${choice.version} (${choice.digest}): reusing it.`);
-            return {
-                version: choice.version,
-                uri: `${repository.uri}:${choice.version}`,
-                digest: choice.digest,
-                reused: true,
-            };
-        }
+    const local = await inspectLocalImage(docker, localImage, repository);
+    const existing = await versionOfLocalImage(deps.ecr, repository, local, prefix);
+    if (existing) {
+        deps.log.info(`${localImage} is already ${existing.version} (${existing.digest}): reusing it.`);
+        return {
+            version: existing.version,
+            uri: `${repository.uri}:${existing.version}`,
+            digest: existing.digest,
+            reused: true,
+        };
     }
     await logIn(deps, docker, repository);
     try {

@@ -231,11 +231,19 @@ describe('pushing a local image', () => {
     ecrMock
       .on(DescribeImagesCommand)
       .resolves({ imageDetails: [{ imageDigest: digest(1), imageTags: ['v7'] }] });
+    ecrMock.on(BatchGetImageCommand).resolves({
+      images: [
+        {
+          imageId: { imageDigest: digest(1) },
+          imageManifest: JSON.stringify({ config: { digest: 'sha256:someone-else' } }),
+        },
+      ],
+    });
   });
 
   it('logs in with a masked token on stdin, tags and pushes the next version, and logs out', async () => {
     const { docker, calls } = fakeDocker({
-      image: [{ exitCode: 0, stdout: '[]\n', stderr: '' }],
+      image: [{ exitCode: 0, stdout: '"sha256:local" []\n', stderr: '' }],
       push: [{ exitCode: 0, stdout: `v8: digest: ${digest(8)} size: 1573\n`, stderr: '' }],
     });
     const masked: string[] = [];
@@ -253,7 +261,7 @@ describe('pushing a local image', () => {
     });
     expect(masked).toContain('secret-password');
     expect(calls.map((c) => c.args.join(' '))).toEqual([
-      'image inspect --format {{json .RepoDigests}} challenge-app:build',
+      'image inspect --format {{json .Id}} {{json .RepoDigests}} challenge-app:build',
       `login --username AWS --password-stdin ${REGISTRY}`,
       `tag challenge-app:build ${REPOSITORY_URI}:v8`,
       `push ${REPOSITORY_URI}:v8`,
@@ -265,7 +273,7 @@ describe('pushing a local image', () => {
 
   it('takes the next number when an immutable repository refuses a tag a concurrent run pushed', async () => {
     const { docker, calls } = fakeDocker({
-      image: [{ exitCode: 0, stdout: '[]', stderr: '' }],
+      image: [{ exitCode: 0, stdout: '"sha256:local" []', stderr: '' }],
       push: [
         {
           exitCode: 1,
@@ -276,8 +284,10 @@ describe('pushing a local image', () => {
         { exitCode: 0, stdout: `v9: digest: ${digest(9)} size: 1573`, stderr: '' },
       ],
     });
+    // Before pushing, this run sees v7 (looking for its image, then choosing v8); then v8 appears.
     ecrMock
       .on(DescribeImagesCommand)
+      .resolvesOnce({ imageDetails: [{ imageDigest: digest(1), imageTags: ['v7'] }] })
       .resolvesOnce({ imageDetails: [{ imageDigest: digest(1), imageTags: ['v7'] }] })
       .resolves({
         imageDetails: [
@@ -307,7 +317,11 @@ describe('pushing a local image', () => {
   it('reuses the version when this repository already knows the image by a tagged digest', async () => {
     const { docker, calls } = fakeDocker({
       image: [
-        { exitCode: 0, stdout: JSON.stringify([`${REPOSITORY_URI}@${digest(1)}`]), stderr: '' },
+        {
+          exitCode: 0,
+          stdout: `"sha256:local" ${JSON.stringify([`${REPOSITORY_URI}@${digest(1)}`])}`,
+          stderr: '',
+        },
       ],
     });
     const published = await pushImage(
@@ -318,6 +332,52 @@ describe('pushing a local image', () => {
     );
     expect(published).toMatchObject({ version: 'v7', reused: true, digest: digest(1) });
     expect(calls.map((c) => c.args[0])).toEqual(['image']);
+  });
+
+  it('reuses the version of a manifest whose config is the local image (a fresh runner, same build)', async () => {
+    const { docker, calls } = fakeDocker({
+      image: [{ exitCode: 0, stdout: '"sha256:config-of-v6" []', stderr: '' }],
+    });
+    ecrMock.on(DescribeImagesCommand).resolves({
+      imageDetails: [
+        { imageDigest: digest(6), imageTags: ['v6'] },
+        { imageDigest: digest(7), imageTags: ['v7', 'latest'] },
+        { imageDigest: digest(8), imageTags: ['nightly'] },
+      ],
+    });
+    ecrMock.on(BatchGetImageCommand).resolves({
+      images: [
+        { imageId: { imageDigest: digest(7) }, imageManifest: '{"config":{"digest":"sha256:x"}}' },
+        {
+          imageId: { imageDigest: digest(6) },
+          imageManifest: '{"config":{"digest":"sha256:config-of-v6"}}',
+        },
+      ],
+    });
+    const published = await pushImage(
+      { ecr, docker, mask: () => undefined, log: recordingLogger() },
+      repository,
+      'app',
+      'v',
+    );
+    expect(published).toMatchObject({ version: 'v6', reused: true, digest: digest(6) });
+    expect(ecrMock).toHaveReceivedCommandWith(BatchGetImageCommand, {
+      imageIds: [{ imageDigest: digest(7) }, { imageDigest: digest(6) }],
+    });
+    expect(calls.map((c) => c.args[0])).toEqual(['image']);
+  });
+
+  it('reuses the version whose manifest digest is the local image id (containerd image store)', async () => {
+    const { docker } = fakeDocker({
+      image: [{ exitCode: 0, stdout: `"${digest(1)}" []`, stderr: '' }],
+    });
+    const published = await pushImage(
+      { ecr, docker, mask: () => undefined, log: recordingLogger() },
+      repository,
+      'app',
+      'v',
+    );
+    expect(published).toMatchObject({ version: 'v7', reused: true });
   });
 
   it('fails naming a local image that does not exist', async () => {
