@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { startServer, type RunningServer } from '../../service/server.js';
+import { SqliteStore } from '../../service/store/sqlite.js';
 import type { DocumentStore } from '../../service/store/index.js';
 import { capturedLogger, request } from './support/http.js';
 
@@ -108,5 +109,34 @@ describe('the HTTP server', () => {
     const { running } = await serve(brokenStore());
     expect(running.server.keepAliveTimeout).toBeGreaterThanOrEqual(65_000);
     expect(running.server.headersTimeout).toBeGreaterThan(running.server.keepAliveTimeout);
+  });
+});
+
+describe('the document size bounds', () => {
+  test('accept 10,000 keys and refuse 10,001 with 400', async () => {
+    const log = capturedLogger('silent');
+    running = await startServer({
+      store: new SqliteStore(':memory:'),
+      logger: log.logger,
+      port: 0,
+      host: '127.0.0.1',
+      apiTokens: ['t'],
+      bodyLimitBytes: 1024 * 1024,
+      appVersion: 'v1',
+      instanceId: 'i',
+    });
+    const post = (id: string, keys: number) =>
+      request(running!.url, 'POST', '/json', {
+        // the envelope's own two keys count too
+        body: JSON.stringify({
+          id,
+          data: Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])),
+        }),
+        headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' },
+      });
+    expect((await post('at-cap', 10_000 - 2)).status).toBe(201);
+    const over = await post('over-cap', 10_000 - 1);
+    expect(over.status).toBe(400);
+    expect(over.json.type).toBe('urn:challenge-deploy:problem:too-many-keys');
   });
 });

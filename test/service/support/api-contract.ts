@@ -522,14 +522,21 @@ export function describeApiContract(name: string, open: () => Promise<DocumentSt
         );
       });
 
-      test('never writes a bearer token to the log, even at debug level', async () => {
-        await call('POST', '/json', { body: '{}', headers: { ...auth(), ...asJson } });
+      test('logs requests with their request id and never writes a bearer token, even at debug level', async () => {
+        await call('POST', '/json', {
+          body: '{}',
+          headers: { ...auth(), ...asJson, 'X-Request-Id': 'logged-request' },
+        });
         await call('POST', '/json', {
           body: '{}',
           headers: { Authorization: 'Bearer guessed-secret' },
         });
         await call('GET', '/json/x', { headers: auth(ROTATED_TOKEN) });
         expect(log.lines.length).toBeGreaterThan(0);
+        const logged = log.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+        expect(logged).toContainEqual(
+          expect.objectContaining({ reqId: 'logged-request', status: 400, method: 'POST' }),
+        );
         const all = log.lines.join('\n');
         expect(all).not.toContain(TOKEN);
         expect(all).not.toContain(ROTATED_TOKEN);
