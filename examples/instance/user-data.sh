@@ -79,7 +79,7 @@ services:
     init: true
     restart: unless-stopped
     ports:
-      - "80:8080"
+      - '80:8080'
     environment:
       APP_VERSION: ${APP_VERSION}
       API_TOKEN: ${API_TOKEN}
@@ -96,7 +96,7 @@ services:
       driver: json-file
       options:
         max-size: 10m
-        max-file: "3"
+        max-file: '3'
 
 volumes:
   documents:
