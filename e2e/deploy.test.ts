@@ -65,6 +65,13 @@ async function scenario(
     await body((report) => (load = report));
     passed = true;
   } finally {
+    const report = load as LoadReport | undefined;
+    if (report && report.failures.length + report.lost.length > 0) {
+      process.stdout.write(
+        `e2e: ${name}: ${report.failures.length} failed requests, ${report.lost.length} lost writes; first ones:\n` +
+          `${JSON.stringify(report.failures.slice(0, 10), null, 1)}\n${report.lost.slice(0, 5).join('\n')}\n`,
+      );
+    }
     const calls = e.aws.calls.slice(firstCall);
     const action = calls.filter((c) => c.caller === e.actionEnv.AWS_ACCESS_KEY_ID);
     const counts = new Map<string, number>();

@@ -125,6 +125,8 @@ export async function runAction(
   );
   // The runner runs `post:` after the job's steps, with `post-if: always()` by default.
   const post = await execute(options.entry, { ...env, ...stateEnv }, workspace);
+  writeFileSync(path.join(dir, 'main.log'), main.log);
+  writeFileSync(path.join(dir, 'post.log'), post.log);
   return {
     exitCode: main.code,
     postExitCode: post.code,

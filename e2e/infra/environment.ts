@@ -9,7 +9,13 @@ import { simulateSsm, type SsmSimulation } from '../fake-aws/ssm.js';
 import { targetGroupOperations, type TargetGroup } from '../fake-aws/elbv2.js';
 import { APP_DIR, SimulatedInstance } from './fleet.js';
 import { startLoadBalancer, type LoadBalancer } from './haproxy.js';
-import { buildImage, importBaseImage, prepareContext, type ImageVariant } from './images.js';
+import {
+  buildAppImage,
+  buildImage,
+  importBaseImage,
+  prepareContext,
+  type ImageVariant,
+} from './images.js';
 import {
   HOST_ADDRESS,
   createBridge,
@@ -146,7 +152,9 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
     const building = (async () => {
       await importBaseImage(runner, BASE_TAR);
       const context = await prepareContext(path.join(dir, 'build'));
-      for (const variant of options.images) await buildImage(runner, context, variant);
+      await buildAppImage(runner, context);
+      for (const variant of options.images)
+        await buildImage(runner, path.join(dir, 'build'), variant);
     })();
     building.catch(() => undefined);
 

@@ -43,6 +43,7 @@ export async function prepareContext(dir: string): Promise<string> {
   mkdirSync(context, { recursive: true });
   copyFileSync(process.execPath, path.join(context, 'node'));
   copyFileSync(path.join(FIXTURE, 'e2e-entry.mjs'), path.join(context, 'e2e-entry.mjs'));
+  mkdirSync(path.join(context, 'data'), { recursive: true });
   writeFileSync(
     path.join(context, 'package.json'),
     JSON.stringify({ type: 'module', private: true }),
@@ -80,11 +81,10 @@ export async function prepareContext(dir: string): Promise<string> {
   return context;
 }
 
-export async function buildImage(
-  engine: PodmanEngine,
-  context: string,
-  variant: ImageVariant,
-): Promise<void> {
+/** The application image every variant starts from (all the layers). */
+export const APP_IMAGE = 'localhost/challenge-app:e2e-app';
+
+export async function buildAppImage(engine: PodmanEngine, context: string): Promise<void> {
   await run(
     'podman',
     [
@@ -96,15 +96,53 @@ export async function buildImage(
       path.join(FIXTURE, 'Dockerfile'),
       '--build-arg',
       `BASE_IMAGE=${BASE_IMAGE}`,
-      '--build-arg',
-      `BUILD_ID=${variant.buildId}`,
-      '--build-arg',
-      `BREAK_ON=${(variant.breakOn ?? []).join(',')}`,
       '--tag',
-      variant.name,
+      APP_IMAGE,
       context,
     ],
     { env: podmanEnv(engine), timeoutMs: 300_000 },
+  );
+}
+
+/**
+ * A variant: the app image plus its own configuration (a label with the build id, and where it is
+ * broken), so every variant has its own digest and they all share the app image's layers.
+ * --no-cache: buildah's layer cache keys ENV/LABEL on their unexpanded text and would hand out
+ * the first variant's image for all of them.
+ */
+export async function buildImage(
+  engine: PodmanEngine,
+  dir: string,
+  variant: ImageVariant,
+): Promise<void> {
+  const file = path.join(dir, `${variant.buildId}.Dockerfile`);
+  writeFileSync(
+    file,
+    [
+      `FROM ${APP_IMAGE}`,
+      `ENV E2E_BREAK_ON=${JSON.stringify((variant.breakOn ?? []).join(','))}`,
+      `LABEL org.opencontainers.image.revision=${JSON.stringify(variant.buildId)}`,
+      '',
+    ].join('\n'),
+  );
+  await run(
+    'podman',
+    [
+      'build',
+      '--quiet',
+      '--no-cache',
+      '--format',
+      'docker',
+      '--file',
+      file,
+      '--tag',
+      variant.name,
+      dir,
+    ],
+    {
+      env: podmanEnv(engine),
+      timeoutMs: 120_000,
+    },
   );
 }
 
