@@ -221,7 +221,13 @@ export async function runScript(
   await Promise.all(
     sent.map(async ({ commandId, instanceIds }) => {
       try {
-        const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline);
+        const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(
+          async (error: unknown) => {
+            // We can no longer watch it: do not leave it running unobserved.
+            await cancelCommand(deps.ssm, commandId).catch(() => undefined);
+            throw error;
+          },
+        );
         for (const instanceId of instanceIds) {
           const { status, statusDetails } = statuses.get(instanceId) ?? { status: 'NoInvocation' };
           const invocation: Invocation = {

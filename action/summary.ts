@@ -108,6 +108,11 @@ export function renderDryRun(plan: DryRunPlan): string {
     `Dry run: nothing was changed.`,
     `Version: ${plan.version}${plan.reused ? ' (already the tag of this digest: a re-run reuses it)' : ''}`,
     `Image: ${plan.image}${plan.digest ? ` (${plan.digest})` : ''}, from ${plan.source}`,
+    ...(plan.digest
+      ? []
+      : [
+          '  (a local image is not inspected in a dry run: if the repository already has it, the deploy reuses its version)',
+        ]),
     `Batches (${plan.batches.length}):`,
     ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}`),
   ].join('\n');

@@ -72198,6 +72198,11 @@ function renderDryRun(plan) {
         `Dry run: nothing was changed.`,
         `Version: ${plan.version}${plan.reused ? ' (already the tag of this digest: a re-run reuses it)' : ''}`,
         `Image: ${plan.image}${plan.digest ? ` (${plan.digest})` : ''}, from ${plan.source}`,
+        ...(plan.digest
+            ? []
+            : [
+                '  (a local image is not inspected in a dry run: if the repository already has it, the deploy reuses its version)',
+            ]),
         `Batches (${plan.batches.length}):`,
         ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}`),
     ].join('\n');
@@ -73188,7 +73193,11 @@ async function runScript(deps, run) {
     const results = new Map();
     await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
         try {
-            const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline);
+            const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
+                // We can no longer watch it: do not leave it running unobserved.
+                await cancelCommand(deps.ssm, commandId).catch(() => undefined);
+                throw error;
+            });
             for (const instanceId of instanceIds) {
                 const { status, statusDetails } = statuses.get(instanceId) ?? { status: 'NoInvocation' };
                 const invocation = {

@@ -183,3 +183,20 @@ describe('running the script through SSM', () => {
     expect(seen).toEqual([['cmd-9'], []]);
   });
 });
+
+describe('when SSM stops answering the status poll', () => {
+  it('cancels the command it can no longer watch, and fails', async () => {
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    ssmMock
+      .on(ListCommandInvocationsCommand)
+      .rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
+    ssmMock.on(CancelCommandCommand).resolves({});
+    await expect(
+      runScript(
+        { ssm, clock: fakeClock(), log: recordingLogger() },
+        { instanceIds: ids(1), script: 'x', executionTimeoutSeconds: 60, comment: 'c' },
+      ),
+    ).rejects.toThrow('not authorized');
+    expect(ssmMock).toHaveReceivedCommandWith(CancelCommandCommand, { CommandId: 'cmd-1' });
+  });
+});
