@@ -95,7 +95,8 @@ run_step() {
   local name="$1"
   shift
   local started=$SECONDS status=0
-  "$@" >"$WORK_DIR/$name.log" 2>&1 || status=$?
+  # 9<&-: the deploy lock stays with this script, not with anything a step leaves running.
+  "$@" >"$WORK_DIR/$name.log" 2>&1 9<&- || status=$?
   if [ "$status" = 0 ]; then
     log "$name: ok ($((SECONDS - started)) s)"
     return 0

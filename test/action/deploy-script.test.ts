@@ -1,5 +1,6 @@
 // Runs the rendered instance script with bash in a sandbox whose PATH holds stand-ins for
 // docker, docker-compose, aws, curl and sleep (see instance-sandbox.ts).
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
@@ -176,6 +177,18 @@ describe('the instance script', () => {
       previousImage: '10.231.0.1:5000/challenge-app:v7',
       fromResultLine: false,
     });
+  });
+
+  it('waits for another deploy on the same instance to finish (flock on the app dir)', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const holder = spawn('flock', [sandbox.appDir, '-c', 'sleep 1.5'], { stdio: 'ignore' });
+    spawnSync('sleep', ['0.2']);
+    const started = Date.now();
+    const run = sandbox.run(renderInstanceScript({ ...BASE, appDir: sandbox.appDir }));
+    holder.kill();
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
   it('runs itself with bash when started by sh (dash)', () => {

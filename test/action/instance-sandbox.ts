@@ -110,10 +110,11 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   const appDir = join(root, 'app');
   for (const dir of [bin, state, appDir]) mkdirSync(dir);
   for (const tool of SYSTEM_TOOLS) {
-    const path = execFileSync('bash', ['-c', `command -v ${tool}`])
+    // flock is optional on an instance (the script skips its lock without it).
+    const path = execFileSync('bash', ['-c', `command -v ${tool} || true`])
       .toString()
       .trim();
-    symlinkSync(path, join(bin, tool));
+    if (path) symlinkSync(path, join(bin, tool));
   }
   for (const [name, body] of Object.entries(STAND_INS)) {
     if (name === 'docker-compose' && options.composeV2 !== false) continue;
