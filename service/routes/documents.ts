@@ -123,8 +123,9 @@ function encodeCursor(lastId: string): string {
 function decodeCursor(cursor: string): string {
   const decoded = Buffer.from(cursor, 'base64url').toString();
   const id = decoded.startsWith('after:') ? decoded.slice('after:'.length) : '';
-  if (!isValidId(id))
+  if (!isValidId(id)) {
     throw new Problem(400, 'invalid-cursor', 'The cursor is not one this API issued.');
+  }
   return id;
 }
 
