@@ -55,6 +55,23 @@ describe('README.md', () => {
     expect(links.filter((target) => !existsSync(join(root, target)))).toEqual([]);
   });
 
+  it("explains every outcome the action's job summary can show, with the summary's own label", async () => {
+    const summary = await readFile(join(root, 'action', 'summary.ts'), 'utf8');
+    const table = /OUTCOME_LABEL[^=]*=\s*\{([\s\S]*?)\};/.exec(summary)?.[1] ?? '';
+    const labels = [...table.matchAll(/:\s*'([^']+)'/g)].map((m) => m[1]!);
+    expect(labels.length).toBeGreaterThanOrEqual(4);
+    const section = readme.slice(
+      readme.indexOf('## How rollback works'),
+      readme.indexOf('## Troubleshooting'),
+    );
+    for (const label of labels) {
+      expect({ label, explained: new RegExp(`^\\| ${label} +\\|`, 'm').test(section) }).toEqual({
+        label,
+        explained: true,
+      });
+    }
+  });
+
   it('names the workflows, variables and secret of the original project', () => {
     for (const name of [
       'pr-validation.yml',
