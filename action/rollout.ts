@@ -4,35 +4,19 @@ import type {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.js';
-import {
-  parseScriptReport,
-  patterns,
-  renderInstanceScript,
-  type ScriptReport,
-} from './instance-script.js';
+import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { runScript, type InFlightCommands, type Invocation } from './run-command.js';
+import {
+  deployOutcome,
+  describeFailure,
+  describeInvocation,
+  newVersionFailure,
+  type InstanceResult,
+} from './outcome.js';
 import { drain, registerHealthy } from './target-group.js';
 
-export type InstanceOutcome =
-  'deployed' | 'rolled-back' | 'rollback-failed' | 'failed' | 'not-reached';
-
-export interface InstanceResult {
-  instanceId: string;
-  outcome: InstanceOutcome;
-  /** 1-based batch number. */
-  batch: number;
-  newVersion: string;
-  previousVersion?: string;
-  previousImage?: string;
-  /** true when the new version itself failed here (the `failed-instances` output). */
-  newVersionFailed: boolean;
-  /** One sentence: instance, step, version and outcome. Unset for a plain success. */
-  message?: string;
-  durationMs: number;
-  /** Everything the instance printed (deploy, then rollback), as SSM kept it. */
-  output: string;
-}
+export type { InstanceOutcome, InstanceResult } from './outcome.js';
 
 export interface RolloutPlan {
   version: string;
@@ -87,86 +71,6 @@ interface Tracked extends InstanceResult {
   /** The instance may run the new version: the action's rollback must return it. */
   updated: boolean;
   targets?: TargetDescription[];
-}
-
-function healthProblem(report: ScriptReport): string {
-  if (report.httpStatus && report.httpStatus !== '200') {
-    return report.httpStatus === '000' ? 'no answer' : `HTTP ${report.httpStatus}`;
-  }
-  if (report.httpStatus === '200') {
-    return `it reported version ${report.reportedVersion ?? 'none'}`;
-  }
-  return 'no answer';
-}
-
-/** What the new version's failure on the instance was, e.g. `v8 failed its health check after 120 s (HTTP 503)`. */
-function newVersionFailure(version: string, report: ScriptReport): string {
-  if (
-    report.failedStep === 'health' ||
-    (!report.failedStep && report.healthSeconds !== undefined)
-  ) {
-    return `${version} failed its health check after ${report.healthSeconds ?? '?'} s (${healthProblem(report)})`;
-  }
-  if (report.failedStep) return `${version} failed at step ${report.failedStep}`;
-  return `${version} failed`;
-}
-
-function describeInvocation(invocation: Invocation): string {
-  const details =
-    invocation.statusDetails && invocation.statusDetails !== invocation.status
-      ? ` (${invocation.statusDetails})`
-      : '';
-  const code = invocation.exitCode === undefined ? '' : `, exit ${invocation.exitCode}`;
-  return `the SSM command ended ${invocation.status}${details}${code}`;
-}
-
-/** Reads what the deploy script did on one instance into the tracked result. */
-function applyDeploy(item: Tracked, invocation: Invocation, plan: RolloutPlan): void {
-  const report = parseScriptReport(invocation.output, invocation.exitCode);
-  item.output = invocation.output;
-  item.previousImage = report.previousImage;
-  item.previousVersion = report.previousVersion;
-  const id = item.instanceId;
-  const previous = report.previousVersion ?? report.previousImage ?? 'the previous version';
-  switch (report.outcome) {
-    case 'deployed':
-      item.outcome = 'deployed';
-      item.updated = true;
-      return;
-    case 'rolled-back':
-      item.outcome = 'rolled-back';
-      item.newVersionFailed = true;
-      item.message = `${id}: ${newVersionFailure(plan.version, report)}; rolled back to ${previous} (healthy).`;
-      return;
-    case 'rollback-failed':
-      item.outcome = 'rollback-failed';
-      item.newVersionFailed = true;
-      item.message = `${id}: ${newVersionFailure(plan.version, report)}; rolling back to ${previous} failed too (${report.rollbackHttpStatus && report.rollbackHttpStatus !== '000' ? `HTTP ${report.rollbackHttpStatus}` : 'no answer'}): the app is down on this instance.`;
-      return;
-    case 'first-deploy-failed':
-      item.outcome = 'failed';
-      item.newVersionFailed = true;
-      item.message = `${id}: ${newVersionFailure(plan.version, report)}; nothing to roll back to (.env named no previous image).`;
-      return;
-    case 'failed-unchanged':
-      item.outcome = 'failed';
-      item.newVersionFailed = true;
-      item.message = `${id}: ${plan.version} was not deployed: step ${report.failedStep ?? '?'} failed before anything changed; still on ${previous}.`;
-      return;
-    case 'failed':
-      item.outcome = 'failed';
-      item.newVersionFailed = true;
-      item.updated = true;
-      item.message = `${id}: ${newVersionFailure(plan.version, report)}; left on ${plan.version} because rollback is false.`;
-      return;
-    default:
-      item.outcome = 'failed';
-      item.newVersionFailed = true;
-      // Killed mid-way or never ran: it may run either version, so the action's rollback returns
-      // it to the previous one when that is known.
-      item.updated = report.previousImage !== undefined;
-      item.message = `${id}: ${plan.version} did not finish: ${describeInvocation(invocation)}; its state is unknown${item.updated ? '' : ', check the instance'}.`;
-  }
 }
 
 function scriptFor(
@@ -273,7 +177,7 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
     }
     for (const item of ready) {
       const invocation = invocations.get(item.instanceId);
-      if (invocation) applyDeploy(item, invocation, plan);
+      if (invocation) Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
     }
   }
   await Promise.all(
@@ -445,34 +349,4 @@ export async function rollOut(deps: RolloutDeps, plan: RolloutPlan): Promise<Rol
     rolledBack,
     failure: succeeded ? undefined : describeFailure(plan, results, failedBatch),
   };
-}
-
-function describeFailure(
-  plan: RolloutPlan,
-  results: InstanceResult[],
-  failedBatch: number | undefined,
-): string {
-  const count = (outcome: InstanceOutcome): number =>
-    results.filter((r) => r.outcome === outcome).length;
-  const parts = [
-    [count('deployed'), 'on the new version'],
-    [count('failed'), 'failed'],
-    [count('rolled-back'), 'rolled back'],
-    [count('rollback-failed'), 'rollback failed'],
-    [count('not-reached'), 'not reached'],
-  ]
-    .filter(([n]) => Number(n) > 0)
-    .map(([n, what]) => `${n} ${what}`);
-  const where = failedBatch
-    ? ` The rollout stopped at batch ${failedBatch} of ${plan.batches.length}.`
-    : '';
-  // The instances where the new version failed come first: they are why the rollout stopped.
-  const lines = [
-    ...results.filter((r) => r.message && r.newVersionFailed),
-    ...results.filter((r) => r.message && !r.newVersionFailed),
-  ].map((r) => r.message as string);
-  return [
-    `${plan.version} is not running healthy on every instance (${parts.join(', ')}).${where}`,
-    ...lines,
-  ].join('\n');
 }

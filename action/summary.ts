@@ -1,5 +1,6 @@
 import { PREVIOUS_PREFIX, RESULT_PREFIX } from './instance-script.js';
-import type { InstanceOutcome, RolloutReport } from './rollout.js';
+import type { InstanceOutcome } from './outcome.js';
+import type { RolloutReport } from './rollout.js';
 
 /** The action's outputs, exactly as DESIGN.md names them. */
 export interface ActionOutputs {

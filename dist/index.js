@@ -71274,7 +71274,7 @@ const systemClock = {
 
 /***/ }),
 
-/***/ 8089:
+/***/ 9823:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -71708,6 +71708,114 @@ async function previewImage(ecr, repository, source, prefix) {
 
 // EXTERNAL MODULE: ./action/run-command.ts
 var run_command = __nccwpck_require__(2456);
+;// CONCATENATED MODULE: ./action/outcome.ts
+// What happened on each instance, in the words users read: outcomes, and one-sentence messages
+// that name the instance, the step, the version and the outcome.
+
+function healthProblem(report) {
+    if (report.httpStatus && report.httpStatus !== '200') {
+        return report.httpStatus === '000' ? 'no answer' : `HTTP ${report.httpStatus}`;
+    }
+    if (report.httpStatus === '200') {
+        return `it reported version ${report.reportedVersion ?? 'none'}`;
+    }
+    return 'no answer';
+}
+/** What the new version's failure on the instance was, e.g. `v8 failed its health check after 120 s (HTTP 503)`. */
+function newVersionFailure(version, report) {
+    if (report.failedStep === 'health' ||
+        (!report.failedStep && report.healthSeconds !== undefined)) {
+        return `${version} failed its health check after ${report.healthSeconds ?? '?'} s (${healthProblem(report)})`;
+    }
+    if (report.failedStep)
+        return `${version} failed at step ${report.failedStep}`;
+    return `${version} failed`;
+}
+function describeInvocation(invocation) {
+    const details = invocation.statusDetails && invocation.statusDetails !== invocation.status
+        ? ` (${invocation.statusDetails})`
+        : '';
+    const code = invocation.exitCode === undefined ? '' : `, exit ${invocation.exitCode}`;
+    return `the SSM command ended ${invocation.status}${details}${code}`;
+}
+function deployOutcome(instanceId, version, invocation) {
+    const report = (0,instance_script/* parseScriptReport */.vz)(invocation.output, invocation.exitCode);
+    const item = {
+        outcome: 'failed',
+        newVersionFailed: false,
+        updated: false,
+        output: invocation.output,
+        previousImage: report.previousImage,
+        previousVersion: report.previousVersion,
+    };
+    const id = instanceId;
+    const previous = report.previousVersion ?? report.previousImage ?? 'the previous version';
+    switch (report.outcome) {
+        case 'deployed':
+            item.outcome = 'deployed';
+            item.updated = true;
+            return item;
+        case 'rolled-back':
+            item.outcome = 'rolled-back';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; rolled back to ${previous} (healthy).`;
+            return item;
+        case 'rollback-failed':
+            item.outcome = 'rollback-failed';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; rolling back to ${previous} failed too (${report.rollbackHttpStatus && report.rollbackHttpStatus !== '000' ? `HTTP ${report.rollbackHttpStatus}` : 'no answer'}): the app is down on this instance.`;
+            return item;
+        case 'first-deploy-failed':
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; nothing to roll back to (.env named no previous image).`;
+            return item;
+        case 'failed-unchanged':
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${version} was not deployed: step ${report.failedStep ?? '?'} failed before anything changed; still on ${previous}.`;
+            return item;
+        case 'failed':
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            item.updated = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; left on ${version} because rollback is false.`;
+            return item;
+        default:
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            // Killed mid-way or never ran: it may run either version, so the action's rollback returns
+            // it to the previous one when that is known.
+            item.updated = report.previousImage !== undefined;
+            item.message = `${id}: ${version} did not finish: ${describeInvocation(invocation)}; its state is unknown${item.updated ? '' : ', check the instance'}.`;
+            return item;
+    }
+}
+function describeFailure(plan, results, failedBatch) {
+    const count = (outcome) => results.filter((r) => r.outcome === outcome).length;
+    const parts = [
+        [count('deployed'), 'on the new version'],
+        [count('failed'), 'failed'],
+        [count('rolled-back'), 'rolled back'],
+        [count('rollback-failed'), 'rollback failed'],
+        [count('not-reached'), 'not reached'],
+    ]
+        .filter(([n]) => Number(n) > 0)
+        .map(([n, what]) => `${n} ${what}`);
+    const where = failedBatch
+        ? ` The rollout stopped at batch ${failedBatch} of ${plan.batches.length}.`
+        : '';
+    // The instances where the new version failed come first: they are why the rollout stopped.
+    const lines = [
+        ...results.filter((r) => r.message && r.newVersionFailed),
+        ...results.filter((r) => r.message && !r.newVersionFailed),
+    ].map((r) => r.message);
+    return [
+        `${plan.version} is not running healthy on every instance (${parts.join(', ')}).${where}`,
+        ...lines,
+    ].join('\n');
+}
+
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-elastic-load-balancing-v2/dist-cjs/index.js
 var client_elastic_load_balancing_v2_dist_cjs = __nccwpck_require__(586);
 ;// CONCATENATED MODULE: ./action/target-group.ts
@@ -71778,6 +71886,7 @@ async function registerHealthy(deps, targetGroupArn, targets, timeoutMs) {
 
 
 
+
 /** Splits the fleet into batches of `size`, in order. */
 function planBatches(instanceIds, size) {
     const batches = [];
@@ -71788,80 +71897,6 @@ function planBatches(instanceIds, size) {
 const DRAIN_TIMEOUT_MS = 900_000;
 function seconds(ms) {
     return `${Math.round(ms / 1000)} s`;
-}
-function healthProblem(report) {
-    if (report.httpStatus && report.httpStatus !== '200') {
-        return report.httpStatus === '000' ? 'no answer' : `HTTP ${report.httpStatus}`;
-    }
-    if (report.httpStatus === '200') {
-        return `it reported version ${report.reportedVersion ?? 'none'}`;
-    }
-    return 'no answer';
-}
-/** What the new version's failure on the instance was, e.g. `v8 failed its health check after 120 s (HTTP 503)`. */
-function newVersionFailure(version, report) {
-    if (report.failedStep === 'health' ||
-        (!report.failedStep && report.healthSeconds !== undefined)) {
-        return `${version} failed its health check after ${report.healthSeconds ?? '?'} s (${healthProblem(report)})`;
-    }
-    if (report.failedStep)
-        return `${version} failed at step ${report.failedStep}`;
-    return `${version} failed`;
-}
-function describeInvocation(invocation) {
-    const details = invocation.statusDetails && invocation.statusDetails !== invocation.status
-        ? ` (${invocation.statusDetails})`
-        : '';
-    const code = invocation.exitCode === undefined ? '' : `, exit ${invocation.exitCode}`;
-    return `the SSM command ended ${invocation.status}${details}${code}`;
-}
-/** Reads what the deploy script did on one instance into the tracked result. */
-function applyDeploy(item, invocation, plan) {
-    const report = (0,instance_script/* parseScriptReport */.vz)(invocation.output, invocation.exitCode);
-    item.output = invocation.output;
-    item.previousImage = report.previousImage;
-    item.previousVersion = report.previousVersion;
-    const id = item.instanceId;
-    const previous = report.previousVersion ?? report.previousImage ?? 'the previous version';
-    switch (report.outcome) {
-        case 'deployed':
-            item.outcome = 'deployed';
-            item.updated = true;
-            return;
-        case 'rolled-back':
-            item.outcome = 'rolled-back';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${newVersionFailure(plan.version, report)}; rolled back to ${previous} (healthy).`;
-            return;
-        case 'rollback-failed':
-            item.outcome = 'rollback-failed';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${newVersionFailure(plan.version, report)}; rolling back to ${previous} failed too (${report.rollbackHttpStatus && report.rollbackHttpStatus !== '000' ? `HTTP ${report.rollbackHttpStatus}` : 'no answer'}): the app is down on this instance.`;
-            return;
-        case 'first-deploy-failed':
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${newVersionFailure(plan.version, report)}; nothing to roll back to (.env named no previous image).`;
-            return;
-        case 'failed-unchanged':
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${plan.version} was not deployed: step ${report.failedStep ?? '?'} failed before anything changed; still on ${previous}.`;
-            return;
-        case 'failed':
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            item.updated = true;
-            item.message = `${id}: ${newVersionFailure(plan.version, report)}; left on ${plan.version} because rollback is false.`;
-            return;
-        default:
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            // Killed mid-way or never ran: it may run either version, so the action's rollback returns
-            // it to the previous one when that is known.
-            item.updated = report.previousImage !== undefined;
-            item.message = `${id}: ${plan.version} did not finish: ${describeInvocation(invocation)}; its state is unknown${item.updated ? '' : ', check the instance'}.`;
-    }
 }
 function scriptFor(plan, mode, image, version) {
     return (0,instance_script/* renderInstanceScript */.LD)({
@@ -71941,7 +71976,7 @@ async function deployBatch(deps, plan, items) {
         for (const item of ready) {
             const invocation = invocations.get(item.instanceId);
             if (invocation)
-                applyDeploy(item, invocation, plan);
+                Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
         }
     }
     await Promise.all(items.map(async (item) => {
@@ -72088,30 +72123,6 @@ async function rollOut(deps, plan) {
         rolledBack,
         failure: succeeded ? undefined : describeFailure(plan, results, failedBatch),
     };
-}
-function describeFailure(plan, results, failedBatch) {
-    const count = (outcome) => results.filter((r) => r.outcome === outcome).length;
-    const parts = [
-        [count('deployed'), 'on the new version'],
-        [count('failed'), 'failed'],
-        [count('rolled-back'), 'rolled back'],
-        [count('rollback-failed'), 'rollback failed'],
-        [count('not-reached'), 'not reached'],
-    ]
-        .filter(([n]) => Number(n) > 0)
-        .map(([n, what]) => `${n} ${what}`);
-    const where = failedBatch
-        ? ` The rollout stopped at batch ${failedBatch} of ${plan.batches.length}.`
-        : '';
-    // The instances where the new version failed come first: they are why the rollout stopped.
-    const lines = [
-        ...results.filter((r) => r.message && r.newVersionFailed),
-        ...results.filter((r) => r.message && !r.newVersionFailed),
-    ].map((r) => r.message);
-    return [
-        `${plan.version} is not running healthy on every instance (${parts.join(', ')}).${where}`,
-        ...lines,
-    ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./action/summary.ts
@@ -72873,7 +72884,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(586);
 /* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4736);
 /* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6623);
-/* harmony import */ var _deploy_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(8089);
+/* harmony import */ var _deploy_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9823);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3116);
 /* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1491);
 /* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2456);
