@@ -28,7 +28,7 @@ const IMAGE = {
   brokenEverywhere: 'localhost/challenge-app:e2e-broken-everywhere',
   brokenOnSecond: 'localhost/challenge-app:e2e-broken-on-second',
 };
-const SECOND_INSTANCE_ADDRESS = '10.231.0.12';
+const SECOND_INSTANCE_ID = 'i-0e2e000000000002';
 const HEALTHY_TIMEOUT = '40';
 const BROKEN_TIMEOUT = '8';
 
@@ -65,7 +65,7 @@ async function scenario(
     await body((report) => (load = report));
     passed = true;
   } finally {
-    const report = load as LoadReport | undefined;
+    const report = load;
     if (report && report.failures.length + report.lost.length > 0) {
       process.stdout.write(
         `e2e: ${name}: ${report.failures.length} failed requests, ${report.lost.length} lost writes; first ones:\n` +
@@ -192,7 +192,7 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         {
           name: IMAGE.brokenOnSecond,
           buildId: 'broken-on-second',
-          breakOn: [SECOND_INSTANCE_ADDRESS],
+          breakOn: [SECOND_INSTANCE_ID],
         },
       ],
       log: (line) => process.stdout.write(`e2e: ${line}\n`),

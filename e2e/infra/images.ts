@@ -13,7 +13,7 @@ export interface ImageVariant {
   /** Local image name, e.g. `localhost/challenge-app:e2e-good-1`. */
   name: string;
   buildId: string;
-  /** Host addresses (or `*`) where this image reports a wrong version. */
+  /** Instance ids (or `*`) where this image reports a wrong version. */
   breakOn?: string[];
 }
 
