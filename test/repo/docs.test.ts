@@ -1,7 +1,7 @@
 // README.md and the files it shows stay true: its inputs/outputs tables are generated from
 // action.yml and its included files are copies (npm run docs); this fails when they drift.
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
@@ -68,6 +68,37 @@ describe('README.md', () => {
       expect({ label, explained: new RegExp(`^\\| ${label} +\\|`, 'm').test(section) }).toEqual({
         label,
         explained: true,
+      });
+    }
+  });
+
+  it("quotes the action's messages as the action prints them", async () => {
+    const files = (await readdir(join(root, 'action'))).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.generated.ts'),
+    );
+    const source = (
+      await Promise.all(files.map((f) => readFile(join(root, 'action', f), 'utf8')))
+    ).join('\n');
+    const quoted = [
+      'Preflight failed, nothing was changed',
+      'not managed by SSM in this region (no agent, no instance role, or wrong region)',
+      'SSM ping status',
+      'failed its health check after',
+      'it reported version',
+      'no answer',
+      'SSM throttled the status poll; next poll in',
+      'was taken by a concurrent run; picking the next number.',
+      'has mutable tags',
+    ];
+    for (const message of quoted) {
+      expect({
+        message,
+        inReadme: readme.includes(message),
+        inAction: source.includes(message),
+      }).toEqual({
+        message,
+        inReadme: true,
+        inAction: true,
       });
     }
   });
