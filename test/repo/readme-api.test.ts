@@ -84,4 +84,23 @@ ${examples}`;
     expect(result.stdout).toContain('{"status":"ok","version":"v7","instance":"i-0abc123"}');
     expect(result.stdout).toContain('"data":{"key":"newer value","other":1}');
   });
+
+  it("accept the original project's examples, without a Content-Type header", async () => {
+    const original = `set -euo pipefail
+HOST=127.0.0.1:${port}
+curl -sS --fail-with-body -X POST http://$HOST/json -H "Authorization: Bearer \${API_TOKEN}" -d '{"id": "original", "data": {"key": "value"}}'
+curl -sS --fail-with-body -X PUT http://$HOST/json/original -H "Authorization: Bearer \${API_TOKEN}" -d '{"key": "new value"}'
+curl -sS --fail-with-body http://$HOST/json/original
+curl -sS --fail-with-body -X DELETE http://$HOST/json/original -H "Authorization: Bearer \${API_TOKEN}"`;
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        'bash',
+        ['-c', original],
+        { env: { ...process.env, API_TOKEN: token } },
+        (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout }),
+      );
+    });
+    expect(result.stdout).toContain('"data":{"key":"new value"}');
+    expect(result.code).toBe(0);
+  });
 });
