@@ -120,6 +120,11 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
 
   try {
     await removeLeftovers();
+    // netavark keeps its IPAM state and DNS files in /run/containers/networks whatever the
+    // configuration says (podman 4.3); the engines share it. Removed at the end if it was ours.
+    const netavarkRunDir = '/run/containers/networks';
+    if (!existsSync(netavarkRunDir))
+      cleanups.push(() => rmSync(netavarkRunDir, { recursive: true, force: true }));
     await createBridge();
     cleanups.push(() => removeBridge());
     mkdirSync(APP_DIR, { recursive: true });

@@ -14,25 +14,43 @@ export interface PodmanEngine {
   root: string;
 }
 
-/** Writes the configuration every engine shares (runc, ulimits, no search registries). */
-export function writeSharedConfig(dir: string): { containersConf: string; registriesConf: string } {
+export interface SharedConfig {
+  registriesConf: string;
+}
+
+/** Writes what every engine shares: no search registries (the registry itself is trusted by CA). */
+export function writeSharedConfig(dir: string): SharedConfig {
   mkdirSync(dir, { recursive: true });
-  const containersConf = path.join(dir, 'containers.conf');
   const registriesConf = path.join(dir, 'registries.conf');
-  // crun fails here (setrlimit RLIMIT_NOFILE), so runc and explicit ulimits.
-  writeFileSync(
-    containersConf,
-    '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]\n' +
-      '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n',
-  );
   writeFileSync(registriesConf, 'unqualified-search-registries = []\n');
-  return { containersConf, registriesConf };
+  return { registriesConf };
+}
+
+/**
+ * The engine's containers.conf. crun fails here (setrlimit RLIMIT_NOFILE), so runc and explicit
+ * ulimits. Network definitions (compose creates `challenge-app_default`) and podman's runtime
+ * files go below the engine's own root instead of /etc/containers/networks and /run/libpod, so
+ * every host has its own and nothing is left on the machine.
+ */
+function containersConf(root: string): string {
+  return [
+    '[containers]',
+    'default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]',
+    '[network]',
+    `network_config_dir = "${path.join(root, 'networks')}"`,
+    '[engine]',
+    'runtime = "runc"',
+    'cgroup_manager = "cgroupfs"',
+    'events_logger = "file"',
+    `tmp_dir = "${path.join(root, 'tmp')}"`,
+    '',
+  ].join('\n');
 }
 
 export async function startEngine(
   name: string,
   root: string,
-  shared: { containersConf: string; registriesConf: string },
+  shared: SharedConfig,
   processes: Processes,
   netns?: string,
 ): Promise<PodmanEngine> {
@@ -42,9 +60,12 @@ export async function startEngine(
     storageConf,
     `[storage]\ndriver = "overlay"\ngraphroot = "${path.join(root, 'graph')}"\nrunroot = "${path.join(root, 'run')}"\n`,
   );
+  const confFile = path.join(root, 'containers.conf');
+  mkdirSync(path.join(root, 'networks'), { recursive: true });
+  writeFileSync(confFile, containersConf(root));
   const socket = path.join(root, 'docker.sock');
   const env: NodeJS.ProcessEnv = {
-    CONTAINERS_CONF: shared.containersConf,
+    CONTAINERS_CONF: confFile,
     CONTAINERS_REGISTRIES_CONF: shared.registriesConf,
     CONTAINERS_STORAGE_CONF: storageConf,
     DOCKER_HOST: `unix://${socket}`,

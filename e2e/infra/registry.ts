@@ -97,7 +97,7 @@ export async function startRegistry(
   );
 
   const certsDir = `/etc/containers/certs.d/${host}`;
-  const createdCertsDir = !existsSync(certsDir);
+  const created = [path.dirname(certsDir), certsDir].filter((dir) => !existsSync(dir));
   mkdirSync(certsDir, { recursive: true });
   writeFileSync(path.join(certsDir, 'ca.crt'), ca);
 
@@ -124,7 +124,7 @@ export async function startRegistry(
     client,
     untrust: () => {
       rmSync(path.join(certsDir, 'ca.crt'), { force: true });
-      if (createdCertsDir) rmSync(certsDir, { recursive: true, force: true });
+      for (const dir of created.reverse()) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
