@@ -41,6 +41,8 @@ interface Row {
   instanceCalls: number;
   throttled: number;
   load?: LoadReport;
+  /** haproxy retries / redispatches while the scenario ran. */
+  lbRetries: string;
 }
 
 const rows: Row[] = [];
@@ -59,6 +61,7 @@ async function scenario(
   const e = fleet();
   const started = Date.now();
   const firstCall = e.aws.calls.length;
+  const countersBefore = await e.lb.counters();
   let load: LoadReport | undefined;
   let passed = false;
   try {
@@ -72,6 +75,7 @@ async function scenario(
           `${JSON.stringify(report.failures.slice(0, 10), null, 1)}\n${report.lost.slice(0, 5).join('\n')}\n`,
       );
     }
+    const countersAfter = await e.lb.counters();
     const calls = e.aws.calls.slice(firstCall);
     const action = calls.filter((c) => c.caller === e.actionEnv.AWS_ACCESS_KEY_ID);
     const counts = new Map<string, number>();
@@ -85,6 +89,7 @@ async function scenario(
       instanceCalls: calls.length - action.length,
       throttled: calls.filter((c) => c.errorType === 'ThrottlingException').length,
       load,
+      lbRetries: `${countersAfter.retries - countersBefore.retries}/${countersAfter.redispatches - countersBefore.redispatches}`,
     });
   }
 }
@@ -421,6 +426,7 @@ function printTable(): void {
     'instance API calls',
     'throttled',
     'client requests (failed, lost writes)',
+    'LB retries/redispatches',
   ];
   const lines = rows.map((r) => [
     r.scenario,
@@ -430,6 +436,7 @@ function printTable(): void {
     String(r.instanceCalls),
     String(r.throttled),
     r.load ? `${r.load.requests} (${r.load.failures.length}, ${r.load.lost.length})` : '-',
+    r.lbRetries,
   ]);
   const table = [header, header.map((h) => '-'.repeat(Math.min(h.length, 3))), ...lines]
     .map((cells) => `| ${cells.join(' | ')} |`)

@@ -14,6 +14,8 @@ export interface LoadBalancer {
   url: string;
   /** `show stat` rows of the fleet backend: server name → status (UP, DOWN, DRAIN, MAINT, …). */
   serverStates(): Promise<Record<string, string>>;
+  /** The fleet backend's counters: retries and redispatches (requests haproxy saved). */
+  counters(): Promise<{ retries: number; redispatches: number }>;
   /** A command on the runtime API (e.g. `set server fleet/i-… state drain`). */
   command(line: string): Promise<string>;
 }
@@ -94,6 +96,13 @@ export async function startLoadBalancer(
   return {
     url: `http://127.0.0.1:${port}`,
     command,
+    async counters() {
+      const csv = await command('show stat');
+      const row = csv.split('\n').find((line) => line.startsWith('fleet,BACKEND,'));
+      const cells = row?.split(',') ?? [];
+      // show stat columns: 15 wretr, 16 wredis.
+      return { retries: Number(cells[15] ?? 0), redispatches: Number(cells[16] ?? 0) };
+    },
     async serverStates() {
       const csv = await command('show stat');
       const states: Record<string, string> = {};
