@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ManagedInstance } from '../fake-aws/ssm.js';
 import { namespacePath } from './network.js';
-import { run, type CommandResult } from './processes.js';
+import type { CommandResult } from './processes.js';
 import type { PodmanEngine } from './podman.js';
 
 export const APP_DIR = '/opt/challenge-app';
@@ -139,23 +139,5 @@ export class SimulatedInstance implements ManagedInstance {
 
   writeAppFile(name: string, content: string): void {
     writeFileSync(path.join(this.appDir, name), content, { mode: 0o600 });
-  }
-
-  /** Containers on this host, as `docker ps` shows them. */
-  async containers(): Promise<Array<{ image: string; state: string; name: string }>> {
-    const { stdout } = await run(
-      'docker',
-      ['ps', '-a', '--format', '{{.Image}}\t{{.State}}\t{{.Names}}'],
-      {
-        env: { ...process.env, DOCKER_HOST: this.engine.env.DOCKER_HOST },
-      },
-    );
-    return stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [image = '', state = '', name = ''] = line.split('\t');
-        return { image, state, name };
-      });
   }
 }

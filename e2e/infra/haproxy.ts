@@ -50,10 +50,15 @@ export async function startLoadBalancer(
     '  timeout server 30s',
     '  timeout http-request 10s',
     // A container being replaced refuses connections or closes an idle keep-alive connection;
-    // haproxy tries another server instead of failing the client's request.
-    '  retries 3',
-    '  option redispatch 1',
-    '  retry-on conn-failure empty-response response-timeout 503',
+    // haproxy tries another server instead of failing the client's request. E2E_LB_RETRIES=none
+    // turns that off, like an ALB, which does not retry: it shows what the retries absorb.
+    ...(process.env.E2E_LB_RETRIES === 'none'
+      ? ['  retries 0', '  retry-on none']
+      : [
+          '  retries 3',
+          '  option redispatch 1',
+          '  retry-on conn-failure empty-response response-timeout 503',
+        ]),
     'frontend web',
     `  bind 127.0.0.1:${port}`,
     '  default_backend fleet',

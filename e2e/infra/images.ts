@@ -145,11 +145,3 @@ export async function buildImage(
     },
   );
 }
-
-/** The image's id (what a digest-free comparison of two local images needs). */
-export async function imageId(engine: PodmanEngine, name: string): Promise<string> {
-  const { stdout } = await run('podman', ['image', 'inspect', '--format', '{{.Id}}', name], {
-    env: podmanEnv(engine),
-  });
-  return stdout.trim();
-}

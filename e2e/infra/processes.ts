@@ -76,14 +76,6 @@ export class Processes {
     return child;
   }
 
-  pids(): Array<{ name: string; pid: number | undefined; running: boolean }> {
-    return this.tracked.map(({ name, child }) => ({
-      name,
-      pid: child.pid,
-      running: running(child),
-    }));
-  }
-
   /** Stops every process, newest first: SIGTERM by pid, SIGKILL after `graceMs`. */
   async stopAll(graceMs = 5000): Promise<void> {
     for (const { child } of [...this.tracked].reverse()) {
