@@ -11,8 +11,11 @@ base_tar="$cache_dir/base-bookworm.tar"
 # registry; haproxy for the load balancer; awscli for the instances' `aws ecr get-login-password`;
 # debootstrap for the base image (nothing can be pulled from the internet here); catatonit is
 # podman's init for compose's `init: true`.
-packages=(podman runc buildah docker-compose docker-registry skopeo debootstrap apache2-utils
-  haproxy iproute2 awscli curl openssl catatonit postgresql ca-certificates)
+# netavark, aardvark-dns and iptables are only recommended or suggested by podman, but compose's
+# `ports:` (service/docker-compose.yml publishes 80:8080) needs them inside each instance.
+packages=(podman runc buildah netavark aardvark-dns iptables docker-compose docker-registry skopeo
+  debootstrap apache2-utils haproxy iproute2 awscli curl openssl catatonit postgresql
+  ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do
