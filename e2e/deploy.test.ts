@@ -146,13 +146,24 @@ function explain(result: ActionRun): string {
   return `exit ${result.exitCode}\n--- log (tail)\n${result.log.slice(-6000)}\n--- summary\n${result.summary.slice(0, 3000)}`;
 }
 
+/** The post step (action.yml `post:`) runs after success and failure alike and must not fail the job. */
+function expectCleanPost(result: ActionRun): void {
+  if (result.postExitCode !== 0) {
+    throw new Error(
+      `the post step failed (exit ${result.postExitCode}):\n${result.postLog.slice(-3000)}`,
+    );
+  }
+}
+
 function expectSucceeded(result: ActionRun): void {
   if (result.exitCode !== 0) throw new Error(`the action failed:\n${explain(result)}`);
+  expectCleanPost(result);
 }
 
 function expectFailed(result: ActionRun): void {
   if (result.exitCode === 0)
     throw new Error(`the action succeeded, but it must fail:\n${explain(result)}`);
+  expectCleanPost(result);
 }
 
 function expectNoClientFailures(load: LoadReport): void {
