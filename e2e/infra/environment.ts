@@ -11,6 +11,7 @@ import { APP_DIR, SimulatedInstance } from './fleet.js';
 import { startLoadBalancer, type LoadBalancer } from './haproxy.js';
 import {
   buildAppImage,
+  buildAppImageFromServiceDockerfile,
   buildImage,
   importBaseImage,
   prepareContext,
@@ -156,8 +157,11 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
     cleanups.push(() => removeEngineState(runner));
     const building = (async () => {
       await importBaseImage(runner, BASE_TAR);
-      const context = await prepareContext(path.join(dir, 'build'));
-      await buildAppImage(runner, context);
+      if (process.env.E2E_SERVICE_DOCKERFILE === '1') {
+        await buildAppImageFromServiceDockerfile(runner, path.join(dir, 'build'));
+      } else {
+        await buildAppImage(runner, await prepareContext(path.join(dir, 'build')));
+      }
       for (const variant of options.images)
         await buildImage(runner, path.join(dir, 'build'), variant);
     })();

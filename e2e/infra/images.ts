@@ -116,12 +116,15 @@ export async function buildImage(
   variant: ImageVariant,
 ): Promise<void> {
   const file = path.join(dir, `${variant.buildId}.Dockerfile`);
+  copyFileSync(path.join(FIXTURE, 'e2e-entry.mjs'), path.join(dir, 'e2e-entry.mjs'));
   writeFileSync(
     file,
     [
       `FROM ${APP_IMAGE}`,
+      'COPY e2e-entry.mjs /app/e2e-entry.mjs',
       `ENV E2E_BREAK_ON=${JSON.stringify((variant.breakOn ?? []).join(','))}`,
       `LABEL org.opencontainers.image.revision=${JSON.stringify(variant.buildId)}`,
+      'CMD ["node", "/app/e2e-entry.mjs"]',
       '',
     ].join('\n'),
   );
@@ -143,5 +146,61 @@ export async function buildImage(
       env: podmanEnv(engine),
       timeoutMs: 120_000,
     },
+  );
+}
+
+/**
+ * E2E_SERVICE_DOCKERFILE=1: the app image from service/Dockerfile itself (about 3 more minutes).
+ * Its NODE_IMAGE is the base plus this machine's node, npm and node headers (node-gyp cannot
+ * download them here) and its CA bundle (the npm registry is reached through a TLS proxy whose CA
+ * only this machine has); the build runs with the host's network for apt and npm.
+ */
+export async function buildAppImageFromServiceDockerfile(
+  engine: PodmanEngine,
+  dir: string,
+): Promise<void> {
+  const context = path.join(dir, 'node-image');
+  mkdirSync(context, { recursive: true });
+  copyFileSync(process.execPath, path.join(context, 'node'));
+  await run('cp', ['-a', '/usr/lib/node_modules/npm', path.join(context, 'npm')]);
+  await run('cp', ['-a', '/usr/include/node', path.join(context, 'include')]);
+  copyFileSync('/etc/ssl/certs/ca-certificates.crt', path.join(context, 'ca.crt'));
+  writeFileSync(
+    path.join(context, 'Dockerfile'),
+    [
+      `FROM ${BASE_IMAGE}`,
+      'COPY node /usr/local/bin/node',
+      'COPY npm /usr/local/lib/node_modules/npm',
+      'COPY include /usr/local/include/node',
+      'COPY ca.crt /etc/ssl/certs/ca-certificates.crt',
+      'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt npm_config_nodedir=/usr/local',
+      'RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm',
+      '',
+    ].join('\n'),
+  );
+  const nodeImage = 'localhost/challenge-deploy-e2e-node:20';
+  const env = podmanEnv(engine);
+  await run('podman', ['build', '--quiet', '--network', 'host', '--tag', nodeImage, context], {
+    env,
+    timeoutMs: 300_000,
+  });
+  await run(
+    'podman',
+    [
+      'build',
+      '--quiet',
+      '--network',
+      'host',
+      '--format',
+      'docker',
+      '--file',
+      path.join(REPO_ROOT, 'service', 'Dockerfile'),
+      '--build-arg',
+      `NODE_IMAGE=${nodeImage}`,
+      '--tag',
+      APP_IMAGE,
+      REPO_ROOT,
+    ],
+    { env, timeoutMs: 900_000 },
   );
 }
