@@ -15,6 +15,8 @@ export interface Config {
   bodyLimitBytes: number;
   logLevel: string;
   webConcurrency: number;
+  /** SHUTDOWN_DELAY: seconds the service keeps serving after /ready turns 503 on SIGTERM. */
+  shutdownDelayMs: number;
   production: boolean;
 }
 
@@ -96,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes,
     logLevel,
     webConcurrency: integer(env, 'WEB_CONCURRENCY', 1, 1, 64),
+    shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY', 0, 0, 30) * 1000,
     production,
   };
 }

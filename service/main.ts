@@ -53,6 +53,7 @@ async function serve(config: Config): Promise<void> {
     bodyLimitBytes: config.bodyLimitBytes,
     appVersion: config.appVersion,
     instanceId: config.instanceId,
+    shutdownDelayMs: config.shutdownDelayMs,
   });
   logger.info(
     { port: running.port, store: store.kind, pid: process.pid, worker: cluster.worker?.id },

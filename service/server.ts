@@ -11,7 +11,10 @@ import type { Lifecycle } from './routes/system.js';
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Must exceed keepAliveTimeout, or Node can drop a connection whose next request is arriving. */
 export const HEADERS_TIMEOUT_MS = 66_000;
-/** Below the 30 s stop_grace_period in docker-compose.yml, so the process exits on its own. */
+/**
+ * SHUTDOWN_DELAY (at most 30 s) plus this stays below the 60 s stop_grace_period in
+ * docker-compose.yml, so the process exits on its own.
+ */
 export const DRAIN_TIMEOUT_MS = 25_000;
 
 export interface RunningServer {
@@ -20,9 +23,10 @@ export interface RunningServer {
   url: string;
   lifecycle: Lifecycle;
   /**
-   * Graceful stop: /ready answers 503, no new connections are accepted, in-flight requests
-   * finish, idle keep-alive connections close, then the store closes. Resolves to `drained`, or
-   * `forced` when connections had to be cut after the drain timeout.
+   * Graceful stop: /ready answers 503 and, for `shutdownDelayMs`, requests are still served;
+   * then no new connections are accepted, in-flight requests finish, idle keep-alive connections
+   * close, and the store closes. Resolves to `drained`, or `forced` when connections had to be
+   * cut after the drain timeout.
    */
   stop(): Promise<'drained' | 'forced'>;
 }
@@ -31,6 +35,12 @@ export interface ServerOptions extends Omit<AppOptions, 'lifecycle'> {
   port: number;
   host?: string;
   drainTimeoutMs?: number;
+  /**
+   * How long the service keeps serving after /ready turns 503. A load balancer without retries
+   * (an ALB) sends new connections until its health check has failed enough times; closing the
+   * listener before then refuses them. Set it above the balancer's interval × unhealthy threshold.
+   */
+  shutdownDelayMs?: number;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -55,6 +65,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const stop = () => {
     stopping ??= (async () => {
       lifecycle.shuttingDown = true;
+      if (options.shutdownDelayMs) {
+        await new Promise((resolve) => setTimeout(resolve, options.shutdownDelayMs));
+      }
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections that finish a request while draining may turn idle again; close them as
       // they do, instead of waiting out the keep-alive timeout.

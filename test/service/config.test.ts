@@ -10,6 +10,7 @@ describe('configuration', () => {
       databaseUrl: './data/documents.sqlite',
       bodyLimitBytes: 1024 * 1024,
       webConcurrency: 1,
+      shutdownDelayMs: 0,
       logLevel: 'info',
       instanceId: hostname(),
       apiTokens: ['x'],
@@ -52,8 +53,14 @@ describe('configuration', () => {
     ['WEB_CONCURRENCY', '0'],
     ['BODY_LIMIT', 'lots'],
     ['LOG_LEVEL', 'loud'],
+    ['SHUTDOWN_DELAY', '31'],
+    ['SHUTDOWN_DELAY', '2s'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ API_TOKEN: 't', [name]: value })).toThrow(new RegExp(name));
+  });
+
+  test('reads SHUTDOWN_DELAY in seconds', () => {
+    expect(loadConfig({ API_TOKEN: 't', SHUTDOWN_DELAY: '5' }).shutdownDelayMs).toBe(5000);
   });
 
   test.each([

@@ -96,6 +96,23 @@ describe('stopping the service', () => {
     }
   });
 
+  test('with SHUTDOWN_DELAY it fails /ready at once but keeps serving for the delay, then exits 0', async () => {
+    const service = await spawnService({
+      API_TOKEN: TOKEN,
+      DATABASE_URL: freshDb(),
+      SHUTDOWN_DELAY: '2',
+    });
+    const stoppedAt = Date.now();
+    service.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    // A balancer still routing here during its health-check interval gets answers, not refusals.
+    expect((await request(service.url, 'GET', '/ready')).status).toBe(503);
+    expect((await request(service.url, 'GET', '/health')).status).toBe(200);
+    expect(await service.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(2000);
+    await expect(request(service.url, 'GET', '/health')).rejects.toThrow(/ECONNREFUSED/);
+  });
+
   test('every acknowledged write survives kill -9', async () => {
     const db = freshDb();
     const service = await spawnService({ API_TOKEN: TOKEN, DATABASE_URL: db });
