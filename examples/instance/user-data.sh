@@ -15,6 +15,9 @@ APP_DIR="${APP_DIR:-/opt/challenge-app}"
 DATABASE_URL='postgres://USER:PASSWORD@DB_HOST:5432/DB_NAME'
 # One token, or several separated by commas while rotating.
 API_TOKEN='CHANGE_ME'
+# Seconds the old container keeps serving after /ready turns 503 on a deploy, so the load balancer
+# stops routing to it first: above the target group's interval x unhealthy threshold (10 s x 2).
+SHUTDOWN_DELAY='25'
 # Compose v2 for distributions that do not package it (Amazon Linux 2023).
 COMPOSE_VERSION='v2.29.7'
 COMPOSE_PLUGIN_DIR="${COMPOSE_PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}"
@@ -87,11 +90,14 @@ services:
       INSTANCE_ID: ${INSTANCE_ID:-}
       WEB_CONCURRENCY: ${WEB_CONCURRENCY:-1}
       LOG_LEVEL: ${LOG_LEVEL:-info}
+      # Seconds the old container keeps serving after /ready turns 503 (see README: zero downtime).
+      SHUTDOWN_DELAY: ${SHUTDOWN_DELAY:-0}
       NODE_ENV: production
     volumes:
       - documents:/app/data
-    # Above the service's own 25 s drain timeout, so SIGTERM ends it before SIGKILL would.
-    stop_grace_period: 30s
+    # Above SHUTDOWN_DELAY (at most 30 s) plus the service's own 25 s drain timeout, so SIGTERM
+    # ends it before SIGKILL would.
+    stop_grace_period: 60s
     logging:
       driver: json-file
       options:
@@ -110,6 +116,7 @@ COMPOSE
 INSTANCE_ID=$instance_id
 DATABASE_URL=$DATABASE_URL
 API_TOKEN=$API_TOKEN
+SHUTDOWN_DELAY=$SHUTDOWN_DELAY
 ENV
 )
 log "ready for the first deploy: $APP_DIR (instance $instance_id)"

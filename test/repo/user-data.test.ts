@@ -79,7 +79,7 @@ async function expectAppDirReady(): Promise<void> {
   );
   const env = await readFile(join(dir, 'app', '.env'), 'utf8');
   expect(env).toBe(
-    'INSTANCE_ID=i-0123456789abcdef0\nDATABASE_URL=postgres://USER:PASSWORD@DB_HOST:5432/DB_NAME\nAPI_TOKEN=CHANGE_ME\n',
+    'INSTANCE_ID=i-0123456789abcdef0\nDATABASE_URL=postgres://USER:PASSWORD@DB_HOST:5432/DB_NAME\nAPI_TOKEN=CHANGE_ME\nSHUTDOWN_DELAY=25\n',
   );
   expect((await stat(join(dir, 'app', '.env'))).mode & 0o777).toBe(0o600);
 }
