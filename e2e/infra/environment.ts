@@ -196,7 +196,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       // What the instance was provisioned with (secrets); the deploy script adds IMAGE and APP_VERSION.
       instance.writeAppFile(
         '.env',
-        `DATABASE_URL=${instanceDbUrl.toString()}\nAPI_TOKEN=${apiToken}\nINSTANCE_ID=${instanceId}\n`,
+        `DATABASE_URL=${instanceDbUrl.toString()}\nAPI_TOKEN=${apiToken}\nINSTANCE_ID=${instanceId}\nSHUTDOWN_DELAY=1\n`,
       );
       instances.push(instance);
     }

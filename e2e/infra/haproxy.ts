@@ -49,16 +49,17 @@ export async function startLoadBalancer(
     '  timeout client 30s',
     '  timeout server 30s',
     '  timeout http-request 10s',
-    // A container being replaced refuses connections or closes an idle keep-alive connection;
-    // haproxy tries another server instead of failing the client's request. E2E_LB_RETRIES=none
-    // turns that off, like an ALB, which does not retry: it shows what the retries absorb.
-    ...(process.env.E2E_LB_RETRIES === 'none'
-      ? ['  retries 0', '  retry-on none']
-      : [
+    // No retries by default, like an ALB: the instances' SHUTDOWN_DELAY (the service keeps
+    // serving for a second after /ready turns 503, longer than haproxy's check interval × fall)
+    // is what keeps clients from seeing a refused connection. E2E_LB_RETRIES=on turns haproxy's
+    // retries and redispatch on, to compare.
+    ...(process.env.E2E_LB_RETRIES === 'on'
+      ? [
           '  retries 3',
           '  option redispatch 1',
           '  retry-on conn-failure empty-response response-timeout 503',
-        ]),
+        ]
+      : ['  retries 0', '  retry-on none']),
     'frontend web',
     `  bind 127.0.0.1:${port}`,
     '  default_backend fleet',
