@@ -103,6 +103,17 @@ describe('README.md', () => {
     }
   });
 
+  it('lists every environment variable the service reads', async () => {
+    const config = await readFile(join(root, 'service', 'config.ts'), 'utf8');
+    const names = [...config.matchAll(/\b(?:read|integer)\(env, '([A-Z_]+)'/g)].map((m) => m[1]!);
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    const section = readme.slice(
+      readme.indexOf('## The API'),
+      readme.indexOf('## Using the action'),
+    );
+    expect(names.filter((name) => !section.includes(`\`${name}\``))).toEqual([]);
+  });
+
   it('names the workflows, variables and secret of the original project', () => {
     for (const name of [
       'pr-validation.yml',
