@@ -55,11 +55,8 @@ async function serve(config: Config): Promise<void> {
     instanceId: config.instanceId,
     shutdownDelayMs: config.shutdownDelayMs,
   });
-  logger.info(
-    { port: running.port, store: store.kind, pid: process.pid, worker: cluster.worker?.id },
-    'listening',
-  );
-
+  // Handlers first: whoever waits for "listening" may send SIGTERM at once, and until a handler
+  // exists the default action kills the process without draining.
   const shutDown = (signal: string) => {
     logger.info({ signal }, 'draining connections before exit');
     void running.stop().then((outcome) => {
@@ -70,6 +67,10 @@ async function serve(config: Config): Promise<void> {
   };
   process.once('SIGTERM', () => shutDown('SIGTERM'));
   process.once('SIGINT', () => shutDown('SIGINT'));
+  logger.info(
+    { port: running.port, store: store.kind, pid: process.pid, worker: cluster.worker?.id },
+    'listening',
+  );
 }
 
 async function supervise(config: Config): Promise<void> {

@@ -1,28 +1,13 @@
-import { afterAll, describe, test } from '@jest/globals';
+import { afterAll } from '@jest/globals';
 import { PostgresStore } from '../../service/store/postgres.js';
 import { describeApiContract } from './support/api-contract.js';
-import {
-  createIsolatedSchema,
-  postgresAvailable,
-  requirePostgres,
-  warnPostgresSkipped,
-} from './support/postgres.js';
+import { createIsolatedSchema, describeWithPostgres } from './support/postgres.js';
 
-const available = await postgresAvailable();
-
-if (!available && requirePostgres) {
-  describe('document API over HTTP (PostgreSQL)', () => {
-    test('has a reachable database, because CI=true requires the PostgreSQL suite to run', () => {
-      throw new Error('PostgreSQL is not reachable; CI=true requires it (see .ci/postgres.sh)');
-    });
+describeWithPostgres('document API over HTTP (PostgreSQL)', () => {
+  let schema: Awaited<ReturnType<typeof createIsolatedSchema>> | undefined;
+  afterAll(() => schema?.drop());
+  describeApiContract('PostgreSQL', async () => {
+    schema ??= await createIsolatedSchema();
+    return PostgresStore.open(schema.url);
   });
-} else if (!available) {
-  warnPostgresSkipped('the PostgreSQL API suite');
-  describe.skip('document API over HTTP (PostgreSQL, database not reachable)', () => {
-    test('contract', () => undefined);
-  });
-} else {
-  const schema = await createIsolatedSchema();
-  afterAll(() => schema.drop());
-  describeApiContract('PostgreSQL', () => PostgresStore.open(schema.url));
-}
+});

@@ -4,12 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { request } from './support/http.js';
-import {
-  createIsolatedSchema,
-  postgresAvailable,
-  requirePostgres,
-  warnPostgresSkipped,
-} from './support/postgres.js';
+import { createIsolatedSchema, describeWithPostgres } from './support/postgres.js';
 import { killStartedServices, runToExit, spawnService } from './support/process.js';
 
 const TOKEN = 'process-test-token-42';
@@ -184,17 +179,8 @@ describe('WEB_CONCURRENCY workers on one SQLite file', () => {
   });
 });
 
-const pgAvailable = await postgresAvailable();
-
-describe('two instances sharing one PostgreSQL', () => {
-  if (!pgAvailable && !requirePostgres) {
-    warnPostgresSkipped('the two-instance PostgreSQL test');
-    test.skip('see each other’s writes (database not reachable)', () => undefined);
-    return;
-  }
-
+describeWithPostgres('two instances sharing one PostgreSQL', () => {
   test('see each other’s writes and refuse each other’s stale versions', async () => {
-    if (!pgAvailable) throw new Error('PostgreSQL is not reachable; CI=true requires it');
     const schema = await createIsolatedSchema();
     try {
       const [a, b] = await Promise.all([

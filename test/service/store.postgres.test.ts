@@ -1,27 +1,9 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { PostgresStore } from '../../service/store/postgres.js';
-import {
-  createIsolatedSchema,
-  postgresAvailable,
-  requirePostgres,
-  warnPostgresSkipped,
-} from './support/postgres.js';
+import { createIsolatedSchema, describeWithPostgres } from './support/postgres.js';
 import { describeStoreContract } from './support/store-contract.js';
 
-const available = await postgresAvailable();
-
-if (!available && requirePostgres) {
-  describe('PostgreSQL store', () => {
-    test('is reachable, because CI=true requires the PostgreSQL suite to run', () => {
-      throw new Error('PostgreSQL is not reachable; CI=true requires it (see .ci/postgres.sh)');
-    });
-  });
-} else if (!available) {
-  warnPostgresSkipped('the PostgreSQL store suite');
-  describe.skip('PostgreSQL store (database not reachable)', () => {
-    test('contract', () => undefined);
-  });
-} else {
+describeWithPostgres('PostgreSQL store', () => {
   const schemas: Awaited<ReturnType<typeof createIsolatedSchema>>[] = [];
   const isolated = async () => {
     const schema = await createIsolatedSchema();
@@ -47,4 +29,4 @@ if (!available && requirePostgres) {
       await expect(PostgresStore.open('postgres://ci:ci@127.0.0.1:1/ci')).rejects.toThrow();
     });
   });
-}
+});

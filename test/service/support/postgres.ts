@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { describe, test } from '@jest/globals';
 import pg from 'pg';
 
 /** The database the PostgreSQL suites use: DATABASE_URL, else the CI database of .ci/postgres.sh. */
@@ -7,8 +8,8 @@ export const POSTGRES_URL =
   (process.env.DATABASE_URL?.startsWith('postgres') ? process.env.DATABASE_URL : undefined) ??
   'postgres://ci:ci@127.0.0.1:5432/ci';
 
-/** Whether PostgreSQL answers. With CI=true a missing database must fail the suite, never skip it. */
-export async function postgresAvailable(): Promise<boolean> {
+/** Whether PostgreSQL answers. */
+async function postgresAvailable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
@@ -21,13 +22,33 @@ export async function postgresAvailable(): Promise<boolean> {
   }
 }
 
-export const requirePostgres = process.env.CI === 'true';
+const requirePostgres = process.env.CI === 'true';
+const available = await postgresAvailable();
 
-export function warnPostgresSkipped(suite: string): void {
-  console.warn(
-    `\n!!! SKIPPED ${suite}: PostgreSQL is not reachable at ${POSTGRES_URL}.\n` +
-      '!!! Start it with .ci/postgres.sh (CI=true turns this skip into a failure).\n',
-  );
+/**
+ * Describes a suite that needs PostgreSQL. When the database is not reachable the suite fails
+ * under CI=true (a missing database must never pass silently) and is skipped loudly elsewhere.
+ */
+export function describeWithPostgres(name: string, body: () => void): void {
+  if (available) {
+    describe(name, body);
+  } else if (requirePostgres) {
+    describe(name, () => {
+      test('has a reachable PostgreSQL, because CI=true requires this suite to run', () => {
+        throw new Error(
+          `PostgreSQL is not reachable at ${POSTGRES_URL}; CI=true requires it (see .ci/postgres.sh)`,
+        );
+      });
+    });
+  } else {
+    console.warn(
+      `\n!!! SKIPPED ${name}: PostgreSQL is not reachable at ${POSTGRES_URL}.\n` +
+        '!!! Start it with .ci/postgres.sh (CI=true turns this skip into a failure).\n',
+    );
+    describe.skip(`${name} (PostgreSQL not reachable)`, () => {
+      test('needs PostgreSQL', () => undefined);
+    });
+  }
 }
 
 /**
