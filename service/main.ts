@@ -85,8 +85,6 @@ async function supervise(config: Config): Promise<void> {
   let stopping = false;
   let failed = false;
   const env = { API_TOKEN: config.apiTokens.join(',') };
-  for (let i = 0; i < config.webConcurrency; i++) cluster.fork(env);
-
   cluster.on('exit', (worker, code, signal) => {
     if (code !== 0) failed = true;
     if (!stopping) {
@@ -105,6 +103,7 @@ async function supervise(config: Config): Promise<void> {
   };
   process.on('SIGTERM', stopAll);
   process.on('SIGINT', stopAll);
+  for (let i = 0; i < config.webConcurrency; i++) cluster.fork(env);
 }
 
 const config = readConfig();
