@@ -3,7 +3,7 @@
 # Prints the DATABASE_URL to use. Idempotent: safe to run when it is already up.
 set -euo pipefail
 version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
+pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
 for _ in $(seq 1 30); do
   pg_isready -q -h 127.0.0.1 -p 5432 && break
   sleep 1
