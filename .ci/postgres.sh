@@ -2,7 +2,7 @@
 # Starts the machine's PostgreSQL cluster and makes sure the `ci` role and database exist.
 # Prints the DATABASE_URL to use. Idempotent: safe to run when it is already up.
 set -euo pipefail
-version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+version=$(find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -n | tail -n 1)
 pg_ctlcluster --skip-systemctl-redirect "$version" main start >/dev/null 2>&1 || true
 for _ in $(seq 1 30); do
   pg_isready -q -h 127.0.0.1 -p 5432 && break
