@@ -24,6 +24,11 @@ export function createApp(options: AppOptions): Koa {
   const { store, logger } = options;
   const lifecycle = options.lifecycle ?? { shuttingDown: false };
   const metrics = new Metrics({ version: options.appVersion, instance: options.instanceId });
+  // Which instance answered, on every response: behind a load balancer it is how a client (and
+  // npm run check:balance) tells the instances apart. Left out if it cannot be a header value.
+  const instanceHeader = /^[\x20-\x7e]{1,256}$/.test(options.instanceId)
+    ? options.instanceId
+    : undefined;
   const app = new Koa();
   // Every error is answered and logged by renderFailure; Koa's own printer would only repeat it.
   app.silent = true;
@@ -36,6 +41,7 @@ export function createApp(options: AppOptions): Koa {
     const id = requestIdFor(ctx.get('X-Request-Id'));
     ctx.state.requestId = id;
     ctx.set('X-Request-Id', id);
+    if (instanceHeader) ctx.set('X-Instance-Id', instanceHeader);
     try {
       await next();
       renderImplicitProblem(ctx);

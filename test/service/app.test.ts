@@ -77,6 +77,16 @@ describe('the app when storage fails', () => {
   });
 });
 
+describe('telling instances apart behind a load balancer', () => {
+  test('every answer, errors included, names the instance that gave it in X-Instance-Id', async () => {
+    const { url } = await serve(brokenStore());
+    for (const path of ['/health', '/json/anything', '/no-such-route']) {
+      const reply = await request(url, 'GET', path);
+      expect([path, reply.headers.get('x-instance-id')]).toEqual([path, 'i-0abc']);
+    }
+  });
+});
+
 describe('the app while shutting down', () => {
   test('answers /ready with 503 and asks keep-alive clients to close their connection', async () => {
     const store = brokenStore();
