@@ -1,10 +1,12 @@
+import type { RequestListener } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { requireBearerToken } from './auth.js';
 import { renderFailure, renderImplicitProblem } from './errors.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import { requestIdFor } from './request-id.js';
+import { withDirectReads } from './direct-read.js';
+import { RequestFrames } from './request-frame.js';
 import { registerDocumentRoutes } from './routes/documents.js';
 import { registerSystemRoutes, type Lifecycle } from './routes/system.js';
 import type { DocumentStore } from './store/index.js';
@@ -21,14 +23,31 @@ export interface AppOptions {
 
 /** The Koa application for a store and a configuration; it neither listens nor reads the environment. */
 export function createApp(options: AppOptions): Koa {
-  const { store, logger } = options;
-  const lifecycle = options.lifecycle ?? { shuttingDown: false };
+  return buildApp(options, framesFor(options));
+}
+
+/**
+ * The node:http listener the server runs: the Koa app, with reads of a document answered
+ * directly ahead of it (direct-read.ts). Both share one RequestFrames, so one set of metrics.
+ */
+export function createRequestListener(options: AppOptions): RequestListener {
+  const frames = framesFor(options);
+  const koa = buildApp(options, frames).callback();
+  return withDirectReads((req, res) => void koa(req, res), { store: options.store, frames });
+}
+
+function framesFor(options: AppOptions): RequestFrames {
   const metrics = new Metrics({ version: options.appVersion, instance: options.instanceId });
-  // Which instance answered, on every response: behind a load balancer it is how a client (and
-  // npm run check:balance) tells the instances apart. Left out if it cannot be a header value.
-  const instanceHeader = /^[\x20-\x7e]{1,256}$/.test(options.instanceId)
-    ? options.instanceId
-    : undefined;
+  return new RequestFrames(
+    metrics,
+    options.logger,
+    options.lifecycle ?? { shuttingDown: false },
+    options.instanceId,
+  );
+}
+
+function buildApp(options: AppOptions, frames: RequestFrames): Koa {
+  const { store, logger } = options;
   const app = new Koa();
   // Every error is answered and logged by renderFailure; Koa's own printer would only repeat it.
   app.silent = true;
@@ -37,41 +56,30 @@ export function createApp(options: AppOptions): Koa {
   // drain signal, metrics and the debug access log. One middleware instead of five keeps the
   // per-request cost of Koa's promise chain down (see bench/service.ts).
   app.use(async function everyRequest(ctx, next) {
-    const started = process.hrtime.bigint();
-    const id = requestIdFor(ctx.get('X-Request-Id'));
-    ctx.state.requestId = id;
-    ctx.set('X-Request-Id', id);
-    if (instanceHeader) ctx.set('X-Instance-Id', instanceHeader);
+    const frame = frames.open(ctx.get('X-Request-Id'));
+    ctx.state.requestId = frame.id;
+    ctx.set('X-Request-Id', frame.id);
+    if (frames.instanceHeader) ctx.set('X-Instance-Id', frames.instanceHeader);
     try {
       await next();
       renderImplicitProblem(ctx);
     } catch (error) {
       renderFailure(ctx, error, logger);
     }
-    // While draining, tell keep-alive clients to reconnect (to another instance) after this answer.
-    if (lifecycle.shuttingDown) ctx.set('Connection', 'close');
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (frames.draining) ctx.set('Connection', 'close');
     const route = (ctx as typeof ctx & { _matchedRoute?: unknown })._matchedRoute;
-    metrics.record(
-      ctx.method,
-      typeof route === 'string' ? route : 'unmatched',
-      ctx.status,
-      seconds,
-    );
-    // Requests are logged at debug level only: one line per request measured 15-25 µs of CPU,
-    // a third more per read. Failures are always logged (renderFailure logs 500s with the error).
-    if (logger.isLevelEnabled('debug')) {
-      logger.debug(
-        { reqId: id, method: ctx.method, url: ctx.url, status: ctx.status, ms: seconds * 1000 },
-        'request',
-      );
-    }
+    frames.close(frame, {
+      method: ctx.method,
+      url: ctx.url,
+      route: typeof route === 'string' ? route : 'unmatched',
+      status: ctx.status,
+    });
   });
   const router = new Router();
   registerSystemRoutes(router, {
     store,
-    metrics,
-    lifecycle,
+    metrics: frames.metrics,
+    lifecycle: frames.lifecycle,
     appVersion: options.appVersion,
     instanceId: options.instanceId,
   });

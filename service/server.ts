@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp, type AppOptions } from './app.js';
+import { createRequestListener, type AppOptions } from './app.js';
 import type { Lifecycle } from './routes/system.js';
 
 /**
@@ -45,9 +45,7 @@ export interface ServerOptions extends Omit<AppOptions, 'lifecycle'> {
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const lifecycle: Lifecycle = { shuttingDown: false };
-  const app = createApp({ ...options, lifecycle });
-  const handle = app.callback();
-  const server = createServer((req, res) => void handle(req, res));
+  const server = createServer(createRequestListener({ ...options, lifecycle }));
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
 

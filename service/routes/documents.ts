@@ -3,15 +3,14 @@ import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { MERGE_PATCH, readJsonBody, type BodyRules } from '../body.js';
 import { Problem } from '../errors.js';
-import {
-  etagOf,
-  ifMatchHolds,
-  ifNoneMatchHits,
-  parsePrecondition,
-  singleStrongTag,
-  type Precondition,
-} from '../etag.js';
+import { ifMatchHolds, parsePrecondition, singleStrongTag, type Precondition } from '../etag.js';
 import { applyMergePatch } from '../merge-patch.js';
+import {
+  clientHasCurrent,
+  DOCUMENT_CONTENT_TYPE,
+  documentHeaders,
+  documentJson,
+} from '../representation.js';
 import type { DocumentStore, StoredDocument } from '../store/index.js';
 import type { WriteResult } from '../store/types.js';
 import {
@@ -34,19 +33,10 @@ const LIST_MAX_LIMIT = 1000;
 /** A PATCH without If-Match re-reads and retries this often when another write slips in between. */
 const PATCH_ATTEMPTS = 5;
 
-/** The response body, built around the stored JSON text so reads never re-serialise `data`. */
-function documentJson(doc: StoredDocument): string {
-  return (
-    `{"id":${JSON.stringify(doc.id)},"data":${doc.dataJson},"version":${doc.version},` +
-    `"createdAt":"${doc.createdAt}","updatedAt":"${doc.updatedAt}"}`
-  );
-}
-
 function respondWithDocument(ctx: Context, doc: StoredDocument, status = 200): void {
   ctx.status = status;
-  ctx.set('ETag', etagOf(doc.revision));
-  ctx.set('Cache-Control', 'no-cache');
-  ctx.set('Content-Type', 'application/json; charset=utf-8');
+  ctx.set(documentHeaders(doc));
+  ctx.set('Content-Type', DOCUMENT_CONTENT_TYPE);
   ctx.body = documentJson(doc);
 }
 
@@ -96,11 +86,9 @@ async function expectedRevision(
 async function readDocument(ctx: Context, store: DocumentStore, id: string): Promise<void> {
   const doc = await store.get(id);
   if (!doc) throw notFound(id);
-  const ifNoneMatch = parsePrecondition(ctx.get('If-None-Match'));
-  if (ifNoneMatch && ifNoneMatchHits(ifNoneMatch, doc.revision)) {
+  if (clientHasCurrent(ctx.get('If-None-Match'), doc)) {
     ctx.status = 304;
-    ctx.set('ETag', etagOf(doc.revision));
-    ctx.set('Cache-Control', 'no-cache');
+    ctx.set(documentHeaders(doc));
     return;
   }
   respondWithDocument(ctx, doc);

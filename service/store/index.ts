@@ -1,5 +1,3 @@
-import { PostgresStore } from './postgres.js';
-import { SqliteStore } from './sqlite.js';
 import type { DocumentStore } from './types.js';
 
 export type { DocumentStore, StoredDocument } from './types.js';
@@ -9,7 +7,15 @@ export function isPostgresUrl(databaseUrl: string): boolean {
   return /^postgres(ql)?:\/\//i.test(databaseUrl);
 }
 
+/**
+ * Only the selected store's driver is loaded: an instance on SQLite never loads pg, and one on
+ * PostgreSQL never loads the native SQLite addon (smaller heap, faster start).
+ */
 export async function openStore(databaseUrl: string): Promise<DocumentStore> {
-  if (isPostgresUrl(databaseUrl)) return PostgresStore.open(databaseUrl);
+  if (isPostgresUrl(databaseUrl)) {
+    const { PostgresStore } = await import('./postgres.js');
+    return PostgresStore.open(databaseUrl);
+  }
+  const { SqliteStore } = await import('./sqlite.js');
   return new SqliteStore(databaseUrl.replace(/^sqlite:(\/\/)?/i, ''));
 }
