@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import { requireBearerToken } from './auth.js';
 import { renderFailure, renderImplicitProblem } from './errors.js';
 import type { Logger } from './logger.js';
-import { Metrics } from './metrics.js';
+import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { withDirectReads } from './direct-read.js';
 import { RequestFrames } from './request-frame.js';
 import { registerDocumentRoutes } from './routes/documents.js';
@@ -19,6 +19,13 @@ export interface AppOptions {
   appVersion: string;
   instanceId: string;
   lifecycle?: Lifecycle;
+  /** Where this process counts its requests; by default a new Metrics of its own. */
+  metrics?: Metrics;
+  /**
+   * The figures /metrics reports: by default this process's alone; under WEB_CONCURRENCY,
+   * every worker's (cluster-metrics.ts).
+   */
+  gatherMetrics?: () => Promise<MetricsSnapshot[]>;
 }
 
 /** The Koa application for a store and a configuration; it neither listens nor reads the environment. */
@@ -37,7 +44,8 @@ export function createRequestListener(options: AppOptions): RequestListener {
 }
 
 function framesFor(options: AppOptions): RequestFrames {
-  const metrics = new Metrics({ version: options.appVersion, instance: options.instanceId });
+  const metrics =
+    options.metrics ?? new Metrics({ version: options.appVersion, instance: options.instanceId });
   return new RequestFrames(
     metrics,
     options.logger,
@@ -78,7 +86,7 @@ function buildApp(options: AppOptions, frames: RequestFrames): Koa {
   const router = new Router();
   registerSystemRoutes(router, {
     store,
-    metrics: frames.metrics,
+    gatherMetrics: options.gatherMetrics ?? (() => Promise.resolve([frames.metrics.snapshot()])),
     lifecycle: frames.lifecycle,
     appVersion: options.appVersion,
     instanceId: options.instanceId,

@@ -1,6 +1,8 @@
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { relayWorkerMetrics, shareWorkerMetrics } from './cluster-metrics.js';
 import { createLogger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { startServer } from './server.js';
 import { openStore } from './store/index.js';
 
@@ -45,9 +47,12 @@ async function serve(config: Config): Promise<void> {
     logger.flush();
     process.exit(1);
   }
+  const metrics = new Metrics({ version: config.appVersion, instance: config.instanceId });
   const running = await startServer({
     store,
     logger,
+    metrics,
+    gatherMetrics: cluster.isWorker ? shareWorkerMetrics(metrics) : undefined,
     port: config.port,
     apiTokens: config.apiTokens,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -103,6 +108,7 @@ async function supervise(config: Config): Promise<void> {
   };
   process.on('SIGTERM', stopAll);
   process.on('SIGINT', stopAll);
+  relayWorkerMetrics();
   for (let i = 0; i < config.webConcurrency; i++) cluster.fork(env);
 }
 

@@ -61,7 +61,7 @@ export function openApiDocument(version: string) {
       },
       '/metrics': {
         get: {
-          summary: 'Prometheus metrics of this process.',
+          summary: 'Prometheus metrics of this instance (every WEB_CONCURRENCY worker added up).',
           responses: {
             '200': {
               description: 'Prometheus text format.',

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { Problem } from '../errors.js';
-import type { Metrics } from '../metrics.js';
+import { renderMetrics, type MetricsSnapshot } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
 import type { DocumentStore } from '../store/index.js';
 
@@ -11,7 +11,7 @@ export interface Lifecycle {
 
 export interface SystemRoutesOptions {
   store: DocumentStore;
-  metrics: Metrics;
+  gatherMetrics: () => Promise<MetricsSnapshot[]>;
   lifecycle: Lifecycle;
   appVersion: string;
   instanceId: string;
@@ -29,7 +29,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 /** Registers /health, /ready, /metrics and /openapi.json on the router. */
 export function registerSystemRoutes(router: Router, options: SystemRoutesOptions): void {
-  const { store, metrics, lifecycle } = options;
+  const { store, gatherMetrics, lifecycle } = options;
   // Fixed at start: the deploy's health gate compares `version`, and it must never touch storage.
   const health = JSON.stringify({
     status: 'ok',
@@ -60,9 +60,9 @@ export function registerSystemRoutes(router: Router, options: SystemRoutesOption
     ctx.body = { status: 'ready', storage: store.kind };
   });
 
-  router.get('/metrics', (ctx) => {
+  router.get('/metrics', async (ctx) => {
     ctx.type = 'text/plain; version=0.0.4; charset=utf-8';
-    ctx.body = metrics.render();
+    ctx.body = renderMetrics(await gatherMetrics());
   });
 
   router.get('/openapi.json', (ctx) => {

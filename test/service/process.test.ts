@@ -177,6 +177,29 @@ describe('WEB_CONCURRENCY workers on one SQLite file', () => {
     service.child.kill('SIGTERM');
     expect(await service.exited).toEqual({ code: 0, signal: null });
   });
+  test('report the whole instance on /metrics, whichever worker a scrape reaches', async () => {
+    const service = await spawnService(
+      { API_TOKEN: TOKEN, DATABASE_URL: freshDb(), WEB_CONCURRENCY: '2' },
+      { listeners: 2 },
+    );
+    // A fresh connection per request lets the primary hand them to both workers.
+    const fresh = { Connection: 'close' };
+    for (let i = 0; i < 30; i++) {
+      expect((await request(service.url, 'GET', '/health', { headers: fresh })).status).toBe(200);
+    }
+    const healthCount =
+      /^http_requests_total\{method="GET",route="\/health",status="200"\} (\d+)$/m;
+    for (let scrape = 0; scrape < 6; scrape++) {
+      const reply = await request(service.url, 'GET', '/metrics', { headers: fresh });
+      expect([
+        scrape,
+        healthCount.exec(reply.text)?.[1],
+        /^app_workers (\d+)$/m.exec(reply.text)?.[1],
+      ]).toEqual([scrape, '30', '2']);
+    }
+    service.child.kill('SIGTERM');
+    expect(await service.exited).toEqual({ code: 0, signal: null });
+  });
 });
 
 describeWithPostgres('two instances sharing one PostgreSQL', () => {
