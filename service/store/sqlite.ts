@@ -32,6 +32,36 @@ function toDocument(row: Row): StoredDocument {
   };
 }
 
+/** How long a statement waits for another worker's lock before it fails with SQLITE_BUSY. */
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+
+function isBusy(error: unknown): boolean {
+  // SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, …)
+  return (
+    (error as { code?: unknown } | undefined)?.code?.toString().startsWith('SQLITE_BUSY') === true
+  );
+}
+
+/**
+ * Runs a statement (each is atomic, so a refused attempt changed nothing), and while another
+ * process holds the lock, runs it again later: first on the next turns of the event loop, then
+ * after 1, 2, 4 … up to 10 ms, so this worker keeps serving reads in the meantime.
+ */
+async function retryWhileBusy<T>(statement: () => T, timeoutMs: number): Promise<T> {
+  let deadline: number | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return statement();
+    } catch (error) {
+      deadline ??= Date.now() + timeoutMs;
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) =>
+      attempt <= 8 ? setImmediate(resolve) : setTimeout(resolve, Math.min(2 ** (attempt - 9), 10)),
+    );
+  }
+}
+
 /**
  * The embedded store. better-sqlite3 is synchronous, so every statement here is atomic within the
  * process; across processes (WEB_CONCURRENCY workers) SQLite's own locking makes each single
@@ -42,11 +72,18 @@ export class SqliteStore implements DocumentStore {
   private readonly db: Database.Database;
   private readonly statements: ReturnType<SqliteStore['prepare']>;
 
-  constructor(readonly file: string) {
+  private readonly busyTimeoutMs: number;
+
+  constructor(
+    readonly file: string,
+    options: { busyTimeoutMs?: number } = {},
+  ) {
+    this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
-    // Several workers open the same file: wait for a lock instead of failing with SQLITE_BUSY.
-    this.db.pragma('busy_timeout = 5000');
+    // Several workers open the same file at once: while setting up, wait for a lock instead of
+    // failing with SQLITE_BUSY.
+    this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     this.db.pragma('journal_mode = WAL');
     // In WAL mode NORMAL keeps every committed transaction across a process crash (kill -9); only
     // an operating-system crash or power loss can lose the last commits. FULL would fsync each
@@ -61,6 +98,10 @@ export class SqliteStore implements DocumentStore {
       updated_at TEXT NOT NULL
     ) WITHOUT ROWID`);
     this.statements = this.prepare();
+    // From here on a busy lock is waited for in retryWhileBusy, without blocking the event loop:
+    // SQLite's own busy handler sleeps in the thread, from 1 ms up to 100 ms at a time, while a
+    // write of another worker holds the lock for a few tens of microseconds.
+    this.db.pragma('busy_timeout = 0');
   }
 
   private prepare() {
@@ -100,47 +141,56 @@ export class SqliteStore implements DocumentStore {
   }
 
   get(id: string): Promise<StoredDocument | undefined> {
-    const row = this.statements.get.get(id);
-    return Promise.resolve(row && toDocument(row));
+    return this.whileBusy(() => {
+      const row = this.statements.get.get(id);
+      return row && toDocument(row);
+    });
   }
 
   list(limit: number, afterId?: string): Promise<ListPage> {
-    const rows =
-      afterId === undefined
-        ? this.statements.listFirst.all(limit)
-        : this.statements.listAfter.all(afterId, limit);
-    const items = rows.map((r) => ({ id: r.id, version: r.version, updatedAt: r.updated_at }));
-    return Promise.resolve({
-      items,
-      lastId: items.length === limit ? items[items.length - 1]?.id : undefined,
+    return this.whileBusy(() => {
+      const rows =
+        afterId === undefined
+          ? this.statements.listFirst.all(limit)
+          : this.statements.listAfter.all(afterId, limit);
+      const items = rows.map((r) => ({ id: r.id, version: r.version, updatedAt: r.updated_at }));
+      return { items, lastId: items.length === limit ? items[items.length - 1]?.id : undefined };
     });
   }
 
   create(id: string, dataJson: string): Promise<WriteResult> {
-    const now = new Date().toISOString();
-    const row = this.statements.insert.get(id, dataJson, newRevision(1), now, now);
-    return Promise.resolve(
-      row ? { ok: true, document: toDocument(row) } : { ok: false, reason: 'exists' },
-    );
+    return this.whileBusy((): WriteResult => {
+      const now = new Date().toISOString();
+      const row = this.statements.insert.get(id, dataJson, newRevision(1), now, now);
+      return row ? { ok: true, document: toDocument(row) } : { ok: false, reason: 'exists' };
+    });
   }
 
   replace(id: string, dataJson: string, expectedRevision?: string): Promise<WriteResult> {
-    const params = { id, data: dataJson, nonce: revisionNonce(), now: new Date().toISOString() };
-    const row =
-      expectedRevision === undefined
-        ? this.statements.update.get(params)
-        : this.statements.updateIf.get({ ...params, expected: expectedRevision });
-    if (row) return Promise.resolve({ ok: true, document: toDocument(row) });
-    return Promise.resolve({ ok: false, reason: this.refusal(id) });
+    return this.whileBusy((): WriteResult => {
+      const params = { id, data: dataJson, nonce: revisionNonce(), now: new Date().toISOString() };
+      const row =
+        expectedRevision === undefined
+          ? this.statements.update.get(params)
+          : this.statements.updateIf.get({ ...params, expected: expectedRevision });
+      return row
+        ? { ok: true, document: toDocument(row) }
+        : { ok: false, reason: this.refusal(id) };
+    });
   }
 
   remove(id: string, expectedRevision?: string): Promise<DeleteResult> {
-    const { changes } =
-      expectedRevision === undefined
-        ? this.statements.delete.run(id)
-        : this.statements.deleteIf.run(id, expectedRevision);
-    if (changes > 0) return Promise.resolve({ ok: true });
-    return Promise.resolve({ ok: false, reason: this.refusal(id) });
+    return this.whileBusy((): DeleteResult => {
+      const { changes } =
+        expectedRevision === undefined
+          ? this.statements.delete.run(id)
+          : this.statements.deleteIf.run(id, expectedRevision);
+      return changes > 0 ? { ok: true } : { ok: false, reason: this.refusal(id) };
+    });
+  }
+
+  private whileBusy<T>(statement: () => T): Promise<T> {
+    return retryWhileBusy(statement, this.busyTimeoutMs);
   }
 
   /** After a write changed nothing: was the document missing, or was its revision stale? */
@@ -149,8 +199,9 @@ export class SqliteStore implements DocumentStore {
   }
 
   ping(): Promise<void> {
-    this.statements.ping.get();
-    return Promise.resolve();
+    return this.whileBusy(() => {
+      this.statements.ping.get();
+    });
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../service/store/sqlite.js';
 import { describeStoreContract } from './support/store-contract.js';
 
@@ -36,5 +37,46 @@ describe('SQLite store files', () => {
     expect((await b.get('shared'))?.dataJson).toBe('{"n":1}');
     await a.close();
     await b.close();
+  });
+
+  test('a write that finds another process holding the lock waits for it without blocking reads', async () => {
+    const file = join(dir, 'locked.sqlite');
+    const store = new SqliteStore(file);
+    await store.create('doc', '{"n":0}');
+    // Another worker in the middle of a write transaction.
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    other.prepare("UPDATE documents SET data = '{\"n\":1}' WHERE id = 'doc'").run();
+
+    const events: string[] = [];
+    const write = store.replace('doc', '{"n":2}').then((result) => {
+      events.push('write done');
+      return result;
+    });
+    // The event loop is free while the write waits: timers fire and reads are answered.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    events.push(`read ${(await store.get('doc'))?.dataJson}`);
+    other.exec('COMMIT');
+    other.close();
+    const result = await write;
+
+    expect(events).toEqual(['read {"n":0}', 'write done']);
+    expect(result).toMatchObject({ ok: true, document: { dataJson: '{"n":2}', version: 2 } });
+    await store.close();
+  });
+
+  test('a write gives up with SQLITE_BUSY when the lock is held past the busy timeout', async () => {
+    const file = join(dir, 'held.sqlite');
+    const store = new SqliteStore(file, { busyTimeoutMs: 100 });
+    await store.create('doc', '{"n":0}');
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    const started = Date.now();
+    await expect(store.replace('doc', '{"n":1}')).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
+    other.exec('ROLLBACK');
+    other.close();
+    expect((await store.get('doc'))?.dataJson).toBe('{"n":0}');
+    await store.close();
   });
 });
