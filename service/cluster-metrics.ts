@@ -32,6 +32,9 @@ function isMessage(value: unknown, type: string): value is Message {
   );
 }
 
+/** For replies whose loss the timeouts already cover; passing it keeps a failed send from throwing. */
+const ignore = (): void => undefined;
+
 interface Gathering {
   snapshots: MetricsSnapshot[];
   waiting: Set<Worker>;
@@ -63,13 +66,21 @@ export function relayWorkerMetrics(timeoutMs = 1000): void {
         clearTimeout(timer);
         pending.delete(id);
         if (from.isConnected()) {
-          from.send({ type: GATHERED, id: message.id, snapshots: gathering.snapshots });
+          from.send({ type: GATHERED, id: message.id, snapshots: gathering.snapshots }, ignore);
         }
       },
     };
     pending.set(id, gathering);
     const timer = setTimeout(() => gathering.finish(), timeoutMs);
-    for (const worker of workers) worker.send({ type: COLLECT, id });
+    for (const worker of workers) {
+      // A worker that exits meanwhile is answered for: without a callback, a failed send is
+      // an 'error' event, which would bring the primary down.
+      worker.send({ type: COLLECT, id }, (error: Error | null) => {
+        if (error && gathering.waiting.delete(worker) && gathering.waiting.size === 0) {
+          gathering.finish();
+        }
+      });
+    }
   });
 }
 
@@ -86,7 +97,7 @@ export function shareWorkerMetrics(
   const asked = new Map<number, (snapshots: MetricsSnapshot[]) => void>();
   process.on('message', (message: unknown) => {
     if (isMessage(message, COLLECT)) {
-      process.send?.({ type: SNAPSHOT, id: message.id, snapshot: metrics.snapshot() });
+      process.send?.({ type: SNAPSHOT, id: message.id, snapshot: metrics.snapshot() }, ignore);
     } else if (isMessage(message, GATHERED)) {
       asked.get(message.id)?.(message.snapshots ?? []);
     }
@@ -101,6 +112,10 @@ export function shareWorkerMetrics(
       };
       const timer = setTimeout(() => settle([]), timeoutMs);
       asked.set(id, settle);
-      if (!process.send?.({ type: ASK, id })) settle([]);
+      // send() returning false only means a backlog; a closed channel reaches the callback.
+      if (!process.send) return settle([]);
+      process.send({ type: ASK, id }, undefined, undefined, (error: Error | null) => {
+        if (error) settle([]);
+      });
     });
 }

@@ -1,9 +1,8 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { etagOf } from './etag.js';
 import {
   clientHasCurrent,
-  DOCUMENT_CACHE_CONTROL,
   DOCUMENT_CONTENT_TYPE,
+  documentHeaders,
   documentJson,
 } from './representation.js';
 import type { RequestFrames } from './request-frame.js';
@@ -59,7 +58,8 @@ export function withDirectReads(
     // that building a header object piece by piece costs.
     const headers = ['X-Request-Id', frame.id];
     if (frames.instanceHeader) headers.push('X-Instance-Id', frames.instanceHeader);
-    headers.push('ETag', etagOf(doc.revision), 'Cache-Control', DOCUMENT_CACHE_CONTROL);
+    const { ETag, 'Cache-Control': cacheControl } = documentHeaders(doc);
+    headers.push('ETag', ETag, 'Cache-Control', cacheControl);
     if (frames.draining) headers.push('Connection', 'close');
     if (status === 304) {
       res.writeHead(status, headers).end();
