@@ -5,7 +5,8 @@
 #
 #   AWS_REGION=eu-west-1 ECR_REPOSITORY=challenge-app examples/manual-rollback.sh v6 i-0abc… i-0def…
 #
-# Optional: APP_DIR (default /opt/challenge-app), HEALTH_URL (default http://localhost/health),
+# Optional: TAG_PREFIX (default v, as the action's `tag-prefix`: set it to the same value),
+# APP_DIR (default /opt/challenge-app), HEALTH_URL (default http://localhost/health),
 # HEALTH_TIMEOUT seconds (default 120). Needs the AWS CLI with the deploy role's permissions.
 set -euo pipefail
 
@@ -14,10 +15,15 @@ die() {
   exit 2
 }
 
-[ $# -ge 2 ] || die "usage: $0 vN INSTANCE_ID [INSTANCE_ID…]"
+tag_prefix="${TAG_PREFIX:-v}"
+# The action's own rule for tag-prefix (action/inputs.ts): no trailing digit, so v1 + 2 ≠ v12.
+[[ "$tag_prefix" =~ ^[A-Za-z_]([A-Za-z0-9_.-]{0,62}[A-Za-z_.-])?$ ]] ||
+  die "TAG_PREFIX must start with a letter or _, hold only letters, digits, . _ -, and not end with a digit; got '$tag_prefix'"
+[ $# -ge 2 ] || die "usage: $0 ${tag_prefix}N INSTANCE_ID [INSTANCE_ID…]"
 version="$1"
 shift
-[[ "$version" =~ ^v[0-9]+$ ]] || die "version must look like v6, got '$version'"
+{ [[ "${version:0:${#tag_prefix}}" == "$tag_prefix" ]] && [[ "${version:${#tag_prefix}}" =~ ^[0-9]+$ ]]; } ||
+  die "version must look like ${tag_prefix}6 (TAG_PREFIX=$tag_prefix), got '$version'"
 for id in "$@"; do
   [[ "$id" =~ ^(i|mi)-[0-9a-f]{8,17}$ ]] || die "not an instance id: '$id'"
 done

@@ -6,6 +6,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { parseInputs } from '../../action/inputs.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const script = join(root, 'examples', 'manual-rollback.sh');
@@ -128,10 +129,74 @@ esac`,
   it('refuses a version or an instance id that does not look like one, before any AWS call', async () => {
     const env = { AWS_REGION: 'eu-west-1', ECR_REPOSITORY: 'challenge-app' };
     const badVersion = await run('bash', [script, 'v6; rm -rf /', 'i-0123456789abcdef0'], env);
-    expect(badVersion.stderr).toContain("version must look like v6, got 'v6; rm -rf /'");
+    expect(badVersion.stderr).toContain(
+      "version must look like v6 (TAG_PREFIX=v), got 'v6; rm -rf /'",
+    );
     expect(badVersion.code).toBe(2);
     const badId = await run('bash', [script, 'v6', 'i-$(reboot)'], env);
     expect(badId.stderr).toContain("not an instance id: 'i-$(reboot)'");
     expect(await calls()).toEqual([]);
+  });
+
+  it('takes the tag prefix from TAG_PREFIX, as the action takes tag-prefix', async () => {
+    const env = {
+      AWS_REGION: 'eu-west-1',
+      ECR_REPOSITORY: 'challenge-app',
+      TAG_PREFIX: 'release-',
+    };
+    const wrongPrefix = await run('bash', [script, 'v6', 'i-0123456789abcdef0'], env);
+    expect(wrongPrefix.stderr).toContain(
+      "version must look like release-6 (TAG_PREFIX=release-), got 'v6'",
+    );
+    expect(wrongPrefix.code).toBe(2);
+    const result = await run('bash', [script, 'release-6', 'i-0123456789abcdef0'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`back to ${uri}:release-6`);
+  });
+
+  it('accepts exactly the tag prefixes the action accepts (one rule, two languages)', async () => {
+    const candidates = [
+      'v',
+      'V',
+      'release-',
+      'rel.',
+      '_x',
+      'app_v',
+      'v1',
+      '1v',
+      '-v',
+      'a b',
+      'v$',
+      'é',
+      'x'.repeat(64),
+      'x'.repeat(65),
+    ];
+    const actionAccepts = (prefix: string): boolean => {
+      const inputs: Record<string, string> = {
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'latest',
+        'instance-ids': 'i-0123456789abcdef0',
+        'tag-prefix': prefix,
+      };
+      try {
+        parseInputs((name) => inputs[name] ?? '');
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const prefix of candidates) {
+      const result = await run('bash', [script, `${prefix}6`, 'i-0123456789abcdef0'], {
+        AWS_REGION: 'eu-west-1',
+        ECR_REPOSITORY: 'challenge-app',
+        TAG_PREFIX: prefix,
+      });
+      const scriptAccepts = !result.stderr.includes('TAG_PREFIX must');
+      expect({ prefix, accepted: scriptAccepts }).toEqual({
+        prefix,
+        accepted: actionAccepts(prefix),
+      });
+    }
   });
 });
