@@ -76,7 +76,7 @@ export function openApiDocument(version: string) {
     },
     // Relative to where this document is served, so it names the host (and any path prefix) the
     // reader reached it through: behind a load balancer, on localhost, or under a proxy's prefix.
-    servers: [{ url: '.', description: 'The service that served this document' }],
+    servers: [{ url: '.', description: 'where this document was served from' }],
     tags: [
       { name: 'documents', description: 'JSON documents by id.' },
       { name: 'service', description: 'Health, readiness, metrics and this description.' },
@@ -399,8 +399,9 @@ export function openApiDocument(version: string) {
       schemas: {
         DocumentId: {
           type: 'string',
-          pattern: ID_PATTERN.source,
-          not: { enum: ['.', '..'] },
+          // The code's pattern, and the exclusion of '.' and '..' that isValidId adds, as one
+          // pattern: Swagger UI shows `not` as the type "never".
+          pattern: `^(?!\\.\\.?$)${ID_PATTERN.source.slice(1)}`,
           examples: ['test'],
         },
         Data: {
@@ -488,12 +489,17 @@ export function openApiDocument(version: string) {
               type: 'string',
               format: 'uri',
               description: 'urn:challenge-deploy:problem:<kind>, stable for clients to switch on.',
+              examples: ['urn:challenge-deploy:problem:document-not-found'],
             },
-            title: { type: 'string' },
-            status: { type: 'integer', minimum: 400, maximum: 599 },
-            detail: { type: 'string' },
-            instance: { type: 'string', description: 'The request path.' },
-            requestId: { type: 'string' },
+            title: { type: 'string', examples: ['Not Found'] },
+            status: { type: 'integer', minimum: 400, maximum: 599, examples: [404] },
+            detail: { type: 'string', examples: ['No document has the id "test".'] },
+            instance: {
+              type: 'string',
+              description: 'The request path.',
+              examples: ['/json/test'],
+            },
+            requestId: { type: 'string', examples: ['3d63788d-fe8f-4eda-b05e-f31f9a9b3d4b'] },
           },
         },
       },

@@ -188,7 +188,8 @@ describe('the OpenAPI document', () => {
     expect((await request(server.url, 'GET', `/json?limit=${maximum + 1}`)).status).toBe(400);
 
     const pattern = new RegExp(served.components.schemas.DocumentId.pattern);
-    for (const id of ['a'.repeat(128), 'a'.repeat(129), 'with space', 'x~y.z_-1']) {
+    const ids = ['a'.repeat(128), 'a'.repeat(129), 'with space', 'x~y.z_-1', '.', '..', '...'];
+    for (const id of ids) {
       const reply = await request(server.url, 'POST', '/json', {
         body: JSON.stringify({ id, data: {} }),
         headers: auth,
