@@ -8,7 +8,7 @@ import { openApiDocument } from '../service/openapi.js';
 export const CLIENT_TYPES_PATH = 'examples/client/api.d.ts';
 
 const HEADER = `// Generated from the service's OpenAPI document by openapi-typescript: do not edit.
-// Regenerate with \`npm run generate:client\`; a test fails when this file is out of date.
+// Regenerate with \`npm run client:types\`; a test fails when this file is out of date.
 
 `;
 

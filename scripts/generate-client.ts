@@ -1,4 +1,4 @@
-// npm run generate:client [-- --check]
+// npm run client:types [-- --check]
 // Writes examples/client/api.d.ts, the types of the service's OpenAPI document for openapi-fetch.
 // With --check it changes nothing and exits 1 when the file is out of date.
 import { writeFile } from 'node:fs/promises';
@@ -8,13 +8,11 @@ import { CLIENT_TYPES_PATH, clientTypes, committedClientTypes } from './client-t
 const root = join(import.meta.dirname, '..');
 const expected = await clientTypes(root);
 if ((await committedClientTypes(root)) === expected) {
-  console.log(`generate:client: ${CLIENT_TYPES_PATH} is up to date.`);
+  console.log(`client:types: ${CLIENT_TYPES_PATH} is up to date.`);
 } else if (process.argv.includes('--check')) {
-  console.error(
-    `generate:client: ${CLIENT_TYPES_PATH} is out of date. Run npm run generate:client.`,
-  );
+  console.error(`client:types: ${CLIENT_TYPES_PATH} is out of date. Run npm run client:types.`);
   process.exitCode = 1;
 } else {
   await writeFile(join(root, CLIENT_TYPES_PATH), expected);
-  console.log(`generate:client: wrote ${CLIENT_TYPES_PATH}.`);
+  console.log(`client:types: wrote ${CLIENT_TYPES_PATH}.`);
 }

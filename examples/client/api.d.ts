@@ -1,5 +1,5 @@
 // Generated from the service's OpenAPI document by openapi-typescript: do not edit.
-// Regenerate with `npm run generate:client`; a test fails when this file is out of date.
+// Regenerate with `npm run client:types`; a test fails when this file is out of date.
 
 export interface paths {
   '/health': {

@@ -17,7 +17,7 @@ const TOKEN = 'client-example-token';
 describe('examples/client', () => {
   test('has the types openapi-typescript generates from the OpenAPI document today', async () => {
     const committed = await committedClientTypes(root);
-    // Out of date? Run `npm run generate:client` and commit examples/client/api.d.ts.
+    // Out of date? Run `npm run client:types` and commit examples/client/api.d.ts.
     expect(committed).toBe(await clientTypes(root));
   });
 
