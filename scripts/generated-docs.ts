@@ -68,6 +68,7 @@ const fence: Record<string, string> = {
   '.sh': 'bash',
   '.yml': 'yaml',
   '.yaml': 'yaml',
+  '.ts': 'ts',
 };
 
 /** Fills every `<!-- include: PATH -->` … `<!-- include:end -->` block with the file, fenced. */

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { withDirectReads } from './direct-read.js';
 import { RequestFrames } from './request-frame.js';
+import { registerDocsRoutes } from './routes/docs.js';
 import { registerDocumentRoutes } from './routes/documents.js';
 import { registerSystemRoutes, type Lifecycle } from './routes/system.js';
 import type { DocumentStore } from './store/index.js';
@@ -91,6 +92,7 @@ function buildApp(options: AppOptions, frames: RequestFrames): Koa {
     appVersion: options.appVersion,
     instanceId: options.instanceId,
   });
+  registerDocsRoutes(router);
   const documentShortcut = registerDocumentRoutes(router, {
     store,
     bodyLimitBytes: options.bodyLimitBytes,

@@ -1,7 +1,7 @@
 import { Problem } from './errors.js';
 
 /** Ids are safe in a URL path segment and a file name alike. */
-const ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
+export const ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
 export const MAX_DEPTH = 64;
 export const MAX_KEYS = 10_000;
 /** Keys that could reach an object's prototype if some code ever merged them by assignment. */

@@ -28,8 +28,8 @@ export interface DocumentRoutesOptions {
   authenticate: (ctx: Context, next: Next) => Promise<void>;
 }
 
-const LIST_DEFAULT_LIMIT = 100;
-const LIST_MAX_LIMIT = 1000;
+export const LIST_DEFAULT_LIMIT = 100;
+export const LIST_MAX_LIMIT = 1000;
 /** A PATCH without If-Match re-reads and retries this often when another write slips in between. */
 const PATCH_ATTEMPTS = 5;
 

@@ -48,6 +48,7 @@ function templateOf(path: string): string {
 }
 
 const exercised = new Set<string>();
+const METHODS = ['get', 'head', 'put', 'post', 'patch', 'delete', 'options', 'trace'];
 
 /** Sends the request and checks the answer against what the served OpenAPI document promises. */
 async function conforming(method: string, path: string, options?: RequestOptions): Promise<Reply> {
@@ -104,6 +105,7 @@ describe('the OpenAPI document', () => {
     await conforming('GET', '/ready');
     await conforming('GET', '/metrics');
     await conforming('GET', '/openapi.json');
+    await conforming('GET', '/docs');
 
     const created = await conforming('POST', '/json', {
       body: '{"id":"spec-doc","data":{"key":"value","nested":{"n":[1,2]}}}',
@@ -148,6 +150,17 @@ describe('the OpenAPI document', () => {
       body: '{"added":true}',
       headers: { ...auth, 'Content-Type': 'application/merge-patch+json' },
     });
+    // The documented alias: plain application/json is read as a merge patch too.
+    await conforming('PATCH', '/json/spec-doc', {
+      body: '{"alias":true}',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+    });
+    await conforming('PATCH', '/json/spec-doc', {
+      body: '{}',
+      headers: { ...auth, 'Content-Type': 'application/json-patch+json' },
+    });
+    await conforming('HEAD', '/json/spec-doc');
+    await conforming('HEAD', '/json/missing');
     await conforming('DELETE', '/json/spec-doc', {
       headers: { ...auth, 'If-Match': created.headers.get('etag')! },
     });
@@ -155,11 +168,58 @@ describe('the OpenAPI document', () => {
     await conforming('DELETE', '/json/spec-doc', { headers: auth });
 
     // Everything documented with a 2xx was seen at least once.
-    for (const [path, operations] of Object.entries(spec.paths)) {
-      for (const [method, operation] of Object.entries(operations)) {
+    for (const [path, pathItem] of Object.entries(spec.paths)) {
+      for (const [method, operation] of Object.entries(pathItem)) {
+        if (!METHODS.includes(method)) continue; // path-level `parameters`
         const success = Object.keys(operation.responses).filter((status) => status.startsWith('2'));
         for (const status of success) expect(exercised).toContain(`${method} ${path} ${status}`);
       }
     }
+  });
+
+  test('states the list limit and the id pattern the service enforces', async () => {
+    const served = (await request(server.url, 'GET', '/openapi.json')).json as unknown as {
+      paths: { '/json': { get: { parameters: { name: string; schema: { maximum: number } }[] } } };
+      components: { schemas: { DocumentId: { pattern: string } } };
+    };
+    const limit = served.paths['/json'].get.parameters.find((p) => p.name === 'limit')!;
+    const maximum = limit.schema.maximum;
+    expect((await request(server.url, 'GET', `/json?limit=${maximum}`)).status).toBe(200);
+    expect((await request(server.url, 'GET', `/json?limit=${maximum + 1}`)).status).toBe(400);
+
+    const pattern = new RegExp(served.components.schemas.DocumentId.pattern);
+    const ids = ['a'.repeat(128), 'a'.repeat(129), 'with space', 'x~y.z_-1', '.', '..', '...'];
+    for (const id of ids) {
+      const reply = await request(server.url, 'POST', '/json', {
+        body: JSON.stringify({ id, data: {} }),
+        headers: auth,
+      });
+      expect({ id, created: reply.status === 201 }).toEqual({ id, created: pattern.test(id) });
+    }
+  });
+
+  test('describes the generic answers: 404 for an unknown path, 405 with Allow, HEAD', async () => {
+    const description = (spec as unknown as { info: { description: string } }).info.description;
+    expect(description).toMatch(/\*\*404\*\* \(`not-found`\)/);
+    expect(description).toMatch(/\*\*405\*\* \(`method-not-allowed`\) with an `Allow` header/);
+    expect(description).toContain('`HEAD`');
+    const validProblem = ajv.compile({ $ref: 'openapi#/components/schemas/Problem' });
+
+    const unknown = await request(server.url, 'GET', '/no/such/path');
+    expect(unknown.status).toBe(404);
+    expect(unknown.headers.get('content-type')).toBe('application/problem+json');
+    expect(validProblem(unknown.json)).toBe(true);
+    expect(unknown.json.type).toBe('urn:challenge-deploy:problem:not-found');
+
+    const wrongMethod = await request(server.url, 'POST', '/health');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toContain('GET');
+    expect(validProblem(wrongMethod.json)).toBe(true);
+    expect(wrongMethod.json.type).toBe('urn:challenge-deploy:problem:method-not-allowed');
+
+    // HEAD of any GET: the same status and headers, no body.
+    const head = await request(server.url, 'HEAD', '/health');
+    expect(head.status).toBe(200);
+    expect(head.text).toBe('');
   });
 });
