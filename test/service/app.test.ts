@@ -19,6 +19,7 @@ function brokenStore(): DocumentStore & { calls: number } {
     replace: fail,
     remove: fail,
     ping: fail,
+    probeWrite: fail,
     close: () => Promise.resolve(),
   };
   return store;
