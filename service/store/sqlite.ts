@@ -119,7 +119,14 @@ export class SqliteStore implements DocumentStore {
     this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
     // A large WAL left by an earlier run is checkpointed now, before requests arrive, rather than
     // on the event loop by the first write. PASSIVE: it never waits for another worker.
-    if (!inMemory) this.db.pragma('wal_checkpoint(PASSIVE)');
+    // Only an optimisation: on a full volume it fails, and the WAL still holds every commit.
+    if (!inMemory) {
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // the next auto-checkpoint tries again
+      }
+    }
     this.db.exec(`CREATE TABLE IF NOT EXISTS documents (
       id TEXT PRIMARY KEY,
       data TEXT NOT NULL,
