@@ -17,7 +17,18 @@ const documentResponse = (description: string) => ({
 const idParameter = { $ref: '#/components/parameters/DocumentId' };
 const ifMatch = { $ref: '#/components/parameters/IfMatch' };
 const bearer = [{ bearerAuth: [] }];
+/** Storage failures (errors.ts): nothing was acknowledged; retry later. */
+const storageUnavailable = {
+  '503': problem(
+    'Storage unavailable (unreachable, locked, or its file gone or unwritable); see Retry-After.',
+  ),
+};
+const storageErrors = {
+  ...storageUnavailable,
+  '507': problem('The storage volume is full; nothing was written.'),
+};
 const writeErrors = {
+  ...storageErrors,
   '400': problem(
     'Malformed JSON, a bad id, a body of the wrong shape, or nesting/keys beyond the limits.',
   ),
@@ -49,13 +60,14 @@ export function openApiDocument(version: string) {
       },
       '/ready': {
         get: {
-          summary: 'Readiness for traffic: storage answers and the instance is not shutting down.',
+          summary:
+            'Readiness for traffic: a write to storage commits and the instance is not shutting down.',
           responses: {
             '200': {
               description: 'Ready.',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Ready' } } },
             },
-            '503': problem('Shutting down, or storage does not answer.'),
+            '503': problem('Shutting down, or storage cannot write (see Retry-After).'),
           },
         },
       },
@@ -105,6 +117,7 @@ export function openApiDocument(version: string) {
               },
             },
             '400': problem('Bad limit or cursor.'),
+            ...storageUnavailable,
           },
         },
         post: {
@@ -152,6 +165,7 @@ export function openApiDocument(version: string) {
             '304': { description: 'The ETag in If-None-Match is current.' },
             '400': problem('Invalid id.'),
             '404': problem('No such document.'),
+            ...storageUnavailable,
           },
         },
         put: {
@@ -195,6 +209,7 @@ export function openApiDocument(version: string) {
             '401': problem('Missing or invalid bearer token.'),
             '404': problem('No such document.'),
             '412': problem('If-Match does not name the current version.'),
+            ...storageErrors,
           },
         },
       },
