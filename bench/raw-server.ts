@@ -83,7 +83,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       return send(res, 400);
     const now = new Date().toISOString();
     const rev = `1-${randomBytes(8).toString('hex')}`;
-    const row = insert.get(body.id, JSON.stringify(body.data), rev, now, now);
+    const [row] = insert.all(body.id, JSON.stringify(body.data), rev, now, now);
     return row ? send(res, 201, documentJson(row), row.revision) : send(res, 409);
   }
   if (!url.startsWith('/json/')) return send(res, 404);
@@ -100,7 +100,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     if (!authorized(req)) return send(res, 401);
     const data = await readBody(req);
     if (!isObject(data)) return send(res, 400);
-    const row = update.get(
+    // .all(), not .get(): a write must step to its end, or its COMMIT error is dropped and the
+    // WAL never checkpointed (service/store/sqlite.ts); the limit must pay what correctness costs.
+    const [row] = update.all(
       JSON.stringify(data),
       randomBytes(8).toString('hex'),
       new Date().toISOString(),

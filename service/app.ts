@@ -87,6 +87,7 @@ function buildApp(options: AppOptions, frames: RequestFrames): Koa {
   const router = new Router();
   registerSystemRoutes(router, {
     store,
+    logger,
     gatherMetrics: options.gatherMetrics ?? (() => Promise.resolve([frames.metrics.snapshot()])),
     lifecycle: frames.lifecycle,
     appVersion: options.appVersion,

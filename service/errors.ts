@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Context } from 'koa';
 import type { Logger } from './logger.js';
+import { isStorageFailure, type StorageFailure } from './store/failure.js';
 
 /**
  * An error the client should see, rendered as RFC 9457 application/problem+json. `kind` becomes
@@ -58,14 +59,48 @@ interface HttpLikeError {
   message?: unknown;
 }
 
+/** Seconds a client (or balancer) is asked to wait before it retries after a storage 503. */
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The storage could not do it (store/failure.ts): the request was not acknowledged, so the client
+ * may retry it. 507 when the volume is full, else 503 with Retry-After. The cause goes to the log
+ * once; the client sees neither the driver's text nor where the database is.
+ */
+function renderStorageFailure(ctx: Context, failure: StorageFailure, logger: Logger): void {
+  const reqId = ctx.state.requestId as string;
+  logger.error({ err: failure, kind: failure.kind, reqId }, 'storage failure');
+  const where = `the log has details under request id ${String(reqId)}`;
+  if (failure.kind === 'full') {
+    renderProblem(
+      ctx,
+      507,
+      'storage-full',
+      `The storage volume is full; the request was not carried out (${where}).`,
+    );
+    return;
+  }
+  renderProblem(
+    ctx,
+    503,
+    'storage-unavailable',
+    `The storage cannot serve requests right now; retry later (${where}).`,
+    { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) },
+  );
+}
+
 /**
  * Answers a failure as a problem document: a Problem as it is, an http-error raised by Koa with
- * its status, anything else as a 500 that names only the request id (the error and its stack go
- * to the log, never to the client).
+ * its status, a storage failure as 503 or 507, anything else as a 500 that names only the
+ * request id (the error and its stack go to the log, never to the client).
  */
 export function renderFailure(ctx: Context, error: unknown, logger: Logger): void {
   if (error instanceof Problem) {
     renderProblem(ctx, error.status, error.kind, error.detail, error.headers);
+    return;
+  }
+  if (isStorageFailure(error)) {
+    renderStorageFailure(ctx, error, logger);
     return;
   }
   const { status, expose, message } = (error ?? {}) as HttpLikeError;

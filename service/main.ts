@@ -41,7 +41,8 @@ async function serve(config: Config): Promise<void> {
   });
   let store;
   try {
-    store = await openStore(config.databaseUrl);
+    // A SQLite volume with less room than the largest body is full, as far as /ready can tell.
+    store = await openStore(config.databaseUrl, { minFreeBytes: config.bodyLimitBytes });
   } catch (error) {
     logger.fatal({ err: error }, 'cannot open the document store');
     logger.flush();

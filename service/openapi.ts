@@ -104,14 +104,15 @@ export function openApiDocument(version: string) {
           operationId: 'getReady',
           tags: ['service'],
           summary: 'Readiness for traffic',
-          description: 'Ready when storage answers and the instance is not shutting down.',
+          description:
+            'Ready when a write to storage commits (probed at most once a second) and the instance is not shutting down.',
           security: publicAccess,
           responses: {
             '200': {
               description: 'Ready.',
               content: { 'application/json': { schema: { $ref: '#/components/schemas/Ready' } } },
             },
-            '503': problem('Shutting down, or storage does not answer.'),
+            '503': problem('Shutting down, or storage cannot write (see Retry-After).'),
             default: anyOtherError,
           },
         },

@@ -1,7 +1,9 @@
 import type Router from '@koa/router';
-import { Problem } from '../errors.js';
+import { Problem, STORAGE_RETRY_AFTER_SECONDS } from '../errors.js';
+import type { Logger } from '../logger.js';
 import { renderMetrics, type MetricsSnapshot } from '../metrics.js';
 import { openApiDocument } from '../openapi.js';
+import { WriteReadiness } from '../readiness.js';
 import type { DocumentStore } from '../store/index.js';
 
 /** Shared with server.ts, which flips it on SIGTERM so the load balancer stops sending traffic. */
@@ -11,25 +13,17 @@ export interface Lifecycle {
 
 export interface SystemRoutesOptions {
   store: DocumentStore;
+  logger: Logger;
   gatherMetrics: () => Promise<MetricsSnapshot[]>;
   lifecycle: Lifecycle;
   appVersion: string;
   instanceId: string;
 }
 
-const READY_TIMEOUT_MS = 2000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Registers /health, /ready, /metrics and /openapi.json on the router. */
 export function registerSystemRoutes(router: Router, options: SystemRoutesOptions): void {
   const { store, gatherMetrics, lifecycle } = options;
+  const readiness = new WriteReadiness({ store, logger: options.logger });
   // Fixed at start: the deploy's health gate compares `version`, and it must never touch storage.
   const health = JSON.stringify({
     status: 'ok',
@@ -48,13 +42,17 @@ export function registerSystemRoutes(router: Router, options: SystemRoutesOption
     if (lifecycle.shuttingDown) {
       throw new Problem(503, 'shutting-down', 'This instance is shutting down.');
     }
-    try {
-      await withTimeout(store.ping(), READY_TIMEOUT_MS);
-    } catch (error) {
+    // Ready means a write commits now; the cause of a failure goes to the log (readiness.ts),
+    // never to this public answer.
+    const failure = await readiness.check();
+    if (failure) {
       throw new Problem(
         503,
-        'storage-unavailable',
-        `Storage does not answer: ${(error as Error).message}`,
+        failure.kind === 'full' ? 'storage-full' : 'storage-unavailable',
+        failure.kind === 'full'
+          ? 'The storage volume is full; this instance cannot accept writes.'
+          : 'The storage cannot accept writes right now.',
+        { 'Retry-After': String(STORAGE_RETRY_AFTER_SECONDS) },
       );
     }
     ctx.body = { status: 'ready', storage: store.kind };

@@ -9,13 +9,17 @@ export function isPostgresUrl(databaseUrl: string): boolean {
 
 /**
  * Only the selected store's driver is loaded: an instance on SQLite never loads pg, and one on
- * PostgreSQL never loads the native SQLite addon (smaller heap, faster start).
+ * PostgreSQL never loads the native SQLite addon (smaller heap, faster start). `minFreeBytes`:
+ * below this much free space a SQLite volume counts as full for /ready (the body limit).
  */
-export async function openStore(databaseUrl: string): Promise<DocumentStore> {
+export async function openStore(
+  databaseUrl: string,
+  options: { minFreeBytes?: number } = {},
+): Promise<DocumentStore> {
   if (isPostgresUrl(databaseUrl)) {
     const { PostgresStore } = await import('./postgres.js');
     return PostgresStore.open(databaseUrl);
   }
   const { SqliteStore } = await import('./sqlite.js');
-  return new SqliteStore(databaseUrl.replace(/^sqlite:(\/\/)?/i, ''));
+  return new SqliteStore(databaseUrl.replace(/^sqlite:(\/\/)?/i, ''), options);
 }

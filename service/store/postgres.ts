@@ -22,6 +22,12 @@ const COLUMNS = 'id, data, version, revision, created_at, updated_at';
 /** Any constant works; it only has to be the same in every instance that shares the database. */
 const SCHEMA_LOCK_KEY = 'challenge-deploy:documents-schema';
 
+/** One row that /ready rewrites to prove that a write commits (probeWrite). */
+const WRITE_PROBE_TABLE = `CREATE TABLE IF NOT EXISTS write_probe (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  at TIMESTAMPTZ NOT NULL
+)`;
+
 function toDocument(row: Row): StoredDocument {
   return {
     id: row.id,
@@ -79,6 +85,7 @@ export class PostgresStore implements DocumentStore {
         created_at TIMESTAMPTZ NOT NULL,
         updated_at TIMESTAMPTZ NOT NULL
       )`);
+      await client.query(WRITE_PROBE_TABLE);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -155,6 +162,13 @@ export class PostgresStore implements DocumentStore {
 
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
+  }
+
+  /** One upsert of the single row of write_probe: it commits only if PostgreSQL can write. */
+  async probeWrite(): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO write_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+    );
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { StorageFailure } from './failure.js';
+import { FileIdentity } from './file-identity.js';
 import { newRevision, revisionNonce } from './revision.js';
+import { asStorageFailure, isBusy } from './sqlite-failure.js';
 import type {
   DeleteResult,
   DocumentStore,
@@ -34,18 +37,19 @@ function toDocument(row: Row): StoredDocument {
 
 /** How long a statement waits for another worker's lock before it fails with SQLITE_BUSY. */
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
-
-function isBusy(error: unknown): boolean {
-  // SQLITE_BUSY and its extended codes (SQLITE_BUSY_SNAPSHOT, …)
-  return (
-    (error as { code?: unknown } | undefined)?.code?.toString().startsWith('SQLITE_BUSY') === true
-  );
-}
+/** The free space below which probeWrite reports the volume full (see the constructor). */
+const DEFAULT_MIN_FREE_BYTES = 1024 ** 2;
+/**
+ * A WAL that grew past this (a reader held a checkpoint back) is cut back to it once SQLite
+ * restarts the WAL. Normally the auto-checkpoint keeps it near 1000 pages (4 MB).
+ */
+const JOURNAL_SIZE_LIMIT_BYTES = 16 * 1024 ** 2;
 
 /**
  * Runs a statement (each is atomic, so a refused attempt changed nothing), and while another
  * process holds the lock, runs it again later: first on the next turns of the event loop, then
- * after 1, 2, 4 … up to 10 ms, so this worker keeps serving reads in the meantime.
+ * after 1, 2, 4 … up to 10 ms, so this worker keeps serving reads in the meantime. SQLite's
+ * errors leave as StorageFailure where they are about the storage (sqlite-failure.ts).
  */
 async function retryWhileBusy<T>(statement: () => T, timeoutMs: number): Promise<T> {
   let deadline: number | undefined;
@@ -53,8 +57,15 @@ async function retryWhileBusy<T>(statement: () => T, timeoutMs: number): Promise
     try {
       return statement();
     } catch (error) {
+      if (!isBusy(error)) throw asStorageFailure(error);
       deadline ??= Date.now() + timeoutMs;
-      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      if (Date.now() >= deadline) {
+        throw new StorageFailure(
+          'unavailable',
+          `SQLite: the database stayed locked by another connection for ${timeoutMs} ms`,
+          { cause: error },
+        );
+      }
     }
     await new Promise((resolve) =>
       attempt <= 8 ? setImmediate(resolve) : setTimeout(resolve, Math.min(2 ** (attempt - 9), 10)),
@@ -66,21 +77,39 @@ async function retryWhileBusy<T>(statement: () => T, timeoutMs: number): Promise
  * The embedded store. better-sqlite3 is synchronous, so every statement here is atomic within the
  * process; across processes (WEB_CONCURRENCY workers) SQLite's own locking makes each single
  * statement atomic, and WAL lets readers proceed while one writer commits.
+ *
+ * Every write statement is stepped to its end (`.run()` or `.all()`, never `.get()`): an
+ * autocommit statement commits when it finishes, and `.get()` stops after the first row and
+ * resets the statement, which commits but drops the commit's error (a full disk, an I/O error)
+ * and skips the WAL hook, so the WAL would never be checkpointed. A write resolves only after
+ * its commit succeeded and the database file is still the one at the path (file-identity.ts).
  */
 export class SqliteStore implements DocumentStore {
   readonly kind = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements: ReturnType<SqliteStore['prepare']>;
-
   private readonly busyTimeoutMs: number;
+  private readonly minFreeBytes: number;
+  /** Undefined for an in-memory database, which no path names. */
+  private readonly identity: FileIdentity | undefined;
+  /** Set while the last check found the file gone: writes are then checked before they run. */
+  private fileMissing = false;
 
+  /**
+   * `minFreeBytes`: probeWrite reports the volume full below this much free space. A tiny probe
+   * write still fits long after a document no longer does, so free space is what tells; the
+   * service passes its body limit, the largest document it accepts.
+   */
   constructor(
     readonly file: string,
-    options: { busyTimeoutMs?: number } = {},
+    options: { busyTimeoutMs?: number; minFreeBytes?: number } = {},
   ) {
     this.busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.minFreeBytes = options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES;
+    const inMemory = file === ':memory:' || file === '';
+    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
+    this.identity = inMemory ? undefined : new FileIdentity(file);
     // Several workers open the same file at once: while setting up, wait for a lock instead of
     // failing with SQLITE_BUSY.
     this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
@@ -89,6 +118,17 @@ export class SqliteStore implements DocumentStore {
     // an operating-system crash or power loss can lose the last commits. FULL would fsync each
     // write and cost most of the write throughput.
     this.db.pragma('synchronous = NORMAL');
+    this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
+    // A large WAL left by an earlier run is checkpointed now, before requests arrive, rather than
+    // on the event loop by the first write. PASSIVE: it never waits for another worker.
+    // Only an optimisation: on a full volume it fails, and the WAL still holds every commit.
+    if (!inMemory) {
+      try {
+        this.db.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // the next auto-checkpoint tries again
+      }
+    }
     this.db.exec(`CREATE TABLE IF NOT EXISTS documents (
       id TEXT PRIMARY KEY,
       data TEXT NOT NULL,
@@ -97,6 +137,11 @@ export class SqliteStore implements DocumentStore {
       created_at TEXT NOT NULL,
       updated_at TEXT NOT NULL
     ) WITHOUT ROWID`);
+    // One row that /ready rewrites to prove that a write commits (probeWrite).
+    this.db.exec(`CREATE TABLE IF NOT EXISTS write_probe (
+      id INTEGER PRIMARY KEY CHECK (id = 1),
+      at TEXT NOT NULL
+    )`);
     this.statements = this.prepare();
     // From here on a busy lock is waited for in retryWhileBusy, without blocking the event loop:
     // SQLite's own busy handler sleeps in the thread, from 1 ms up to 100 ms at a time, while a
@@ -136,6 +181,9 @@ export class SqliteStore implements DocumentStore {
       exists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM documents WHERE id = ?'),
       delete: db.prepare<[string]>('DELETE FROM documents WHERE id = ?'),
       deleteIf: db.prepare<[string, string]>('DELETE FROM documents WHERE id = ? AND revision = ?'),
+      probe: db.prepare<[string]>(
+        'INSERT INTO write_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+      ),
       ping: db.prepare<[], { one: number }>('SELECT 1 AS one'),
     };
   }
@@ -159,20 +207,20 @@ export class SqliteStore implements DocumentStore {
   }
 
   create(id: string, dataJson: string): Promise<WriteResult> {
-    return this.whileBusy((): WriteResult => {
+    return this.write((): WriteResult => {
       const now = new Date().toISOString();
-      const row = this.statements.insert.get(id, dataJson, newRevision(1), now, now);
+      const [row] = this.statements.insert.all(id, dataJson, newRevision(1), now, now);
       return row ? { ok: true, document: toDocument(row) } : { ok: false, reason: 'exists' };
     });
   }
 
   replace(id: string, dataJson: string, expectedRevision?: string): Promise<WriteResult> {
-    return this.whileBusy((): WriteResult => {
+    return this.write((): WriteResult => {
       const params = { id, data: dataJson, nonce: revisionNonce(), now: new Date().toISOString() };
-      const row =
+      const [row] =
         expectedRevision === undefined
-          ? this.statements.update.get(params)
-          : this.statements.updateIf.get({ ...params, expected: expectedRevision });
+          ? this.statements.update.all(params)
+          : this.statements.updateIf.all({ ...params, expected: expectedRevision });
       return row
         ? { ok: true, document: toDocument(row) }
         : { ok: false, reason: this.refusal(id) };
@@ -180,7 +228,7 @@ export class SqliteStore implements DocumentStore {
   }
 
   remove(id: string, expectedRevision?: string): Promise<DeleteResult> {
-    return this.whileBusy((): DeleteResult => {
+    return this.write((): DeleteResult => {
       const { changes } =
         expectedRevision === undefined
           ? this.statements.delete.run(id)
@@ -193,6 +241,41 @@ export class SqliteStore implements DocumentStore {
     return retryWhileBusy(statement, this.busyTimeoutMs);
   }
 
+  /**
+   * A write that resolves only if it committed into the file the path still names. Once a check
+   * failed, writes are checked before they run as well, so from then on a refused write did not
+   * happen; only the one that noticed may have gone into the moved or deleted file. Checking
+   * before every write would cost a second stat() (3-4 µs, bench/sqlite-writes.ts) on all of them.
+   */
+  private write<T>(statement: () => T): Promise<T> {
+    return this.whileBusy(() => {
+      if (this.fileMissing) this.assertFileInPlace();
+      let result: T;
+      try {
+        result = statement();
+      } catch (error) {
+        // Any error (even "no such table") is the file's fault when the file is not the one opened.
+        if (!isBusy(error)) this.assertFileInPlace(error);
+        throw error;
+      }
+      this.assertFileInPlace();
+      return result;
+    });
+  }
+
+  private assertFileInPlace(cause?: unknown): void {
+    if (!this.identity) return;
+    this.fileMissing = !this.identity.holds();
+    if (this.fileMissing) {
+      throw new StorageFailure(
+        'unwritable',
+        `SQLite: the database file ${this.file} was deleted, moved or replaced while open; ` +
+          'writes are refused until it is back (or the service restarts on a new file)',
+        { cause },
+      );
+    }
+  }
+
   /** After a write changed nothing: was the document missing, or was its revision stale? */
   private refusal(id: string): 'not-found' | 'precondition-failed' {
     return this.statements.exists.get(id) ? 'precondition-failed' : 'not-found';
@@ -202,6 +285,36 @@ export class SqliteStore implements DocumentStore {
     return this.whileBusy(() => {
       this.statements.ping.get();
     });
+  }
+
+  /**
+   * Resolves only if the volume has room for a document of the largest accepted size and a real
+   * write commits into the file at the path. Taking a lock alone writes nothing, and a one-row
+   * write still fits when a document no longer does, hence both.
+   */
+  probeWrite(): Promise<void> {
+    return this.write(() => {
+      if (this.identity) this.assertRoomForADocument();
+      this.statements.probe.run(new Date().toISOString());
+    });
+  }
+
+  private assertRoomForADocument(): void {
+    let free: number;
+    try {
+      const volume = statfsSync(dirname(this.file));
+      free = volume.bavail * volume.bsize;
+    } catch (error) {
+      throw new StorageFailure('unwritable', `cannot inspect the volume of ${this.file}`, {
+        cause: error,
+      });
+    }
+    if (free < this.minFreeBytes) {
+      throw new StorageFailure(
+        'full',
+        `the volume of ${this.file} has ${free} bytes free, less than the ${this.minFreeBytes} a write may need`,
+      );
+    }
   }
 
   close(): Promise<void> {

@@ -46,7 +46,13 @@ export interface DocumentStore {
    */
   replace(id: string, dataJson: string, expectedRevision?: string): Promise<WriteResult>;
   remove(id: string, expectedRevision?: string): Promise<DeleteResult>;
-  /** Resolves when the storage answers; used by /ready. */
+  /** Resolves when the storage answers a read. */
   ping(): Promise<void>;
+  /**
+   * Resolves only when a real write commits (and, where the store can tell, the volume has room
+   * for a document); rejects with the cause otherwise. /ready uses it: taking a lock or reading
+   * proves nothing about a full or unwritable volume.
+   */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }

@@ -19,6 +19,7 @@ function brokenStore(): DocumentStore & { calls: number } {
     replace: fail,
     remove: fail,
     ping: fail,
+    probeWrite: fail,
     close: () => Promise.resolve(),
   };
   return store;
@@ -90,7 +91,7 @@ describe('telling instances apart behind a load balancer', () => {
 describe('the app while shutting down', () => {
   test('answers /ready with 503 and asks keep-alive clients to close their connection', async () => {
     const store = brokenStore();
-    store.ping = () => Promise.resolve();
+    store.probeWrite = () => Promise.resolve();
     const { url, running } = await serve(store);
     expect((await request(url, 'GET', '/ready')).status).toBe(200);
     running.lifecycle.shuttingDown = true;

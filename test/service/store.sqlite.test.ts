@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
@@ -65,18 +65,100 @@ describe('SQLite store files', () => {
     await store.close();
   });
 
-  test('a write gives up with SQLITE_BUSY when the lock is held past the busy timeout', async () => {
+  test('a write gives up as storage unavailable when the lock is held past the busy timeout', async () => {
     const file = join(dir, 'held.sqlite');
     const store = new SqliteStore(file, { busyTimeoutMs: 100 });
     await store.create('doc', '{"n":0}');
     const other = new Database(file);
     other.exec('BEGIN IMMEDIATE');
     const started = Date.now();
-    await expect(store.replace('doc', '{"n":1}')).rejects.toMatchObject({ code: 'SQLITE_BUSY' });
+    await expect(store.replace('doc', '{"n":1}')).rejects.toMatchObject({
+      name: 'StorageFailure',
+      kind: 'unavailable',
+      cause: { code: 'SQLITE_BUSY' },
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
     other.exec('ROLLBACK');
     other.close();
     expect((await store.get('doc'))?.dataJson).toBe('{"n":0}');
+    await store.close();
+  });
+});
+
+describe('SQLite store when its file goes away', () => {
+  test('refuses every write while the file is deleted, and writes again once it is back', async () => {
+    const file = join(dir, 'moved', 'documents.sqlite');
+    const store = new SqliteStore(file);
+    await store.create('before', '{"n":0}');
+    renameSync(file, `${file}.aside`);
+
+    const unwritable = { name: 'StorageFailure', kind: 'unwritable' };
+    // The write that notices may have gone into the moved file; the ones after it do not run.
+    await expect(store.create('noticed', '{"n":1}')).rejects.toMatchObject(unwritable);
+    await expect(store.create('during', '{"n":1}')).rejects.toMatchObject(unwritable);
+    await expect(store.replace('before', '{"n":2}')).rejects.toMatchObject(unwritable);
+    await expect(store.remove('before')).rejects.toMatchObject(unwritable);
+    await expect(store.probeWrite()).rejects.toMatchObject(unwritable);
+
+    renameSync(`${file}.aside`, file);
+    await expect(store.probeWrite()).resolves.toBeUndefined();
+    expect(await store.create('after', '{"n":3}')).toMatchObject({ ok: true });
+    await store.close();
+
+    // What a restart sees: every write that resolved, none that was refused.
+    const reopened = new SqliteStore(file);
+    expect((await reopened.get('before'))?.dataJson).toBe('{"n":0}');
+    expect(await reopened.get('during')).toBeUndefined();
+    expect((await reopened.get('after'))?.dataJson).toBe('{"n":3}');
+    await reopened.close();
+  });
+
+  test('refuses writes when another file has taken its path (a backup restored over it)', async () => {
+    const file = join(dir, 'replaced', 'documents.sqlite');
+    const store = new SqliteStore(file);
+    await store.create('old', '{}');
+    copyFileSync(file, `${file}.restored`);
+    renameSync(`${file}.restored`, file);
+    await expect(store.create('lost', '{}')).rejects.toMatchObject({ kind: 'unwritable' });
+    await store.close();
+  });
+});
+
+describe('SQLite store write probe', () => {
+  test('commits a real write when the volume has room', async () => {
+    const file = join(dir, 'probe.sqlite');
+    const store = new SqliteStore(file);
+    await store.probeWrite();
+    await store.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare('SELECT count(*) AS n FROM write_probe').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  test('reports the volume full when it has less room than a document may need', async () => {
+    const store = new SqliteStore(join(dir, 'probe-full.sqlite'), {
+      minFreeBytes: Number.MAX_SAFE_INTEGER,
+    });
+    await expect(store.probeWrite()).rejects.toMatchObject({ kind: 'full' });
+    await store.close();
+  });
+});
+
+describe('SQLite WAL under writes', () => {
+  test('stays bounded: writes step to completion, so SQLite checkpoints as it goes', async () => {
+    const file = join(dir, 'wal', 'documents.sqlite');
+    const store = new SqliteStore(file);
+    const data = JSON.stringify({ pad: 'x'.repeat(64 * 1024) });
+    // 40 MB of documents through every kind of write (create, replace, conditional replace).
+    for (let i = 0; i < 200; i++) {
+      const created = await store.create(`doc-${i}`, data);
+      if (!created.ok) throw new Error('create failed');
+      await store.replace(`doc-${i}`, data);
+      await store.replace(`doc-${i}`, data, (await store.get(`doc-${i}`))!.revision);
+    }
+    // The auto-checkpoint runs at 1,000 pages (4 MB); anything near the 40 MB written means
+    // checkpoints did not run.
+    expect(statSync(`${file}-wal`).size).toBeLessThan(8 * 1024 ** 2);
     await store.close();
   });
 });

@@ -134,5 +134,12 @@ export function describeStoreContract(name: string, open: () => Promise<Document
     test('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
+
+    test('proves a write commits, as often as asked, without touching documents', async () => {
+      const before = await store.list(1000);
+      await expect(store.probeWrite()).resolves.toBeUndefined();
+      await expect(store.probeWrite()).resolves.toBeUndefined();
+      expect(await store.list(1000)).toEqual(before);
+    });
   });
 }
