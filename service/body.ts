@@ -3,6 +3,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import type { Context } from 'koa';
 import { Problem } from './errors.js';
+import { parseMediaType } from './media-type.js';
 
 /**
  * How a route wants its body: the media types it accepts as JSON, and whether the legacy
@@ -83,7 +84,7 @@ function readBytes(req: IncomingMessage, decoder: Transform | undefined, limit: 
 
 /** Parses the request body as JSON under the route's rules, or throws a Problem (400/413/415). */
 export async function readJsonBody(ctx: Context, rules: BodyRules): Promise<unknown> {
-  const mediaType = ctx.request.type; // lower-case, without parameters; '' when absent
+  const { essence: mediaType, charset } = parseMediaType(ctx.get('Content-Type'));
   const legacyForm = mediaType === FORM && rules.allowLegacyForm;
   if (mediaType !== '' && !legacyForm && !rules.mediaTypes.includes(mediaType)) {
     throw new Problem(
@@ -93,7 +94,6 @@ export async function readJsonBody(ctx: Context, rules: BodyRules): Promise<unkn
       rules.mediaTypes.includes(MERGE_PATCH) ? { 'Accept-Patch': MERGE_PATCH } : {},
     );
   }
-  const charset = ctx.request.charset;
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new Problem(
       415,

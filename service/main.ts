@@ -41,7 +41,7 @@ async function serve(config: Config): Promise<void> {
   });
   let store;
   try {
-    store = await openStore(config.databaseUrl);
+    store = await openStore(config.databaseUrl, { postgresTimeouts: config.databaseTimeouts });
   } catch (error) {
     logger.fatal({ err: error }, 'cannot open the document store');
     logger.flush();
@@ -59,6 +59,8 @@ async function serve(config: Config): Promise<void> {
     appVersion: config.appVersion,
     instanceId: config.instanceId,
     shutdownDelayMs: config.shutdownDelayMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
   });
   // Handlers first: whoever waits for "listening" may send SIGTERM at once, and until a handler
   // exists the default action kills the process without draining.
@@ -81,7 +83,7 @@ async function serve(config: Config): Promise<void> {
 async function supervise(config: Config): Promise<void> {
   // Open the store once before forking: the schema is created by one process, and a bad
   // DATABASE_URL fails the start with one clear message instead of N crash-looping workers.
-  const store = await openStore(config.databaseUrl).catch((error: unknown) => {
+  const store = await openStore(config.databaseUrl, { postgresTimeouts: config.databaseTimeouts }).catch((error: unknown) => {
     process.stderr.write(`Cannot open the document store: ${(error as Error).message}\n`);
     process.exit(1);
   });

@@ -1,3 +1,4 @@
+import type { PostgresTimeouts } from './postgres.js';
 import type { DocumentStore } from './types.js';
 
 export type { DocumentStore, StoredDocument } from './types.js';
@@ -11,10 +12,13 @@ export function isPostgresUrl(databaseUrl: string): boolean {
  * Only the selected store's driver is loaded: an instance on SQLite never loads pg, and one on
  * PostgreSQL never loads the native SQLite addon (smaller heap, faster start).
  */
-export async function openStore(databaseUrl: string): Promise<DocumentStore> {
+export async function openStore(
+  databaseUrl: string,
+  options: { postgresTimeouts?: PostgresTimeouts } = {},
+): Promise<DocumentStore> {
   if (isPostgresUrl(databaseUrl)) {
     const { PostgresStore } = await import('./postgres.js');
-    return PostgresStore.open(databaseUrl);
+    return PostgresStore.open(databaseUrl, { timeouts: options.postgresTimeouts });
   }
   const { SqliteStore } = await import('./sqlite.js');
   return new SqliteStore(databaseUrl.replace(/^sqlite:(\/\/)?/i, ''));

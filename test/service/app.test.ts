@@ -17,6 +17,7 @@ function brokenStore(): DocumentStore & { calls: number } {
     list: fail,
     create: fail,
     replace: fail,
+    modify: fail,
     remove: fail,
     ping: fail,
     close: () => Promise.resolve(),
