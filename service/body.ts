@@ -43,7 +43,6 @@ function tooLarge(limit: number): Problem {
     413,
     'body-too-large',
     `The request body is larger than the limit of ${limit} bytes (after decompression).`,
-    { Connection: 'close' },
   );
 }
 

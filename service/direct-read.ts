@@ -15,8 +15,7 @@ export interface DirectReadOptions {
 }
 
 /** What a direct read found when it did not answer: no document, or a failing store. */
-export type EarlierRead =
-  { id: string; found: undefined } | { id: string; failure: unknown };
+export type EarlierRead = { id: string; found: undefined } | { id: string; failure: unknown };
 
 /**
  * Hands a read that the direct path could not answer on to the Koa route, so the route renders

@@ -83,7 +83,9 @@ async function serve(config: Config): Promise<void> {
 async function supervise(config: Config): Promise<void> {
   // Open the store once before forking: the schema is created by one process, and a bad
   // DATABASE_URL fails the start with one clear message instead of N crash-looping workers.
-  const store = await openStore(config.databaseUrl, { postgresTimeouts: config.databaseTimeouts }).catch((error: unknown) => {
+  const store = await openStore(config.databaseUrl, {
+    postgresTimeouts: config.databaseTimeouts,
+  }).catch((error: unknown) => {
     process.stderr.write(`Cannot open the document store: ${(error as Error).message}\n`);
     process.exit(1);
   });

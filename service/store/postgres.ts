@@ -42,8 +42,10 @@ export interface PostgresOptions {
 }
 
 /** What `change` threw inside modify(): the caller's refusal, rethrown after the ROLLBACK. */
-class ChangeRefused {
-  constructor(readonly reason: unknown) {}
+class ChangeRefused extends Error {
+  constructor(readonly reason: unknown) {
+    super('the change was refused');
+  }
 }
 
 /** Runs a store operation and reports a failing database as a StorageFailure. */
@@ -217,7 +219,8 @@ export class PostgresStore implements DocumentStore {
       } catch (error) {
         if (breaksConnection(error) && !(error instanceof ChangeRefused)) broken = error as Error;
         else await client.query('ROLLBACK').catch((lost: unknown) => (broken = lost as Error));
-        throw error instanceof ChangeRefused ? error.reason : error;
+        if (error instanceof ChangeRefused) throw error.reason;
+        throw error;
       } finally {
         // A connection that failed or stopped answering is closed, not handed out again.
         client.release(broken);

@@ -124,7 +124,7 @@ describe('the HTTP server', () => {
 });
 
 describe('the document size bounds', () => {
-  test('accept 10,000 keys and refuse 10,001 with 400', async () => {
+  test('accept 10,000 keys of data and refuse 10,001 with 400, by POST and PUT alike', async () => {
     const log = capturedLogger('silent');
     running = await startServer({
       store: new SqliteStore(':memory:'),
@@ -136,18 +136,22 @@ describe('the document size bounds', () => {
       appVersion: 'v1',
       instanceId: 'i',
     });
+    const data = (keys: number) =>
+      Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i]));
+    const headers = { Authorization: 'Bearer t', 'Content-Type': 'application/json' };
+    // The {"id", "data"} envelope's own keys do not count against the limit.
     const post = (id: string, keys: number) =>
       request(running!.url, 'POST', '/json', {
-        // the envelope's own two keys count too
-        body: JSON.stringify({
-          id,
-          data: Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])),
-        }),
-        headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, data: data(keys) }),
+        headers,
       });
-    expect((await post('at-cap', 10_000 - 2)).status).toBe(201);
-    const over = await post('over-cap', 10_000 - 1);
-    expect(over.status).toBe(400);
-    expect(over.json.type).toBe('urn:challenge-deploy:problem:too-many-keys');
+    const put = (id: string, keys: number) =>
+      request(running!.url, 'PUT', `/json/${id}`, { body: JSON.stringify(data(keys)), headers });
+    expect((await post('at-cap', 10_000)).status).toBe(201);
+    expect((await put('at-cap', 10_000)).status).toBe(200);
+    for (const over of [await post('over-cap', 10_001), await put('at-cap', 10_001)]) {
+      expect(over.status).toBe(400);
+      expect(over.json.type).toBe('urn:challenge-deploy:problem:too-many-keys');
+    }
   });
 });
