@@ -35,21 +35,19 @@ export function boundUnreadBody(
   limits: UnreadBodyLimits = UNREAD_BODY_LIMITS,
 ): void {
   const socket = req.socket;
-  let halfClosed = false;
+  // 'prefinish' comes before Node's own 'finish' handling of the connection: reading starts
+  // here, or Node would dump the body itself, unbounded and out of sight.
   res.once('prefinish', () => {
     if (req.complete) return;
     // Node's server calls destroySoon() after the last answer on a connection; this socket's own
     // version sends the FIN and leaves the destroy to the bounds below.
     socket.destroySoon = () => {
-      halfClosed = true;
       socket.end();
+      // The client closes once it has the answer; this only ends a connection it leaves open.
+      const linger = setTimeout(cut, limits.maxMs);
+      socket.once('close', () => clearTimeout(linger));
     };
-  });
-  res.once('finish', () => {
-    // Node has closed or kept the connection by now (its listener runs first); later answers
-    // on a kept connection get the usual destroySoon.
-    delete (socket as Partial<typeof socket>).destroySoon;
-    if (req.complete) return;
+    res.once('finish', () => delete (socket as Partial<typeof socket>).destroySoon);
     let discarded = 0;
     const cut = () => socket.destroy();
     const timer = setTimeout(cut, limits.maxMs);
@@ -60,9 +58,7 @@ export function boundUnreadBody(
     req.on('data', onData);
     req.once('end', () => {
       req.off('data', onData);
-      // A keep-alive connection goes on to its next request; a half-closed one waits for the
-      // client to close, at most until the timer.
-      if (!halfClosed) clearTimeout(timer);
+      clearTimeout(timer);
     });
     socket.once('close', () => clearTimeout(timer));
     req.resume();

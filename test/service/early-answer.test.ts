@@ -1,0 +1,163 @@
+// Answers given before the request body has arrived (401, 413) reach real clients, and an
+// unread body is read only within bounds (service/unread-body.ts).
+import { execFile } from 'node:child_process';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { startServer, type RunningServer } from '../../service/server.js';
+import { SqliteStore } from '../../service/store/sqlite.js';
+import { capturedLogger } from './support/http.js';
+
+const TOKEN = 'early-answer-token-0123456789';
+const LIMIT = 4096;
+const MB = 1024 * 1024;
+
+let server: RunningServer;
+let dir: string;
+/** Bytes the server read from each connection, known once it closed. */
+const bytesRead: number[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'early-answer-'));
+  await writeFile(join(dir, '2mb.json'), ' '.repeat(2 * MB));
+  server = await startServer({
+    store: new SqliteStore(':memory:'),
+    logger: capturedLogger('silent').logger,
+    port: 0,
+    host: '127.0.0.1',
+    apiTokens: [TOKEN],
+    bodyLimitBytes: LIMIT,
+    appVersion: 'v1',
+    instanceId: 'i',
+  });
+  server.server.on('connection', (socket: Socket) =>
+    socket.once('close', () => bytesRead.push(socket.bytesRead)),
+  );
+});
+afterAll(async () => {
+  await server?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Node's fetch with a body streamed in 64 KB chunks (chunked encoding, no Content-Length). */
+async function fetchStreaming(bytes: number, authorized: boolean): Promise<number | string> {
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent >= bytes) return controller.close();
+      const size = Math.min(64 * 1024, bytes - sent);
+      sent += size;
+      controller.enqueue(new Uint8Array(size).fill(0x20));
+    },
+  });
+  try {
+    const reply = await fetch(`${server.url}/json`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+      headers: {
+        'Content-Type': 'application/json',
+        ...(authorized ? { Authorization: `Bearer ${TOKEN}` } : {}),
+      },
+    } as RequestInit);
+    await reply.text();
+    return reply.status;
+  } catch (error) {
+    return String((error as { cause?: { code?: string } }).cause?.code ?? error);
+  }
+}
+
+function run(file: string, args: string[]): Promise<string> {
+  return new Promise((resolve) =>
+    execFile(file, args, { timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve(error ? `failed: ${stderr || error.message}` : stdout.trim()),
+    ),
+  );
+}
+
+const PYTHON_POST = `
+import sys, urllib.request, urllib.error
+url, size, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+headers = {'Content-Type': 'application/json'}
+if token: headers['Authorization'] = 'Bearer ' + token
+try:
+    urllib.request.urlopen(urllib.request.Request(url, data=b' ' * size, headers=headers, method='POST'))
+    print('no error')
+except urllib.error.HTTPError as e:
+    print(e.code)
+except Exception as e:
+    print(type(e).__name__, e)
+`;
+
+describe('an answer given before the body has arrived', () => {
+  test('reaches Node fetch streaming a body over the limit: 413, every time', async () => {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push(await fetchStreaming(MB, true));
+    expect(statuses).toEqual([413, 413, 413, 413, 413]);
+  });
+
+  test('reaches Node fetch streaming a body without a token: 401, every time', async () => {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push(await fetchStreaming(MB, false));
+    expect(statuses).toEqual([401, 401, 401, 401, 401]);
+  });
+
+  test('reaches curl, with a Content-Length and chunked', async () => {
+    const curl = (...extra: string[]) =>
+      run('curl', [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '-H',
+        'Content-Type: application/json',
+        ...extra,
+        '--data-binary',
+        `@${join(dir, '2mb.json')}`,
+        `${server.url}/json`,
+      ]);
+    const auth = ['-H', `Authorization: Bearer ${TOKEN}`];
+    expect(await curl(...auth)).toBe('413');
+    expect(await curl(...auth, '-H', 'Transfer-Encoding: chunked')).toBe('413');
+    expect(await curl()).toBe('401');
+  });
+
+  test("reaches Python's urllib, which sends the whole body (and Connection: close) before reading", async () => {
+    const python = (size: number, token: string) =>
+      run('python3', ['-c', PYTHON_POST, `${server.url}/json`, String(size), token]);
+    expect(await python(2 * MB, TOKEN)).toBe('413');
+    expect(await python(6 * MB, TOKEN)).toBe('413');
+    expect(await python(6 * MB, '')).toBe('401');
+  });
+
+  test('stops reading a 100 MB unauthenticated upload after a bounded part of it', async () => {
+    const before = bytesRead.length;
+    const socket = connect(server.port, '127.0.0.1');
+    socket.on('error', () => undefined); // the cut is expected
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.write(
+      'POST /json HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+        `Content-Length: ${100 * MB}\r\n\r\n`,
+    );
+    const chunk = Buffer.alloc(256 * 1024, 0x20);
+    let written = 0;
+    while (written < 100 * MB && !socket.destroyed) {
+      written += chunk.length;
+      if (!socket.write(chunk)) {
+        await Promise.race([new Promise((resolve) => socket.once('drain', resolve)), closed]);
+      }
+    }
+    socket.end();
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const read = bytesRead.slice(before);
+    expect(read).toHaveLength(1);
+    expect(read[0]).toBeLessThan(16 * MB);
+  });
+});
