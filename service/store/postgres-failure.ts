@@ -68,7 +68,8 @@ export function asStorageFailure(error: unknown): unknown {
   const kind = kindOf(error);
   if (kind === undefined) return error;
   const { code, message } = error as { code?: unknown; message?: unknown };
-  const described = typeof code === 'string' ? `${code} ${String(message)}` : String(message);
+  const text = String(message);
+  const described = typeof code === 'string' && !text.includes(code) ? `${code} ${text}` : text;
   return new StorageFailure(kind, `PostgreSQL: ${described}`, { cause: error });
 }
 
