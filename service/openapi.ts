@@ -181,7 +181,6 @@ export function openApiDocument(version: string) {
             '200': documentResponse('Patched.'),
             ...writeErrors,
             '404': problem('No such document.'),
-            '409': problem('The document kept changing while the patch was applied.'),
             '412': problem('If-Match does not name the current version.'),
           },
         },
