@@ -113,6 +113,8 @@ export async function readJsonBody(ctx: Context, rules: BodyRules): Promise<unkn
   const declared = Number(ctx.get('Content-Length') || 0);
   if (declared > rules.limitBytes) throw tooLarge(rules.limitBytes);
 
+  // The client waits for this before it sends the body (server.ts handles checkContinue).
+  if (/^100-continue$/i.test(ctx.get('Expect')) && !ctx.res.headersSent) ctx.res.writeContinue();
   const bytes = await readBytes(ctx.req, decoder, rules.limitBytes);
   if (bytes.length === 0) {
     throw new Problem(400, 'malformed-body', 'The request needs a JSON body.');

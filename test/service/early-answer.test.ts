@@ -22,6 +22,7 @@ const bytesRead: number[] = [];
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'early-answer-'));
   await writeFile(join(dir, '2mb.json'), ' '.repeat(2 * MB));
+  await writeFile(join(dir, 'small.json'), JSON.stringify({ id: 'continued', data: { ok: 1 } }));
   server = await startServer({
     store: new SqliteStore(':memory:'),
     logger: capturedLogger('silent').logger,
@@ -131,6 +132,31 @@ describe('an answer given before the body has arrived', () => {
     expect(await curl(...auth)).toBe('413');
     expect(await curl(...auth, '-H', 'Transfer-Encoding: chunked')).toBe('413');
     expect(await curl()).toBe('401');
+  });
+
+  test('asks a client that sends Expect: 100-continue for the body only when it will be read', async () => {
+    const curl = (file: string, ...headers: string[]) =>
+      run('curl', [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{size_upload}',
+        '-H',
+        'Content-Type: application/json',
+        '-H',
+        'Expect: 100-continue',
+        ...headers.flatMap((header) => ['-H', header]),
+        '--data-binary',
+        `@${join(dir, file)}`,
+        `${server.url}/json`,
+      ]);
+    const auth = `Authorization: Bearer ${TOKEN}`;
+    // Refused before the body is read: curl is told so and uploads nothing.
+    expect(await curl('2mb.json')).toBe('401 0');
+    expect(await curl('2mb.json', auth)).toBe('413 0');
+    // Accepted: the 100 goes out when the body is read, and the document is created.
+    expect(await curl('small.json', auth)).toMatch(/^201 [1-9]\d*$/);
   });
 
   test("reaches Python's urllib, which sends the whole body (and Connection: close) before reading", async () => {
