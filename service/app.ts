@@ -11,6 +11,7 @@ import { registerDocsRoutes } from './routes/docs.js';
 import { registerDocumentRoutes } from './routes/documents.js';
 import { registerSystemRoutes, type Lifecycle } from './routes/system.js';
 import type { DocumentStore } from './store/index.js';
+import { boundUnreadBody } from './unread-body.js';
 
 export interface AppOptions {
   store: DocumentStore;
@@ -37,11 +38,22 @@ export function createApp(options: AppOptions): Koa {
 /**
  * The node:http listener the server runs: the Koa app, with reads of a document answered
  * directly ahead of it (direct-read.ts). Both share one RequestFrames, so one set of metrics.
+ * A body left unread by an early answer is drained within bounds (unread-body.ts).
  */
 export function createRequestListener(options: AppOptions): RequestListener {
   const frames = framesFor(options);
   const koa = buildApp(options, frames).callback();
-  return withDirectReads((req, res) => void koa(req, res), { store: options.store, frames });
+  const listener = withDirectReads((req, res) => void koa(req, res), {
+    store: options.store,
+    frames,
+  });
+  return (req, res) => {
+    // Only a request with a body can be answered before its body has arrived.
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding']) {
+      boundUnreadBody(req, res);
+    }
+    listener(req, res);
+  };
 }
 
 function framesFor(options: AppOptions): RequestFrames {

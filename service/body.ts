@@ -3,6 +3,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import type { Context } from 'koa';
 import { Problem } from './errors.js';
+import { parseMediaType } from './media-type.js';
 
 /**
  * How a route wants its body: the media types it accepts as JSON, and whether the legacy
@@ -42,7 +43,6 @@ function tooLarge(limit: number): Problem {
     413,
     'body-too-large',
     `The request body is larger than the limit of ${limit} bytes (after decompression).`,
-    { Connection: 'close' },
   );
 }
 
@@ -83,7 +83,7 @@ function readBytes(req: IncomingMessage, decoder: Transform | undefined, limit: 
 
 /** Parses the request body as JSON under the route's rules, or throws a Problem (400/413/415). */
 export async function readJsonBody(ctx: Context, rules: BodyRules): Promise<unknown> {
-  const mediaType = ctx.request.type; // lower-case, without parameters; '' when absent
+  const { essence: mediaType, charset } = parseMediaType(ctx.get('Content-Type'));
   const legacyForm = mediaType === FORM && rules.allowLegacyForm;
   if (mediaType !== '' && !legacyForm && !rules.mediaTypes.includes(mediaType)) {
     throw new Problem(
@@ -93,7 +93,6 @@ export async function readJsonBody(ctx: Context, rules: BodyRules): Promise<unkn
       rules.mediaTypes.includes(MERGE_PATCH) ? { 'Accept-Patch': MERGE_PATCH } : {},
     );
   }
-  const charset = ctx.request.charset;
   if (charset && charset !== 'utf-8' && charset !== 'utf8') {
     throw new Problem(
       415,
@@ -114,6 +113,8 @@ export async function readJsonBody(ctx: Context, rules: BodyRules): Promise<unkn
   const declared = Number(ctx.get('Content-Length') || 0);
   if (declared > rules.limitBytes) throw tooLarge(rules.limitBytes);
 
+  // The client waits for this before it sends the body (server.ts handles checkContinue).
+  if (/^100-continue$/i.test(ctx.get('Expect')) && !ctx.res.headersSent) ctx.res.writeContinue();
   const bytes = await readBytes(ctx.req, decoder, rules.limitBytes);
   if (bytes.length === 0) {
     throw new Problem(400, 'malformed-body', 'The request needs a JSON body.');

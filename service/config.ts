@@ -17,6 +17,12 @@ export interface Config {
   webConcurrency: number;
   /** SHUTDOWN_DELAY: seconds the service keeps serving after /ready turns 503 on SIGTERM. */
   shutdownDelayMs: number;
+  /** REQUEST_TIMEOUT: seconds a client has to send a whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** MAX_CONNECTIONS: open client connections this process accepts at once. */
+  maxConnections: number;
+  /** PostgreSQL only: how long to wait for a connection, and for one statement's answer. */
+  databaseTimeouts: { connectMs: number; queryMs: number };
   production: boolean;
 }
 
@@ -99,6 +105,13 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     webConcurrency: integer(env, 'WEB_CONCURRENCY', 1, 1, 64),
     shutdownDelayMs: integer(env, 'SHUTDOWN_DELAY', 0, 0, 30) * 1000,
+    // Node's default is 300 s. It must not be below the headers timeout (66 s, server.ts).
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT', 120, 66, 3600) * 1000,
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    databaseTimeouts: {
+      connectMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', 3000, 100, 600_000),
+      queryMs: integer(env, 'DATABASE_QUERY_TIMEOUT_MS', 5000, 100, 600_000),
+    },
     production,
   };
 }

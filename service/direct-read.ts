@@ -14,6 +14,23 @@ export interface DirectReadOptions {
   frames: RequestFrames;
 }
 
+/** What a direct read found when it did not answer: no document, or a failing store. */
+export type EarlierRead = { id: string; found: undefined } | { id: string; failure: unknown };
+
+/**
+ * Hands a read that the direct path could not answer on to the Koa route, so the route renders
+ * it without reading the store a second time: with a frozen database that second read would
+ * double the time the client waits, and with a missing document it is wasted work.
+ */
+const earlierReads = new WeakMap<IncomingMessage, EarlierRead>();
+
+/** The direct read's outcome for this request and id, taken (a second call returns undefined). */
+export function takeEarlierRead(req: IncomingMessage, id: string): EarlierRead | undefined {
+  const earlier = earlierReads.get(req);
+  earlierReads.delete(req);
+  return earlier?.id === id ? earlier : undefined;
+}
+
 /** The path of one document, with an optional query string (which a read ignores, as Koa does). */
 const DOCUMENT_URL = /^\/json\/([^/?#]+)(?:\?[^#]*)?$/;
 
@@ -36,9 +53,9 @@ function validId(segment: string): string | undefined {
  *
  * Only the success answers (200, 304) are given here, with the headers and body the Koa route
  * gives (representation.ts and request-frame.ts are shared, and test/service/direct-read.test.ts
- * compares the two paths). Everything else goes to Koa untouched, so errors are rendered in one
- * place: another method or path, an invalid id, a missing document, a failing store. A miss or a
- * failure therefore reads the store a second time, in the Koa route.
+ * compares the two paths). Everything else goes to Koa, so errors are rendered in one place:
+ * another method or path, an invalid id, a missing document, a failing store. A missing document
+ * or a failing store is handed on with the request (takeEarlierRead), so it is read only once.
  */
 export function withDirectReads(
   fallback: RequestListener,
@@ -49,10 +66,14 @@ export function withDirectReads(
     let doc;
     try {
       doc = await store.get(id);
-    } catch {
+    } catch (failure) {
+      earlierReads.set(req, { id, failure });
       return false;
     }
-    if (!doc) return false;
+    if (!doc) {
+      earlierReads.set(req, { id, found: undefined });
+      return false;
+    }
     const status = clientHasCurrent(req.headers['if-none-match'], doc) ? 304 : 200;
     // A flat [name, value, …] list: node writes it as is, with none of the object shape changes
     // that building a header object piece by piece costs.

@@ -42,7 +42,10 @@ async function serve(config: Config): Promise<void> {
   let store;
   try {
     // A SQLite volume with less room than the largest body is full, as far as /ready can tell.
-    store = await openStore(config.databaseUrl, { minFreeBytes: config.bodyLimitBytes });
+    store = await openStore(config.databaseUrl, {
+      minFreeBytes: config.bodyLimitBytes,
+      postgresTimeouts: config.databaseTimeouts,
+    });
   } catch (error) {
     logger.fatal({ err: error }, 'cannot open the document store');
     logger.flush();
@@ -60,6 +63,8 @@ async function serve(config: Config): Promise<void> {
     appVersion: config.appVersion,
     instanceId: config.instanceId,
     shutdownDelayMs: config.shutdownDelayMs,
+    requestTimeoutMs: config.requestTimeoutMs,
+    maxConnections: config.maxConnections,
   });
   // Handlers first: whoever waits for "listening" may send SIGTERM at once, and until a handler
   // exists the default action kills the process without draining.
@@ -82,7 +87,9 @@ async function serve(config: Config): Promise<void> {
 async function supervise(config: Config): Promise<void> {
   // Open the store once before forking: the schema is created by one process, and a bad
   // DATABASE_URL fails the start with one clear message instead of N crash-looping workers.
-  const store = await openStore(config.databaseUrl).catch((error: unknown) => {
+  const store = await openStore(config.databaseUrl, {
+    postgresTimeouts: config.databaseTimeouts,
+  }).catch((error: unknown) => {
     process.stderr.write(`Cannot open the document store: ${(error as Error).message}\n`);
     process.exit(1);
   });

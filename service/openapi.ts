@@ -320,7 +320,6 @@ export function openApiDocument(version: string) {
           responses: {
             '200': documentResponse('Patched.'),
             '404': notFound,
-            '409': problem('The document kept changing while the patch was applied; retry.'),
             '412': stale,
             ...writeFailures,
             '415': problem('Not a JSON merge patch (or its application/json alias).', {

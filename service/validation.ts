@@ -27,11 +27,20 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 
 /**
  * Bounds the cost of storing and later merging a document: nesting depth, total number of object
- * keys, and no `__proto__` keys anywhere. Stops walking as soon as a bound is crossed.
+ * keys, and no `__proto__` keys anywhere. Stops walking as soon as a bound is crossed. Also
+ * refuses numbers JSON cannot hold: JSON.parse reads `1e400` as Infinity, which JSON.stringify
+ * would store as null.
  */
 export function assertSaneJson(value: unknown): void {
   let keys = 0;
   const walk = (node: unknown, depth: number): void => {
+    if (typeof node === 'number' && !Number.isFinite(node)) {
+      throw new Problem(
+        400,
+        'number-out-of-range',
+        'A number in the body is too large for JSON to hold (beyond ±1.8e308).',
+      );
+    }
     if (typeof node !== 'object' || node === null) return;
     if (depth > MAX_DEPTH) {
       throw new Problem(

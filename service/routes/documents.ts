@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { MERGE_PATCH, readJsonBody, type BodyRules } from '../body.js';
+import { takeEarlierRead } from '../direct-read.js';
 import { Problem } from '../errors.js';
 import { ifMatchHolds, parsePrecondition, singleStrongTag, type Precondition } from '../etag.js';
 import { applyMergePatch } from '../merge-patch.js';
@@ -30,8 +31,6 @@ export interface DocumentRoutesOptions {
 
 export const LIST_DEFAULT_LIMIT = 100;
 export const LIST_MAX_LIMIT = 1000;
-/** A PATCH without If-Match re-reads and retries this often when another write slips in between. */
-const PATCH_ATTEMPTS = 5;
 
 function respondWithDocument(ctx: Context, doc: StoredDocument, status = 200): void {
   ctx.status = status;
@@ -82,9 +81,15 @@ async function expectedRevision(
   return current.revision;
 }
 
-/** GET /json/:id: the document with its ETag, or 304 when If-None-Match names the current one. */
+/**
+ * GET /json/:id: the document with its ETag, or 304 when If-None-Match names the current one.
+ * When the direct read (direct-read.ts) already read this id and handed on a miss or a failure,
+ * that outcome is rendered instead of reading again.
+ */
 async function readDocument(ctx: Context, store: DocumentStore, id: string): Promise<void> {
-  const doc = await store.get(id);
+  const earlier = takeEarlierRead(ctx.req, id);
+  if (earlier && 'failure' in earlier) throw earlier.failure;
+  const doc = earlier ? earlier.found : await store.get(id);
   if (!doc) throw notFound(id);
   if (clientHasCurrent(ctx.get('If-None-Match'), doc)) {
     ctx.status = 304;
@@ -166,8 +171,9 @@ export function registerDocumentRoutes(
 
   router.post('/json', authenticate, async (ctx) => {
     const body = await readJsonBody(ctx, documentBody);
-    assertSaneJson(body);
     const parsed = parseCreateBody(body);
+    // The limits apply to the document's data, as for PUT, not to the {"id", "data"} envelope.
+    assertSaneJson(parsed.data);
     const id = parsed.id ?? randomUUID();
     assertDocumentData(parsed.data, id, '"data"');
     const result = await store.create(id, JSON.stringify(parsed.data));
@@ -203,25 +209,17 @@ export function registerDocumentRoutes(
     const patch = await readJsonBody(ctx, patchBody);
     assertSaneJson(patch);
     const ifMatch = parsePrecondition(ctx.get('If-Match'));
-    for (let attempt = 1; ; attempt++) {
-      const current = await store.get(id);
-      if (!current) throw notFound(id);
+    // The merge runs against the stored document while the store holds off other writes to it,
+    // so concurrent patches all apply, one after the other.
+    const result = await store.modify(id, (current) => {
       if (ifMatch && !ifMatchHolds(ifMatch, current.revision)) throw preconditionFailed(id);
       const merged = applyMergePatch(JSON.parse(current.dataJson), patch);
       assertSaneJson(merged);
       assertDocumentData(merged, id, 'The patched data');
-      const result = await store.replace(id, JSON.stringify(merged), current.revision);
-      if (result.ok) return respondWithDocument(ctx, result.document);
-      if (result.reason !== 'precondition-failed') throw refusal(id, result);
-      if (ifMatch) throw preconditionFailed(id);
-      if (attempt === PATCH_ATTEMPTS) {
-        throw new Problem(
-          409,
-          'write-conflict',
-          `Document "${id}" kept changing while the patch was applied; retry the request.`,
-        );
-      }
-    }
+      return JSON.stringify(merged);
+    });
+    if (!result.ok) throw refusal(id, result);
+    respondWithDocument(ctx, result.document);
   };
 
   const remove = async (ctx: Context, id: string): Promise<void> => {

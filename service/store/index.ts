@@ -1,3 +1,4 @@
+import type { PostgresTimeouts } from './postgres.js';
 import type { DocumentStore } from './types.js';
 
 export type { DocumentStore, StoredDocument } from './types.js';
@@ -14,11 +15,11 @@ export function isPostgresUrl(databaseUrl: string): boolean {
  */
 export async function openStore(
   databaseUrl: string,
-  options: { minFreeBytes?: number } = {},
+  options: { minFreeBytes?: number; postgresTimeouts?: PostgresTimeouts } = {},
 ): Promise<DocumentStore> {
   if (isPostgresUrl(databaseUrl)) {
     const { PostgresStore } = await import('./postgres.js');
-    return PostgresStore.open(databaseUrl);
+    return PostgresStore.open(databaseUrl, { timeouts: options.postgresTimeouts });
   }
   const { SqliteStore } = await import('./sqlite.js');
   return new SqliteStore(databaseUrl.replace(/^sqlite:(\/\/)?/i, ''), options);

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { asStorageFailure, breaksConnection } from './postgres-failure.js';
 import { newRevision, revisionNonce } from './revision.js';
 import type {
   DeleteResult,
@@ -28,6 +29,40 @@ const WRITE_PROBE_TABLE = `CREATE TABLE IF NOT EXISTS write_probe (
   at TIMESTAMPTZ NOT NULL
 )`;
 
+export interface PostgresTimeouts {
+  /** Waiting for a connection: a new one's handshake, or a free one from the pool. */
+  connectMs: number;
+  /**
+   * One statement: PostgreSQL cancels it after this (statement_timeout, which also bounds a wait
+   * for a row lock), and the client stops waiting after this too (query_timeout), which is what
+   * notices a frozen server that cancels nothing.
+   */
+  queryMs: number;
+}
+
+export const DEFAULT_POSTGRES_TIMEOUTS: PostgresTimeouts = { connectMs: 3000, queryMs: 5000 };
+
+export interface PostgresOptions {
+  poolSize?: number;
+  timeouts?: PostgresTimeouts;
+}
+
+/** What `change` threw inside modify(): the caller's refusal, rethrown after the ROLLBACK. */
+class ChangeRefused extends Error {
+  constructor(readonly reason: unknown) {
+    super('the change was refused');
+  }
+}
+
+/** Runs a store operation and reports a failing database as a StorageFailure. */
+async function translated<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (error) {
+    throw asStorageFailure(error);
+  }
+}
+
 function toDocument(row: Row): StoredDocument {
   return {
     id: row.id,
@@ -52,14 +87,29 @@ export class PostgresStore implements DocumentStore {
     this.pool = pool;
   }
 
-  static async open(connectionString: string, poolSize = 10): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString, max: poolSize, connectionTimeoutMillis: 5000 });
+  static async open(
+    connectionString: string,
+    { poolSize = 10, timeouts = DEFAULT_POSTGRES_TIMEOUTS }: PostgresOptions = {},
+  ): Promise<PostgresStore> {
+    const pool = new pg.Pool({
+      connectionString,
+      max: poolSize,
+      connectionTimeoutMillis: timeouts.connectMs,
+      statement_timeout: timeouts.queryMs,
+      query_timeout: timeouts.queryMs,
+      // A client that dies inside a transaction must not keep its row lock for long.
+      idle_in_transaction_session_timeout: timeouts.queryMs * 2,
+      // Notices a peer that vanished without closing (a host gone, a cut network) on an idle
+      // pooled connection, after 10 s rather than Linux's default of two hours.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     // An idle client that loses its connection emits 'error' on the pool; without a listener
     // that would crash the process. The next query simply gets a fresh connection.
     pool.on('error', () => undefined);
     const store = new PostgresStore(pool);
     try {
-      await store.createSchema();
+      await translated(() => store.createSchema());
     } catch (error) {
       await pool.end();
       throw error;
@@ -95,16 +145,22 @@ export class PostgresStore implements DocumentStore {
     }
   }
 
-  async get(id: string): Promise<StoredDocument | undefined> {
-    const { rows } = await this.pool.query<Row>({
-      name: 'documents-get',
-      text: `SELECT ${COLUMNS} FROM documents WHERE id = $1`,
-      values: [id],
+  get(id: string): Promise<StoredDocument | undefined> {
+    return translated(async () => {
+      const { rows } = await this.pool.query<Row>({
+        name: 'documents-get',
+        text: `SELECT ${COLUMNS} FROM documents WHERE id = $1`,
+        values: [id],
+      });
+      return rows[0] && toDocument(rows[0]);
     });
-    return rows[0] && toDocument(rows[0]);
   }
 
-  async list(limit: number, afterId?: string): Promise<ListPage> {
+  list(limit: number, afterId?: string): Promise<ListPage> {
+    return translated(() => this.listNow(limit, afterId));
+  }
+
+  private async listNow(limit: number, afterId?: string): Promise<ListPage> {
     const { rows } = await this.pool.query<Pick<Row, 'id' | 'version' | 'updated_at'>>(
       afterId === undefined
         ? {
@@ -124,7 +180,11 @@ export class PostgresStore implements DocumentStore {
     return { items, lastId: items.length === limit ? items[items.length - 1]?.id : undefined };
   }
 
-  async create(id: string, dataJson: string): Promise<WriteResult> {
+  create(id: string, dataJson: string): Promise<WriteResult> {
+    return translated(() => this.createNow(id, dataJson));
+  }
+
+  private async createNow(id: string, dataJson: string): Promise<WriteResult> {
     const now = new Date();
     const { rows } = await this.pool.query<Row>({
       name: 'documents-insert',
@@ -135,7 +195,15 @@ export class PostgresStore implements DocumentStore {
     return rows[0] ? { ok: true, document: toDocument(rows[0]) } : { ok: false, reason: 'exists' };
   }
 
-  async replace(id: string, dataJson: string, expectedRevision?: string): Promise<WriteResult> {
+  replace(id: string, dataJson: string, expectedRevision?: string): Promise<WriteResult> {
+    return translated(() => this.replaceNow(id, dataJson, expectedRevision));
+  }
+
+  private async replaceNow(
+    id: string,
+    dataJson: string,
+    expectedRevision?: string,
+  ): Promise<WriteResult> {
     const { rows } = await this.pool.query<Row>({
       text: `UPDATE documents SET data = $2, version = version + 1,
                revision = (version + 1)::text || '-' || $3, updated_at = $4
@@ -146,7 +214,66 @@ export class PostgresStore implements DocumentStore {
     return { ok: false, reason: await this.refusal(id) };
   }
 
-  async remove(id: string, expectedRevision?: string): Promise<DeleteResult> {
+  /**
+   * The read and the write in one transaction that holds the row lock (SELECT … FOR UPDATE), so
+   * concurrent modifications of one document queue up instead of failing each other's
+   * compare-and-set.
+   */
+  modify(id: string, change: (current: StoredDocument) => string): Promise<WriteResult> {
+    return translated(async () => {
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await this.modifyLocked(client, id, change);
+      } catch (error) {
+        if (breaksConnection(error) && !(error instanceof ChangeRefused)) broken = error as Error;
+        else await client.query('ROLLBACK').catch((lost: unknown) => (broken = lost as Error));
+        if (error instanceof ChangeRefused) throw error.reason;
+        throw error;
+      } finally {
+        // A connection that failed or stopped answering is closed, not handed out again.
+        client.release(broken);
+      }
+    });
+  }
+
+  private async modifyLocked(
+    client: pg.PoolClient,
+    id: string,
+    change: (current: StoredDocument) => string,
+  ): Promise<WriteResult> {
+    await client.query('BEGIN');
+    const { rows } = await client.query<Row>({
+      name: 'documents-get-for-update',
+      text: `SELECT ${COLUMNS} FROM documents WHERE id = $1 FOR UPDATE`,
+      values: [id],
+    });
+    if (!rows[0]) {
+      await client.query('ROLLBACK');
+      return { ok: false, reason: 'not-found' };
+    }
+    let dataJson: string;
+    try {
+      dataJson = change(toDocument(rows[0]));
+    } catch (reason) {
+      throw new ChangeRefused(reason);
+    }
+    const updated = await client.query<Row>({
+      name: 'documents-update-locked',
+      text: `UPDATE documents SET data = $2, version = version + 1,
+               revision = (version + 1)::text || '-' || $3, updated_at = $4
+             WHERE id = $1 RETURNING ${COLUMNS}`,
+      values: [id, dataJson, revisionNonce(), new Date()],
+    });
+    await client.query('COMMIT');
+    return { ok: true, document: toDocument(updated.rows[0]!) };
+  }
+
+  remove(id: string, expectedRevision?: string): Promise<DeleteResult> {
+    return translated(() => this.removeNow(id, expectedRevision));
+  }
+
+  private async removeNow(id: string, expectedRevision?: string): Promise<DeleteResult> {
     const { rowCount } = await this.pool.query(
       'DELETE FROM documents WHERE id = $1 AND ($2::text IS NULL OR revision = $2)',
       [id, expectedRevision ?? null],
@@ -160,15 +287,19 @@ export class PostgresStore implements DocumentStore {
     return rowCount ? 'precondition-failed' : 'not-found';
   }
 
-  async ping(): Promise<void> {
-    await this.pool.query('SELECT 1');
+  ping(): Promise<void> {
+    return translated(async () => {
+      await this.pool.query('SELECT 1');
+    });
   }
 
   /** One upsert of the single row of write_probe: it commits only if PostgreSQL can write. */
-  async probeWrite(): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO write_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
-    );
+  probeWrite(): Promise<void> {
+    return translated(async () => {
+      await this.pool.query(
+        'INSERT INTO write_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at',
+      );
+    });
   }
 
   async close(): Promise<void> {

@@ -237,6 +237,38 @@ export class SqliteStore implements DocumentStore {
     });
   }
 
+  /**
+   * The read, `change` and the write run in one IMMEDIATE transaction: it takes the write lock
+   * before reading, so no other worker's write can land in between (and this process, being
+   * synchronous, runs nothing else meanwhile). COMMIT runs as its own statement, so a commit
+   * that fails (a full disk) throws instead of passing for a success.
+   */
+  modify(id: string, change: (current: StoredDocument) => string): Promise<WriteResult> {
+    this.modifyLocked ??= this.prepareModify();
+    const modifyLocked = this.modifyLocked;
+    return this.write(() => modifyLocked.immediate(id, change));
+  }
+
+  private modifyLocked?: ReturnType<SqliteStore['prepareModify']>;
+
+  private prepareModify() {
+    const read = this.db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM documents WHERE id = ?`);
+    const write = this.db.prepare<{ id: string; data: string; nonce: string; now: string }, Row>(
+      `UPDATE documents SET data = :data, version = version + 1,
+         revision = (version + 1) || '-' || :nonce, updated_at = :now
+       WHERE id = :id RETURNING ${COLUMNS}`,
+    );
+    return this.db.transaction(
+      (id: string, change: (current: StoredDocument) => string): WriteResult => {
+        const row = read.get(id);
+        if (!row) return { ok: false, reason: 'not-found' };
+        const data = change(toDocument(row));
+        const params = { id, data, nonce: revisionNonce(), now: new Date().toISOString() };
+        return { ok: true, document: toDocument(write.all(params)[0]!) };
+      },
+    );
+  }
+
   private whileBusy<T>(statement: () => T): Promise<T> {
     return retryWhileBusy(statement, this.busyTimeoutMs);
   }

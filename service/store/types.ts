@@ -45,6 +45,13 @@ export interface DocumentStore {
    * succeeds only when the stored revision still equals it, else `precondition-failed`.
    */
   replace(id: string, dataJson: string, expectedRevision?: string): Promise<WriteResult>;
+  /**
+   * Read-modify-write with nothing in between: reads the document, writes the data `change`
+   * returns for it (JSON text), and no other write can land between the read and the write, so
+   * concurrent modifications all succeed, one after the other. `change` may throw to refuse;
+   * nothing is written then and the error is rethrown. `not-found` when there is no document.
+   */
+  modify(id: string, change: (current: StoredDocument) => string): Promise<WriteResult>;
   remove(id: string, expectedRevision?: string): Promise<DeleteResult>;
   /** Resolves when the storage answers a read. */
   ping(): Promise<void>;

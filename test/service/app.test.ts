@@ -17,6 +17,7 @@ function brokenStore(): DocumentStore & { calls: number } {
     list: fail,
     create: fail,
     replace: fail,
+    modify: fail,
     remove: fail,
     ping: fail,
     probeWrite: fail,
@@ -76,6 +77,25 @@ describe('the app when storage fails', () => {
     const error = logged.find((entry) => entry.reqId === 'req-500' && entry.err);
     expect(JSON.stringify(error)).toContain('disk on fire');
   });
+
+  test('asks the store once per GET, so a failing or frozen store is waited for only once', async () => {
+    const store = brokenStore();
+    const { url } = await serve(store);
+    const failed = await request(url, 'GET', '/json/anything?q=1');
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    expect(store.calls).toBe(1);
+    await running?.stop();
+    // a missing document too: the direct read's miss is answered by Koa without a second read
+    let reads = 0;
+    const empty = new SqliteStore(':memory:');
+    const get = empty.get.bind(empty);
+    empty.get = (id) => (reads++, get(id));
+    const { url: emptyUrl } = await serve(empty);
+    const missing = await request(emptyUrl, 'GET', '/json/missing');
+    expect(missing.status).toBe(404);
+    expect(missing.json.type).toBe('urn:challenge-deploy:problem:document-not-found');
+    expect(reads).toBe(1);
+  });
 });
 
 describe('telling instances apart behind a load balancer', () => {
@@ -85,6 +105,50 @@ describe('telling instances apart behind a load balancer', () => {
       const reply = await request(url, 'GET', path);
       expect([path, reply.headers.get('x-instance-id')]).toEqual([path, 'i-0abc']);
     }
+  });
+});
+
+describe("the server's connection bounds", () => {
+  test("give a client 120 s for a whole request (not Node's 300 s) and take 10,000 connections", async () => {
+    const { running } = await serve(brokenStore());
+    expect(running.server.requestTimeout).toBe(120_000);
+    expect(running.server.headersTimeout).toBeLessThanOrEqual(running.server.requestTimeout);
+    expect(running.server.maxConnections).toBe(10_000);
+  });
+
+  test('close connections past MAX_CONNECTIONS at once and keep serving the ones they have', async () => {
+    const store = brokenStore();
+    store.ping = () => Promise.resolve();
+    const log = capturedLogger('silent');
+    running = await startServer({
+      store,
+      logger: log.logger,
+      port: 0,
+      host: '127.0.0.1',
+      apiTokens: ['t'],
+      bodyLimitBytes: 1024,
+      appVersion: 'v1',
+      instanceId: 'i',
+      maxConnections: 1,
+      requestTimeoutMs: 70_000,
+    });
+    expect(running.server.requestTimeout).toBe(70_000);
+    const { connect } = await import('node:net');
+    const held = connect(running.port, '127.0.0.1');
+    await new Promise((resolve) => held.once('connect', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refused = await request(running.url, 'GET', '/health').then(
+      (reply) => reply.status,
+      (error: NodeJS.ErrnoException) => error.code,
+    );
+    expect(refused).toBe('ECONNRESET');
+    held.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      held.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      held.once('close', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
 
@@ -124,7 +188,7 @@ describe('the HTTP server', () => {
 });
 
 describe('the document size bounds', () => {
-  test('accept 10,000 keys and refuse 10,001 with 400', async () => {
+  test('accept 10,000 keys of data and refuse 10,001 with 400, by POST and PUT alike', async () => {
     const log = capturedLogger('silent');
     running = await startServer({
       store: new SqliteStore(':memory:'),
@@ -136,18 +200,22 @@ describe('the document size bounds', () => {
       appVersion: 'v1',
       instanceId: 'i',
     });
+    const data = (keys: number) =>
+      Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i]));
+    const headers = { Authorization: 'Bearer t', 'Content-Type': 'application/json' };
+    // The {"id", "data"} envelope's own keys do not count against the limit.
     const post = (id: string, keys: number) =>
       request(running!.url, 'POST', '/json', {
-        // the envelope's own two keys count too
-        body: JSON.stringify({
-          id,
-          data: Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])),
-        }),
-        headers: { Authorization: 'Bearer t', 'Content-Type': 'application/json' },
+        body: JSON.stringify({ id, data: data(keys) }),
+        headers,
       });
-    expect((await post('at-cap', 10_000 - 2)).status).toBe(201);
-    const over = await post('over-cap', 10_000 - 1);
-    expect(over.status).toBe(400);
-    expect(over.json.type).toBe('urn:challenge-deploy:problem:too-many-keys');
+    const put = (id: string, keys: number) =>
+      request(running!.url, 'PUT', `/json/${id}`, { body: JSON.stringify(data(keys)), headers });
+    expect((await post('at-cap', 10_000)).status).toBe(201);
+    expect((await put('at-cap', 10_000)).status).toBe(200);
+    for (const over of [await post('over-cap', 10_001), await put('at-cap', 10_001)]) {
+      expect(over.status).toBe(400);
+      expect(over.json.type).toBe('urn:challenge-deploy:problem:too-many-keys');
+    }
   });
 });

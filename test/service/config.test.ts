@@ -55,8 +55,33 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud'],
     ['SHUTDOWN_DELAY', '31'],
     ['SHUTDOWN_DELAY', '2s'],
+    ['REQUEST_TIMEOUT', '10'],
+    ['REQUEST_TIMEOUT', '2m'],
+    ['MAX_CONNECTIONS', '0'],
+    ['DATABASE_CONNECT_TIMEOUT_MS', '50'],
+    ['DATABASE_QUERY_TIMEOUT_MS', 'soon'],
   ])('refuses %s=%s with a message naming the variable', (name, value) => {
     expect(() => loadConfig({ API_TOKEN: 't', [name]: value })).toThrow(new RegExp(name));
+  });
+
+  test('bounds requests, connections and database waits by default, and reads each bound', () => {
+    expect(loadConfig({ API_TOKEN: 't' })).toMatchObject({
+      requestTimeoutMs: 120_000,
+      maxConnections: 10_000,
+      databaseTimeouts: { connectMs: 3000, queryMs: 5000 },
+    });
+    const config = loadConfig({
+      API_TOKEN: 't',
+      REQUEST_TIMEOUT: '90',
+      MAX_CONNECTIONS: '500',
+      DATABASE_CONNECT_TIMEOUT_MS: '1500',
+      DATABASE_QUERY_TIMEOUT_MS: '2500',
+    });
+    expect(config).toMatchObject({
+      requestTimeoutMs: 90_000,
+      maxConnections: 500,
+      databaseTimeouts: { connectMs: 1500, queryMs: 2500 },
+    });
   });
 
   test('reads SHUTDOWN_DELAY in seconds', () => {

@@ -127,7 +127,7 @@ describe('reads answered ahead of Koa (direct-read.ts)', () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const logged = log.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(logged).toContainEqual(
-      expect.objectContaining({ reqId: id, method: 'GET', url: '/json/doc-1', status: 200 }),
+      expect.objectContaining({ reqId: id, method: 'GET', path: '/json/doc-1', status: 200 }),
     );
   });
 

@@ -174,6 +174,20 @@ describe('WEB_CONCURRENCY workers on one SQLite file', () => {
     expect(contenders.filter((reply) => reply.status === 200)).toHaveLength(1);
     expect(contenders.filter((reply) => reply.status === 412)).toHaveLength(19);
 
+    // Unconditional patches from both workers all apply: none is lost, none answers 409.
+    const patches = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        request(service.url, 'PATCH', '/json/w-001', {
+          body: JSON.stringify({ [`p${i}`]: i }),
+          headers: { ...authJson, ...fresh, 'Content-Type': 'application/merge-patch+json' },
+        }),
+      ),
+    );
+    expect(patches.map((reply) => reply.status)).toEqual(patches.map(() => 200));
+    const patched = await request(service.url, 'GET', '/json/w-001');
+    expect(Object.keys(patched.json.data)).toHaveLength(51);
+    expect(patched.json.version).toBe(51);
+
     service.child.kill('SIGTERM');
     expect(await service.exited).toEqual({ code: 0, signal: null });
   });

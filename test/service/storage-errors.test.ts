@@ -18,6 +18,7 @@ function failingStore(error: () => Error): DocumentStore & { probe: () => Promis
     create: fail,
     replace: fail,
     remove: fail,
+    modify: fail,
     ping: fail,
     probe: fail as () => Promise<void>,
     probeWrite: () => store.probe(),

@@ -16,6 +16,25 @@ describeWithPostgres('PostgreSQL store', () => {
 
   describeStoreContract('PostgreSQL', async () => PostgresStore.open(await isolated()));
 
+  test('modifications through separate pools (instances) of one database all apply', async () => {
+    const url = await isolated();
+    const instances = await Promise.all(Array.from({ length: 3 }, () => PostgresStore.open(url)));
+    await instances[0]!.create('shared', '{}');
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        instances[i % 3]!.modify('shared', (current) =>
+          JSON.stringify({ ...(JSON.parse(current.dataJson) as object), [`k${i}`]: i }),
+        ),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const stored = await instances[1]!.get('shared');
+    expect(Object.keys(JSON.parse(stored!.dataJson) as object).sort()).toEqual(
+      Array.from({ length: 30 }, (_, i) => `k${i}`).sort(),
+    );
+    await Promise.all(instances.map((s) => s.close()));
+  });
+
   describe('PostgreSQL schema creation', () => {
     test('is idempotent and safe when many instances start at the same moment', async () => {
       const url = await isolated();

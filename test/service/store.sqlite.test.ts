@@ -39,6 +39,23 @@ describe('SQLite store files', () => {
     await b.close();
   });
 
+  test('modifications through two connections to one file all apply', async () => {
+    const file = join(dir, 'modified.sqlite');
+    const connections = [new SqliteStore(file), new SqliteStore(file)];
+    await connections[0]!.create('shared', '{}');
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        connections[i % 2]!.modify('shared', (current) =>
+          JSON.stringify({ ...(JSON.parse(current.dataJson) as object), [`k${i}`]: i }),
+        ),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const stored = await connections[1]!.get('shared');
+    expect(Object.keys(JSON.parse(stored!.dataJson) as object)).toHaveLength(40);
+    for (const connection of connections) await connection.close();
+  });
+
   test('a write that finds another process holding the lock waits for it without blocking reads', async () => {
     const file = join(dir, 'locked.sqlite');
     const store = new SqliteStore(file);

@@ -135,6 +135,70 @@ export function describeApiContract(name: string, open: () => Promise<DocumentSt
         expect((await call('GET', '/json/form')).status).toBe(404);
       });
 
+      test('reads media types regardless of case and whitespace (RFC 9110), as HTTP libraries send them', async () => {
+        const types = [
+          'application/json; charset=UTF-8',
+          'Application/JSON',
+          'application/json ; charset=utf-8',
+          'APPLICATION/JSON;CHARSET="utf-8"',
+          ' application/json\t;\tcharset=UTF8',
+        ];
+        for (const [i, type] of types.entries()) {
+          const reply = await call('POST', '/json', {
+            body: json({ id: `typed-${i}`, data: { i } }),
+            headers: { ...auth(), 'Content-Type': type },
+          });
+          expect([type, reply.status]).toEqual([type, 201]);
+        }
+        const patched = await call('PATCH', '/json/typed-0', {
+          body: json({ patched: true }),
+          headers: { ...auth(), 'Content-Type': 'Application/Merge-Patch+JSON; Charset=UTF-8' },
+        });
+        expect(patched.status).toBe(200);
+        const latin1 = await call('POST', '/json', {
+          body: json({ id: 'latin1', data: {} }),
+          headers: { ...auth(), 'Content-Type': 'application/json; charset=ISO-8859-1' },
+        });
+        expect(latin1.status).toBe(415);
+        expect(latin1.json.detail).toContain('iso-8859-1');
+      });
+
+      test('refuses numbers JSON cannot hold with 400 instead of storing them as null', async () => {
+        for (const [id, number] of [
+          ['huge', '1e400'],
+          ['minus-huge', '-1e400'],
+        ]) {
+          const reply = await call('POST', '/json', {
+            body: `{"id":"${id}","data":{"n":${number}}}`,
+            headers: { ...auth(), ...asJson },
+          });
+          expect([number, reply.status]).toEqual([number, 400]);
+          expect(reply.json.type).toBe('urn:challenge-deploy:problem:number-out-of-range');
+          expect((await call('GET', `/json/${id}`)).status).toBe(404);
+        }
+        await create('finite', { n: 1 });
+        const put = await call('PUT', '/json/finite', {
+          body: '{"n":[1,2,1e309]}',
+          headers: { ...auth(), ...asJson },
+        });
+        const patched = await call('PATCH', '/json/finite', {
+          body: '{"m":{"deep":-1e999}}',
+          headers: { ...auth(), 'Content-Type': 'application/merge-patch+json' },
+        });
+        expect([put.status, patched.status]).toEqual([400, 400]);
+        expect((await call('GET', '/json/finite')).json).toMatchObject({
+          data: { n: 1 },
+          version: 1,
+        });
+        // the largest finite double is still a number
+        const max = await call('POST', '/json', {
+          body: '{"id":"max","data":{"n":1.7976931348623157e308}}',
+          headers: { ...auth(), ...asJson },
+        });
+        expect(max.status).toBe(201);
+        expect(max.json.data).toEqual({ n: Number.MAX_VALUE });
+      });
+
       test('accepts gzip bodies and refuses ones that inflate beyond the body limit with 413', async () => {
         const small = await call('POST', '/json', {
           body: gzipSync(json({ id: 'zipped', data: { ok: true } })),
@@ -160,16 +224,16 @@ export function describeApiContract(name: string, open: () => Promise<DocumentSt
         expect(reply.json.type).toBe('urn:challenge-deploy:problem:body-too-large');
       });
 
-      test('accepts nesting 64 levels deep and refuses 65', async () => {
-        const nest = (levels: number): unknown => (levels === 0 ? 1 : { n: nest(levels - 1) });
-        // data sits one level below the body, so data with 63 levels makes 64 in all
+      test('accepts data nested 64 levels deep and refuses 65, the envelope not counted', async () => {
+        const nest = (levels: number): unknown =>
+          levels === 1 ? { n: 1 } : { n: nest(levels - 1) };
         const ok = await call('POST', '/json', {
-          body: json({ id: 'deep-ok', data: nest(63) }),
+          body: json({ id: 'deep-ok', data: nest(64) }),
           headers: { ...auth(), ...asJson },
         });
         expect(ok.status).toBe(201);
         const tooDeep = await call('POST', '/json', {
-          body: json({ id: 'deep-no', data: nest(64) }),
+          body: json({ id: 'deep-no', data: nest(65) }),
           headers: { ...auth(), ...asJson },
         });
         expect(tooDeep.status).toBe(400);
@@ -390,6 +454,23 @@ export function describeApiContract(name: string, open: () => Promise<DocumentSt
         expect((await call('GET', '/json/patchy')).json.data).toEqual({ v: 2 });
       });
 
+      test.each([10, 50])(
+        'applies every one of %i concurrent unconditional patches of one document',
+        async (writers) => {
+          const id = `contended-patch-${writers}`;
+          await create(id, {});
+          const replies = await Promise.all(
+            Array.from({ length: writers }, (_, i) => patch(id, { [`k${i}`]: i })),
+          );
+          expect(replies.map((reply) => reply.status)).toEqual(replies.map(() => 200));
+          const stored = await call('GET', `/json/${id}`);
+          expect(Object.keys(stored.json.data).sort()).toEqual(
+            Array.from({ length: writers }, (_, i) => `k${i}`).sort(),
+          );
+          expect(stored.json.version).toBe(writers + 1);
+        },
+      );
+
       test('refuses a patch that would turn the data into something other than an object', async () => {
         await create('shape', { a: 1 });
         expect((await patch('shape', '"text"')).status).toBe(400);
@@ -537,10 +618,21 @@ export function describeApiContract(name: string, open: () => Promise<DocumentSt
         expect(logged).toContainEqual(
           expect.objectContaining({ reqId: 'logged-request', status: 400, method: 'POST' }),
         );
+        await call('GET', '/json?limit=2&cursor=c2VjcmV0LWluLXF1ZXJ5');
+        await call('GET', '/json/x?token=secret-in-query');
+        expect(logged.length).toBeGreaterThan(0);
+        const paths = log.lines
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+          .filter((line) => line.msg === 'request')
+          .map((line) => line.path);
+        expect(paths).toEqual(expect.arrayContaining(['/json', '/json/x']));
+        expect(paths.every((path) => typeof path === 'string' && !path.includes('?'))).toBe(true);
         const all = log.lines.join('\n');
         expect(all).not.toContain(TOKEN);
         expect(all).not.toContain(ROTATED_TOKEN);
         expect(all).not.toContain('guessed-secret');
+        expect(all).not.toContain('secret-in-query');
+        expect(all).not.toContain('c2VjcmV0LWluLXF1ZXJ5');
       });
     });
   });

@@ -105,6 +105,51 @@ export function describeStoreContract(name: string, open: () => Promise<Document
       expect(winners[0]?.ok && winners[0].document.dataJson).toBe(stored?.dataJson);
     });
 
+    test('modify writes what the change makes of the stored document, as a new version', async () => {
+      await store.create('modified', '{"n":1}');
+      const result = await store.modify('modified', (current) => {
+        const data = JSON.parse(current.dataJson) as { n: number };
+        return JSON.stringify({ n: data.n + 1, version: current.version });
+      });
+      expect(result.ok && result.document).toMatchObject({ dataJson: '{"n":2,"version":1}' });
+      expect(await store.get('modified')).toMatchObject({
+        dataJson: '{"n":2,"version":1}',
+        version: 2,
+      });
+      expect(await store.modify('never-there', () => '{}')).toEqual({
+        ok: false,
+        reason: 'not-found',
+      });
+    });
+
+    test('a change that throws writes nothing and its error reaches the caller', async () => {
+      await store.create('refused', '{"n":1}');
+      const refusal = new Error('refused by the change');
+      await expect(
+        store.modify('refused', () => {
+          throw refusal;
+        }),
+      ).rejects.toBe(refusal);
+      expect(await store.get('refused')).toMatchObject({ dataJson: '{"n":1}', version: 1 });
+      // and the store still works afterwards (nothing left locked or half-done)
+      expect((await store.modify('refused', () => '{"n":2}')).ok).toBe(true);
+    });
+
+    test('of 50 concurrent modifications of one document every one applies', async () => {
+      await store.create('counted', '{}');
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.modify('counted', (current) =>
+            JSON.stringify({ ...(JSON.parse(current.dataJson) as object), [`k${i}`]: i }),
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.ok)).toHaveLength(50);
+      const stored = await store.get('counted');
+      expect(stored?.version).toBe(51);
+      expect(Object.keys(JSON.parse(stored!.dataJson) as object)).toHaveLength(50);
+    });
+
     test('of many concurrent creators of one id exactly one succeeds', async () => {
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) => store.create('raced', JSON.stringify({ i }))),
