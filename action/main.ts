@@ -1,6 +1,6 @@
-// The action's entry point, for both the main and the post run (action.yml has one bundle): the
-// main run saves `isPost` in the job state, so a run that finds it is the post run (like
-// actions/checkout). This is the only module that touches @actions/core inputs, outputs, state
+// The action, for both the main and the post run (action.yml has one bundle): the main run saves
+// `isPost` in the job state, so a run that finds it is the post run (like actions/checkout).
+// index.ts runs it; importing this module runs nothing. This is the only module that touches @actions/core inputs, outputs, state
 // and the job summary; everything it calls takes plain values and injected clients.
 import * as core from '@actions/core';
 import { getExecOutput } from '@actions/exec';
@@ -108,5 +108,3 @@ export async function run(): Promise<void> {
     core.setFailed(error instanceof Error ? error.message : String(error));
   }
 }
-
-await run();
