@@ -8,6 +8,7 @@ import { renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
 import { planBatches, rollOut } from './rollout.js';
+import { checkTargetGroup, type TargetGroupCheck } from './target-group.js';
 import type { InFlightCommands } from './run-command.js';
 import { renderDryRun, renderSummary, rolloutOutputs, type ActionOutputs } from './summary.js';
 
@@ -47,10 +48,22 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   const ids = fleet.map((instance) => instance.instanceId);
   const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
   log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
-  const repository = await describeRepository(ecr, inputs.ecrRepository);
+  let targetGroup: TargetGroupCheck | undefined;
+  if (inputs.targetGroupArn) {
+    targetGroup = await checkTargetGroup(
+      { elb: deps.elb, clock: deps.clock, log },
+      inputs.targetGroupArn,
+      ids,
+    );
+  }
+  const repository = await describeRepository(ecr, inputs.ecrRepository, inputs.tagPrefix);
   if (!repository.tagsImmutable) {
+    const filtered = repository.tagMutability?.endsWith('_WITH_EXCLUSION') ?? false;
+    const what = filtered
+      ? `has mutable version tags (its ${repository.tagMutability} filters leave ${inputs.tagPrefix}N tags mutable)`
+      : 'has mutable tags';
     log.warning(
-      `ECR repository ${repository.name} has mutable tags: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE.`,
+      `ECR repository ${repository.name} ${what}: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE${filtered ? ` or change the filters so that no ${inputs.tagPrefix}N tag is mutable` : ''}.`,
     );
   }
 
@@ -117,6 +130,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       commandTimeoutSeconds: inputs.commandTimeoutSeconds,
       rollback: inputs.rollback,
       targetGroupArn: inputs.targetGroupArn,
+      drainTimeoutMs: targetGroup?.drainTimeoutMs,
     },
   );
   return {

@@ -31,6 +31,8 @@ export interface RolloutPlan {
   commandTimeoutSeconds: number;
   rollback: boolean;
   targetGroupArn?: string;
+  /** How long one drain may take (checkTargetGroup: the deregistration delay plus a margin). */
+  drainTimeoutMs?: number;
 }
 
 export interface RolloutReport {
@@ -63,7 +65,8 @@ export function planBatches(instanceIds: string[], size: number): string[][] {
   return batches;
 }
 
-const DRAIN_TIMEOUT_MS = 900_000;
+/** Used when the plan does not say (no preflight of the target group). */
+const DEFAULT_DRAIN_TIMEOUT_MS = 900_000;
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
@@ -114,7 +117,7 @@ async function drainAll(
           { elb, clock: deps.clock, log: deps.log },
           arn,
           item.instanceId,
-          DRAIN_TIMEOUT_MS,
+          plan.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
         );
         return item;
       } catch (error) {

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import {
   DeregisterTargetsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
@@ -185,13 +186,21 @@ describe('a deploy', () => {
 
   function fakeTargetGroup(fleet: string[], events: string[], unhealthyVersion?: () => boolean) {
     const state = new Map<string, TargetHealthStateEnum>(fleet.map((id) => [id, 'healthy']));
+    elbMock.on(DescribeTargetGroupAttributesCommand).resolves({
+      Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }],
+    });
     elbMock.on(DescribeTargetHealthCommand).callsFake(() => {
       const answer = {
         TargetHealthDescriptions: [...state].map(([Id, State]) => ({
           Target: { Id, Port: 8080 },
           TargetHealth: {
             State,
-            Reason: State === 'unhealthy' ? 'Target.ResponseCodeMismatch' : undefined,
+            Reason:
+              State === 'unhealthy'
+                ? 'Target.ResponseCodeMismatch'
+                : State === 'unused'
+                  ? 'Target.NotRegistered'
+                  : undefined,
           },
         })),
       };
@@ -273,5 +282,33 @@ describe('a deploy', () => {
     expect(result.outputs).toMatchObject({ 'failed-instances': fleet[0], 'rolled-back': 'true' });
     expect(running.running.get(fleet[0]!)?.version).toBe('v7');
     expect(running.runs.map((r) => r.instanceId)).not.toContain(fleet[1]);
+  });
+
+  it('stops before any change when the target group does not use the instances (Target.NotInUse)', async () => {
+    const fleet = ids(2);
+    const running = fakeFleet(ssmMock, fleet);
+    elbMock.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: fleet.map((Id) => ({
+        Target: { Id, Port: 8080 },
+        TargetHealth: { State: 'unused', Reason: 'Target.NotInUse' },
+      })),
+    });
+    const { deps: d } = deps();
+    await expect(
+      deploy(
+        d,
+        inputs({
+          'ecr-repository': 'challenge-app',
+          'aws-region': 'eu-west-1',
+          'source-tag': 'main-abc',
+          'instance-ids': fleet.join(','),
+          'target-group-arn': TARGET_GROUP,
+        }),
+      ),
+    ).rejects.toThrow(/is not in use for .* \(ELBv2 reports Target.NotInUse\)/);
+    expect(ecrMock).not.toHaveReceivedCommand(PutImageCommand);
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(elbMock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
+    expect(running.runs).toEqual([]);
   });
 });
