@@ -7,7 +7,8 @@ import { batchSize, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
-import { planBatches, rollOut } from './rollout.js';
+import { planBatches, rollOut, type InstanceResult } from './rollout.js';
+import { sessionLifetimeWarning, worstCaseRolloutMs } from './session-lifetime.js';
 import { checkTargetGroup, type TargetGroupCheck } from './target-group.js';
 import type { InFlightCommands } from './run-command.js';
 import { renderDryRun, renderSummary, rolloutOutputs, type ActionOutputs } from './summary.js';
@@ -26,8 +27,8 @@ export interface DeployDeps {
   /** Told the version and image as soon as they exist, so a later failure still reports them. */
   onImage?: (outputs: Partial<ActionOutputs>) => void;
   inFlight?: InFlightCommands;
-  /** Told each time AWS throttled a call. */
-  onThrottle?: () => void;
+  /** When the AWS session's credentials expire, where the SDK knows it. */
+  sessionExpiry?: () => Promise<Date | undefined>;
 }
 
 export interface DeployResult {
@@ -56,6 +57,19 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       ids,
     );
   }
+  const lifetime = sessionLifetimeWarning(
+    worstCaseRolloutMs({
+      batches: batches.length,
+      instances: ids.length,
+      commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+      healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+      drainTimeoutMs: targetGroup?.drainTimeoutMs,
+      rollback: inputs.rollback,
+    }),
+    deps.clock.now(),
+    await deps.sessionExpiry?.().catch(() => undefined),
+  );
+  if (lifetime) log.warning(lifetime, { title: 'AWS session may expire mid-deploy' });
   const repository = await describeRepository(ecr, inputs.ecrRepository, inputs.tagPrefix);
   if (!repository.tagsImmutable) {
     const filtered = repository.tagMutability?.endsWith('_WITH_EXCLUSION') ?? false;
@@ -108,6 +122,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   );
   deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
 
+  let throttled = 0;
   const report = await rollOut(
     {
       ssm,
@@ -116,7 +131,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       clock: deps.clock,
       log,
       inFlight: deps.inFlight,
-      onThrottle: deps.onThrottle,
+      onThrottle: () => throttled++,
     },
     {
       version: image.version,
@@ -133,9 +148,34 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       drainTimeoutMs: targetGroup?.drainTimeoutMs,
     },
   );
+  annotate(log, report.results);
+  if (throttled > 0) {
+    log.notice(
+      `AWS throttled ${throttled} call(s) of this deploy; the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`,
+      { title: 'AWS throttling' },
+    );
+  }
   return {
     outputs: rolloutOutputs(report, image.digest),
     summary: renderSummary(report, image.digest),
     failure: report.failure,
   };
+}
+
+const OUTCOME_TITLE: Partial<Record<InstanceResult['outcome'], string>> = {
+  failed: 'failed',
+  'rollback-failed': 'rollback failed',
+  'rolled-back': 'rolled back',
+};
+
+/** One annotation per instance that did not end deployed: errors for failures, warnings for rollbacks. */
+function annotate(log: Logger, results: InstanceResult[]): void {
+  for (const result of results) {
+    const outcome = OUTCOME_TITLE[result.outcome];
+    if (!outcome) continue;
+    const title = `${result.instanceId}: ${outcome}`;
+    const message = result.message ?? title;
+    if (result.outcome === 'rolled-back') log.warning(message, { title });
+    else log.error(message, { title });
+  }
 }

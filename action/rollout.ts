@@ -3,6 +3,7 @@ import type {
   TargetDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { describeAwsError } from './aws-errors.js';
 import type { Clock } from './clock.js';
 import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
@@ -38,6 +39,8 @@ export interface RolloutPlan {
 export interface RolloutReport {
   version: string;
   image: string;
+  region: string;
+  targetGroupArn?: string;
   results: InstanceResult[];
   /** true only when the new version runs healthy on every instance. */
   succeeded: boolean;
@@ -99,7 +102,7 @@ function scriptFor(
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeAwsError(error);
 }
 
 async function drainAll(
@@ -183,7 +186,10 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
     }
     for (const item of ready) {
       const invocation = invocations.get(item.instanceId);
-      if (invocation) Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
+      if (invocation) {
+        Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
+        item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+      }
     }
   }
   await Promise.all(
@@ -247,6 +253,7 @@ async function rollBack(
       comment: `challenge-deploy rollback to ${previousVersion}`,
     });
     const invocation = invocations.get(id);
+    if (invocation) item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
     const report = invocation
       ? parseScriptReport(invocation.output, invocation.exitCode)
       : parseScriptReport('', undefined);
@@ -344,12 +351,15 @@ export async function rollOut(deps: RolloutDeps, plan: RolloutPlan): Promise<Rol
     message: item.message,
     durationMs: item.durationMs,
     output: item.output,
+    commandIds: item.commandIds ?? [],
   }));
   const succeeded = results.every((result) => result.outcome === 'deployed');
   const rolledBack = results.some((result) => result.outcome === 'rolled-back');
   return {
     version: plan.version,
     image: plan.image,
+    region: plan.region,
+    targetGroupArn: plan.targetGroupArn,
     results,
     succeeded,
     rolledBack,

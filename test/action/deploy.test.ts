@@ -182,6 +182,73 @@ describe('a deploy', () => {
       `${fleet[2]}: v8 failed its health check after 120 s (HTTP 503); rolled back to v7 (healthy).`,
     );
     expect(result.outputs).toMatchObject({ 'failed-instances': fleet[2], 'rolled-back': 'true' });
+    // One annotation per instance that did not end deployed, titled with the instance and outcome.
+    expect(d.log.annotations.filter((a) => a.title?.startsWith('i-'))).toEqual([
+      expect.objectContaining({ level: 'warning', title: `${fleet[0]}: rolled back` }),
+      expect.objectContaining({ level: 'warning', title: `${fleet[1]}: rolled back` }),
+      expect.objectContaining({
+        level: 'warning',
+        title: `${fleet[2]}: rolled back`,
+        message: expect.stringContaining('v8 failed its health check'),
+      }),
+    ]);
+  });
+
+  it('annotates a failed instance as an error titled with its id and outcome, and counts throttling in a notice', async () => {
+    const fleet = ids(1);
+    fakeFleet(ssmMock, fleet, { [fleet[0]!]: unhealthyNewVersion });
+    // The first SendCommand is throttled; the fleet's fake answers the retry.
+    ssmMock
+      .on(SendCommandCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const { deps: d } = deps();
+    const result = await deploy(
+      d,
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+        rollback: 'false',
+      }),
+    );
+    expect(result.failure).toBeDefined();
+    expect(d.log.annotations).toContainEqual(
+      expect.objectContaining({ level: 'error', title: `${fleet[0]}: failed` }),
+    );
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 2);
+    expect(d.log.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'notice',
+        title: 'AWS throttling',
+        message: expect.stringMatching(/^AWS throttled 1 call\(s\) of this deploy/),
+      }),
+    );
+  });
+
+  it('warns when the worst-case rollout outlives the AWS session', async () => {
+    const fleet = ids(4);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const now = d.clock.now();
+    await deploy(
+      { ...d, sessionExpiry: () => Promise.resolve(new Date(now + 15 * 60_000)) },
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+      }),
+    );
+    expect(d.log.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'warning',
+        title: 'AWS session may expire mid-deploy',
+        message: expect.stringMatching(
+          /^The AWS session expires in 15 min .* up to 80 min in the worst case/,
+        ),
+      }),
+    );
   });
 
   function fakeTargetGroup(fleet: string[], events: string[], unhealthyVersion?: () => boolean) {
