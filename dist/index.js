@@ -18027,7 +18027,7 @@ __webpack_unused_export__ = DescribeInstanceAssociationsStatusCommand;
 __webpack_unused_export__ = DescribeInstanceAssociationsStatusRequest$;
 __webpack_unused_export__ = DescribeInstanceAssociationsStatusResult$;
 __webpack_unused_export__ = DescribeInstanceInformation$;
-exports.MXw = DescribeInstanceInformationCommand;
+__webpack_unused_export__ = DescribeInstanceInformationCommand;
 __webpack_unused_export__ = DescribeInstanceInformationRequest$;
 __webpack_unused_export__ = DescribeInstanceInformationResult$;
 __webpack_unused_export__ = DescribeInstancePatchStates$;
@@ -18939,7 +18939,7 @@ __webpack_unused_export__ = paginateDescribeAvailablePatches;
 __webpack_unused_export__ = paginateDescribeEffectiveInstanceAssociations;
 __webpack_unused_export__ = paginateDescribeEffectivePatchesForPatchBaseline;
 __webpack_unused_export__ = paginateDescribeInstanceAssociationsStatus;
-__webpack_unused_export__ = paginateDescribeInstanceInformation;
+exports.KKC = paginateDescribeInstanceInformation;
 __webpack_unused_export__ = paginateDescribeInstancePatchStates;
 __webpack_unused_export__ = paginateDescribeInstancePatchStatesForPatchGroup;
 __webpack_unused_export__ = paginateDescribeInstancePatches;
@@ -74278,16 +74278,9 @@ const systemClock = {
 const PAGE = 50;
 async function describe(ssm, filters) {
     const found = [];
-    let nextToken;
-    do {
-        const page = await ssm.send(new client_ssm_dist_cjs/* DescribeInstanceInformationCommand */.MXw({
-            Filters: filters,
-            MaxResults: PAGE,
-            NextToken: nextToken,
-        }));
+    const pages = (0,client_ssm_dist_cjs/* paginateDescribeInstanceInformation */.KKC)({ client: ssm, pageSize: PAGE }, { Filters: filters });
+    for await (const page of pages)
         found.push(...(page.InstanceInformationList ?? []));
-        nextToken = page.NextToken;
-    } while (nextToken);
     return found;
 }
 function toManaged(info) {
