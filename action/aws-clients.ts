@@ -3,6 +3,7 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { isThrottling } from './aws-errors.js';
 
 /** Kept equal to package.json's version by test/action/aws-clients.test.ts. */
 export const ACTION_VERSION = '1.0.0';
@@ -21,13 +22,37 @@ export interface AwsClientOptions {
   region: string;
   /** For tests; the action itself honours AWS_ENDPOINT_URL(_<SERVICE>) through the SDK. */
   endpoint?: string;
+  /** Told of every throttled answer, also those the SDK's own retries absorb. */
+  onThrottle?: () => void;
+}
+
+type AnyClient = ECRClient | SSMClient | ElasticLoadBalancingV2Client;
+
+/**
+ * Counts throttled answers per attempt: placed in finalizeRequest below the retry middleware
+ * (priority high), it sees each attempt's deserialized error before the SDK retries it.
+ */
+function countThrottling<T extends AnyClient>(client: T, onThrottle?: () => void): T {
+  if (!onThrottle) return client;
+  (client.middlewareStack as ECRClient['middlewareStack']).add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (isThrottling(error)) onThrottle();
+        throw error;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'challengeDeployThrottleCount' },
+  );
+  return client;
 }
 
 /**
  * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
  * credentials from the default chain.
  */
-export function awsClients({ region, endpoint }: AwsClientOptions): AwsClients {
+export function awsClients({ region, endpoint, onThrottle }: AwsClientOptions): AwsClients {
   const config = {
     region,
     endpoint,
@@ -36,9 +61,9 @@ export function awsClients({ region, endpoint }: AwsClientOptions): AwsClients {
     customUserAgent: [USER_AGENT],
   };
   return {
-    ecr: new ECRClient(config),
-    ssm: new SSMClient(config),
-    ssmSend: new SSMClient({ ...config, maxAttempts: 1 }),
-    elb: new ElasticLoadBalancingV2Client(config),
+    ecr: countThrottling(new ECRClient(config), onThrottle),
+    ssm: countThrottling(new SSMClient(config), onThrottle),
+    ssmSend: countThrottling(new SSMClient({ ...config, maxAttempts: 1 }), onThrottle),
+    elb: countThrottling(new ElasticLoadBalancingV2Client(config), onThrottle),
   };
 }
