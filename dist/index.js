@@ -71887,11 +71887,11 @@ async function registerHealthy(deps, targetGroupArn, targets, timeoutMs) {
 
 
 
-/** Splits the fleet into batches of `size`, in order. */
-function planBatches(instanceIds, size) {
+/** Splits the fleet (or any list) into batches of `size`, in order. */
+function planBatches(items, size) {
     const batches = [];
-    for (let i = 0; i < instanceIds.length; i += size)
-        batches.push(instanceIds.slice(i, i + size));
+    for (let i = 0; i < items.length; i += size)
+        batches.push(items.slice(i, i + size));
     return batches;
 }
 const DRAIN_TIMEOUT_MS = 900_000;
@@ -72001,64 +72001,90 @@ function versionOfImage(image) {
     const tag = /:([^:/@]+)$/.exec(image)?.[1];
     return tag && instance_script/* patterns */.qp.version.test(tag) ? tag : undefined;
 }
-/** Returns one updated instance to its previous version, health-gated, with the same script. */
-async function rollBack(deps, plan, item, reason) {
+/** Judges one instance's rollback from its invocation, then registers it back. */
+async function settleRollBack(deps, plan, back, invocation, reason) {
+    const { item, previousVersion, before } = back;
+    const report = invocation
+        ? (0,instance_script/* parseScriptReport */.vz)(invocation.output, invocation.exitCode)
+        : (0,instance_script/* parseScriptReport */.vz)('', undefined);
+    if (invocation)
+        item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
+    if (report.outcome === 'deployed') {
+        const problem = await registerBack(deps, plan, item);
+        item.outcome = problem ? 'rollback-failed' : 'rolled-back';
+        item.message = problem
+            ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
+            : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
+    }
+    else {
+        const what = invocation && report.outcome !== 'unknown'
+            ? newVersionFailure(previousVersion, report)
+            : invocation
+                ? describeInvocation(invocation)
+                : 'no result';
+        // The script put the instance back on the new version, or never left it: it still serves.
+        const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
+        item.outcome = 'rollback-failed';
+        item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
+        if (stillServing)
+            await registerBack(deps, plan, item);
+    }
+}
+/**
+ * Returns updated instances to their previous version, health-gated, with the same script: all of
+ * them at once (the caller passes at most a batch, the parallelism the rollout was allowed), one
+ * SSM command per previous version.
+ */
+async function rollBack(deps, plan, items, reason) {
     const started = deps.clock.now();
-    const id = item.instanceId;
-    const previousImage = item.previousImage;
-    const previousVersion = item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
-    const before = item.message
-        ? `${item.message.replace(/\.$/, '')}; then `
-        : `${id}: ${plan.version} was healthy; `;
-    if (!previousImage || !previousVersion || !instance_script/* patterns */.qp.image.test(previousImage)) {
-        item.outcome = 'rollback-failed';
-        item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
-        return;
-    }
-    deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
-    try {
-        const [drained] = await drainAll(deps, plan, [item]);
-        if (!drained)
-            throw new Error(item.message ?? 'draining failed');
-        const invocations = await (0,run_command/* runScript */.j3)(deps, {
-            instanceIds: [id],
-            script: scriptFor(plan, 'rollback', previousImage, previousVersion),
-            executionTimeoutSeconds: plan.commandTimeoutSeconds,
-            comment: `challenge-deploy rollback to ${previousVersion}`,
-        });
-        const invocation = invocations.get(id);
-        const report = invocation
-            ? (0,instance_script/* parseScriptReport */.vz)(invocation.output, invocation.exitCode)
-            : (0,instance_script/* parseScriptReport */.vz)('', undefined);
-        if (invocation)
-            item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
-        if (report.outcome === 'deployed') {
-            const problem = await registerBack(deps, plan, item);
-            item.outcome = problem ? 'rollback-failed' : 'rolled-back';
-            item.message = problem
-                ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
-                : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
-        }
-        else {
-            const what = invocation && report.outcome !== 'unknown'
-                ? newVersionFailure(previousVersion, report)
-                : invocation
-                    ? describeInvocation(invocation)
-                    : 'no result';
-            // The script put the instance back on the new version, or never left it: it still serves.
-            const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
+    const returning = [];
+    for (const item of items) {
+        const id = item.instanceId;
+        const previousImage = item.previousImage;
+        const previousVersion = item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
+        const before = item.message
+            ? `${item.message.replace(/\.$/, '')}; then `
+            : `${id}: ${plan.version} was healthy; `;
+        if (!previousImage || !previousVersion || !instance_script/* patterns */.qp.image.test(previousImage)) {
             item.outcome = 'rollback-failed';
-            item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
-            if (stillServing)
-                await registerBack(deps, plan, item);
+            item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
+            continue;
         }
+        deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
+        returning.push({ item, previousImage, previousVersion, before });
     }
-    catch (error) {
-        item.outcome = 'rollback-failed';
-        item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+    const drained = new Set(await drainAll(deps, plan, returning.map((back) => back.item)));
+    for (const back of returning.filter((back) => !drained.has(back.item))) {
+        back.item.outcome = 'rollback-failed';
+        back.item.message = `${back.before}rolling back to ${back.previousVersion} failed: ${back.item.message ?? 'draining failed'}`;
     }
-    item.durationMs += deps.clock.now() - started;
-    logInstance(deps, item, item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome);
+    const byPrevious = new Map();
+    for (const back of returning.filter((back) => drained.has(back.item))) {
+        const key = `${back.previousImage} ${back.previousVersion}`;
+        byPrevious.set(key, [...(byPrevious.get(key) ?? []), back]);
+    }
+    await Promise.all([...byPrevious.values()].map(async (group) => {
+        const { previousImage, previousVersion } = group[0];
+        try {
+            const invocations = await (0,run_command/* runScript */.j3)(deps, {
+                instanceIds: group.map((back) => back.item.instanceId),
+                script: scriptFor(plan, 'rollback', previousImage, previousVersion),
+                executionTimeoutSeconds: plan.commandTimeoutSeconds,
+                comment: `challenge-deploy rollback to ${previousVersion}`,
+            });
+            await Promise.all(group.map((back) => settleRollBack(deps, plan, back, invocations.get(back.item.instanceId), reason)));
+        }
+        catch (error) {
+            for (const { item, before } of group) {
+                item.outcome = 'rollback-failed';
+                item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+            }
+        }
+    }));
+    for (const { item, previousVersion } of returning) {
+        item.durationMs += deps.clock.now() - started;
+        logInstance(deps, item, item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome);
+    }
 }
 /**
  * Deploys batch by batch and stops at the first batch with a failed instance. Then, when
@@ -72093,9 +72119,11 @@ async function rollOut(deps, plan) {
         const reason = `${plan.version} failed on ${culprits.map((item) => item.instanceId).join(', ')}`;
         const toRollBack = deployedOrder.reverse();
         if (plan.rollback && toRollBack.length > 0) {
-            deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first.`);
-            for (const item of toRollBack)
-                await rollBack(deps, plan, item, reason);
+            // As many at once as the rollout deployed at once: the parallelism the user allowed.
+            const size = Math.max(1, ...plan.batches.map((batch) => batch.length));
+            deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first, ${size} at a time.`);
+            for (const chunk of planBatches(toRollBack, size))
+                await rollBack(deps, plan, chunk, reason);
         }
         else if (toRollBack.length > 0) {
             deps.log.warning(`rollback is false: ${toRollBack.map((item) => item.instanceId).join(', ')} stay on ${plan.version}.`);

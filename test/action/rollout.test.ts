@@ -157,6 +157,26 @@ describe('a rollout', () => {
     expect(report.results.every((r) => r.outcome === 'rolled-back')).toBe(true);
   });
 
+  it('rolls back as many instances at once as it deployed at once, newest first', async () => {
+    const fleet = ids(6);
+    const running = fakeFleet(ssmMock, fleet, { [fleet[5]!]: unhealthyNewVersion });
+    const report = await rollOut(deps(), plan(fleet, 3));
+    const rollbackCommands = ssmMock
+      .commandCalls(SendCommandCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) => input.Parameters?.commands?.[0]?.includes("readonly MODE='rollback'"))
+      .map((input) => input.InstanceIds);
+    expect(rollbackCommands).toEqual([
+      [fleet[4], fleet[3], fleet[2]],
+      [fleet[1], fleet[0]],
+    ]);
+    expect([...running.running.values()].map((r) => r.version)).toEqual(Array(6).fill('v7'));
+    expect(report.results.map((r) => r.outcome)).toEqual(Array(6).fill('rolled-back'));
+    expect(report.failure).toContain(
+      `${fleet[0]}: v8 was healthy; rolled back to v7 (healthy) because v8 failed on ${fleet[5]}.`,
+    );
+  });
+
   it('reports a rollback that fails as such, and still rolls back the others', async () => {
     const fleet = ids(3);
     const rollbackFails: Behaviour = (run) =>
