@@ -14,6 +14,8 @@ import { renderDryRun, renderSummary, rolloutOutputs, type ActionOutputs } from 
 export interface DeployDeps {
   ecr: ECRClient;
   ssm: SSMClient;
+  /** SSM without SDK retries, for SendCommand (see RunCommandDeps.ssmSend). */
+  ssmSend?: SSMClient;
   elb: ElasticLoadBalancingV2Client;
   docker: DockerCli;
   clock: Clock;
@@ -23,6 +25,8 @@ export interface DeployDeps {
   /** Told the version and image as soon as they exist, so a later failure still reports them. */
   onImage?: (outputs: Partial<ActionOutputs>) => void;
   inFlight?: InFlightCommands;
+  /** Told each time AWS throttled a call. */
+  onThrottle?: () => void;
 }
 
 export interface DeployResult {
@@ -94,10 +98,12 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   const report = await rollOut(
     {
       ssm,
+      ssmSend: deps.ssmSend,
       elb: inputs.targetGroupArn ? deps.elb : undefined,
       clock: deps.clock,
       log,
       inFlight: deps.inFlight,
+      onThrottle: deps.onThrottle,
     },
     {
       version: image.version,

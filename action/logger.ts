@@ -2,6 +2,8 @@
 export interface Logger {
   info(message: string): void;
   warning(message: string): void;
+  /** Shown only when the workflow enables debug logging: request ids, command ids. */
+  debug(message: string): void;
   /** A collapsible group in the job log (`::group::`). */
   group(title: string, body: string): void;
 }
@@ -9,5 +11,6 @@ export interface Logger {
 export const silentLogger: Logger = {
   info: () => undefined,
   warning: () => undefined,
+  debug: () => undefined,
   group: () => undefined,
 };

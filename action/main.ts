@@ -4,9 +4,7 @@
 // and the job summary; everything it calls takes plain values and injected clients.
 import * as core from '@actions/core';
 import { getExecOutput } from '@actions/exec';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { awsClients } from './aws-clients.js';
 import { systemClock } from './clock.js';
 import { deploy } from './deploy.js';
 import { parseInputs } from './inputs.js';
@@ -23,6 +21,7 @@ const STATE_COMMANDS = 'inFlightCommands';
 const log: Logger = {
   info: (message) => core.info(message),
   warning: (message) => core.warning(message),
+  debug: (message) => core.debug(message),
   group: (title, body) => {
     core.startGroup(title);
     core.info(body);
@@ -37,19 +36,6 @@ const docker: DockerCli = async (args, options) => {
   });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
-
-/**
- * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
- * credentials from the default chain and honour AWS_ENDPOINT_URL(_<SERVICE>).
- */
-function clients(region: string) {
-  const config = { region, retryMode: 'adaptive', maxAttempts: 5 };
-  return {
-    ecr: new ECRClient(config),
-    ssm: new SSMClient(config),
-    elb: new ElasticLoadBalancingV2Client(config),
-  };
-}
 
 /** The job summary is a report, not the result: failing to write it must not change the outcome. */
 async function writeSummary(markdown: string): Promise<void> {
@@ -70,7 +56,7 @@ async function runMain(): Promise<void> {
   core.saveState(STATE_IS_POST, 'true');
   const inputs = parseInputs((name) => core.getInput(name), process.env);
   core.saveState(STATE_REGION, inputs.region);
-  const aws = clients(inputs.region);
+  const aws = awsClients({ region: inputs.region });
   const inFlight = inFlightCommands((commandIds) =>
     core.saveState(STATE_COMMANDS, JSON.stringify(commandIds)),
   );
@@ -111,7 +97,7 @@ async function runPost(): Promise<void> {
   const commandIds = JSON.parse(core.getState(STATE_COMMANDS) || '[]') as string[];
   const region = core.getState(STATE_REGION);
   if (commandIds.length === 0 || !region) return;
-  await cancelInFlight(clients(region).ssm, commandIds, log);
+  await cancelInFlight(awsClients({ region }).ssm, commandIds, log);
 }
 
 export async function run(): Promise<void> {

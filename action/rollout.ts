@@ -47,10 +47,13 @@ export interface RolloutReport {
 
 export interface RolloutDeps {
   ssm: SSMClient;
+  /** SSM without SDK retries, for SendCommand (see RunCommandDeps.ssmSend). */
+  ssmSend?: SSMClient;
   elb?: ElasticLoadBalancingV2Client;
   clock: Clock;
   log: Logger;
   inFlight?: InFlightCommands;
+  onThrottle?: () => void;
 }
 
 /** Splits the fleet (or any list) into batches of `size`, in order. */

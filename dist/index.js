@@ -18447,7 +18447,7 @@ __webpack_unused_export__ = ListCloudConnectorsCommand;
 __webpack_unused_export__ = ListCloudConnectorsRequest$;
 __webpack_unused_export__ = ListCloudConnectorsResult$;
 __webpack_unused_export__ = ListCommandInvocations$;
-exports.mdT = ListCommandInvocationsCommand;
+__webpack_unused_export__ = ListCommandInvocationsCommand;
 __webpack_unused_export__ = ListCommandInvocationsRequest$;
 __webpack_unused_export__ = ListCommandInvocationsResult$;
 __webpack_unused_export__ = ListCommands$;
@@ -18968,8 +18968,8 @@ __webpack_unused_export__ = paginateGetResourcePolicies;
 __webpack_unused_export__ = paginateListAssociationVersions;
 __webpack_unused_export__ = paginateListAssociations;
 __webpack_unused_export__ = paginateListCloudConnectors;
-__webpack_unused_export__ = paginateListCommandInvocations;
-__webpack_unused_export__ = paginateListCommands;
+exports.ayw = paginateListCommandInvocations;
+exports.sgX = paginateListCommands;
 __webpack_unused_export__ = paginateListComplianceItems;
 __webpack_unused_export__ = paginateListComplianceSummaries;
 __webpack_unused_export__ = paginateListDocumentVersions;
@@ -71260,6 +71260,48 @@ module.exports = {
 
 /***/ }),
 
+/***/ 1269:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   e7: () => (/* binding */ awsClients)
+/* harmony export */ });
+/* unused harmony exports ACTION_VERSION, USER_AGENT */
+/* harmony import */ var _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8249);
+/* harmony import */ var _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(586);
+/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4736);
+// The AWS SDK clients the action uses, built in one place so that every one carries the same
+// region, retry policy and user agent.
+
+
+
+/** Kept equal to package.json's version by test/action/aws-clients.test.ts. */
+const ACTION_VERSION = '1.0.0';
+/** Appears in every request's User-Agent, so CloudTrail and throttling reports name the action. */
+const USER_AGENT = ['challenge-deploy', ACTION_VERSION];
+/**
+ * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
+ * credentials from the default chain.
+ */
+function awsClients({ region, endpoint }) {
+    const config = {
+        region,
+        endpoint,
+        retryMode: 'adaptive',
+        maxAttempts: 5,
+        customUserAgent: [USER_AGENT],
+    };
+    return {
+        ecr: new _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_0__/* .ECRClient */ .S70(config),
+        ssm: new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__/* .SSMClient */ .jBj(config),
+        ssmSend: new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__/* .SSMClient */ .jBj({ ...config, maxAttempts: 1 }),
+        elb: new _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_2__/* .ElasticLoadBalancingV2Client */ .MlD(config),
+    };
+}
+
+
+/***/ }),
+
 /***/ 6623:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -71706,8 +71748,8 @@ async function previewImage(ecr, repository, source, prefix) {
     };
 }
 
-// EXTERNAL MODULE: ./action/run-command.ts
-var run_command = __nccwpck_require__(2456);
+// EXTERNAL MODULE: ./action/run-command.ts + 1 modules
+var run_command = __nccwpck_require__(3999);
 ;// CONCATENATED MODULE: ./action/outcome.ts
 // What happened on each instance, in the words users read: outcomes, and one-sentence messages
 // that name the instance, the step, the version and the outcome.
@@ -72303,10 +72345,12 @@ async function deploy(deps, inputs) {
     deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
     const report = await rollOut({
         ssm,
+        ssmSend: deps.ssmSend,
         elb: inputs.targetGroupArn ? deps.elb : undefined,
         clock: deps.clock,
         log,
         inFlight: deps.inFlight,
+        onThrottle: deps.onThrottle,
     }, {
         version: image.version,
         image: image.uri,
@@ -72344,8 +72388,9 @@ async function deploy(deps, inputs) {
 class InputError extends Error {
     name = 'InputError';
 }
-const INSTANCE_ID = /^(i|mi)-[0-9a-f]{8,17}$/;
-const REPOSITORY = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+/** SSM's InstanceId pattern (botocore ssm 2014-11-06): EC2 ids of 8 or 17 characters, mi- 17. */
+const INSTANCE_ID = /^(?:i-(?:\w{8}|\w{17})|mi-\w{17})$/;
+const REPOSITORY = new RegExp(`^(?=.{2,256}$)${_instance_script_js__WEBPACK_IMPORTED_MODULE_0__/* .ECR_REPOSITORY_NAME */ .OY.source}$`);
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 // A prefix ending in a digit would make v1 + 2 and v12 the same tag.
 const TAG_PREFIX = /^[A-Za-z_]([A-Za-z0-9_.-]{0,62}[A-Za-z_.-])?$/;
@@ -72379,6 +72424,9 @@ function maxParallel(raw) {
     }
     if (/^\d+$/.test(raw) && Number(raw) >= 1)
         return { count: Number(raw) };
+    if (/^\d+$/.test(raw)) {
+        throw new InputError(`Input max-parallel must be at least 1 instance, got "${raw}".`);
+    }
     throw new InputError(`Input max-parallel must be a number of instances (2) or a percentage of the fleet (25%), got "${raw}".`);
 }
 function fleet(idsRaw, tagRaw) {
@@ -72434,7 +72482,7 @@ function parseInputs(read, env = {}) {
     if (ecrRepository === '')
         throw new InputError('Input ecr-repository is required.');
     if (!REPOSITORY.test(ecrRepository)) {
-        throw new InputError(`Input ecr-repository is not a valid repository name: "${ecrRepository}".`);
+        throw new InputError(`Input ecr-repository is not a valid ECR repository name: "${ecrRepository}" (2 to 256 lowercase letters and digits, in components joined by ".", "_", "__" or "-" and separated by "/").`);
     }
     const region = get('aws-region', env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? '');
     if (region === '') {
@@ -72502,6 +72550,7 @@ function batchSize(maxParallel, fleetSize) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  OY: () => (/* binding */ ECR_REPOSITORY_NAME),
   R: () => (/* binding */ PREVIOUS_PREFIX),
   Dd: () => (/* binding */ RESULT_PREFIX),
   vz: () => (/* binding */ parseScriptReport),
@@ -72789,10 +72838,15 @@ const ScriptExit = {
 const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
 const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
 const PLACEHOLDER = '#@VALUES@#';
+/**
+ * ECR's RepositoryName pattern (botocore ecr 2015-09-21): components joined by ".", "_", "__" or
+ * a run of "-", separated by "/". Its length (2 to 256) is checked where the name is an input.
+ */
+const ECR_REPOSITORY_NAME = /[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*/;
 const patterns = {
     region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
     registry: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/,
-    image: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?\/[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/,
+    image: new RegExp(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\\d{1,5})?\\/${ECR_REPOSITORY_NAME.source}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`),
     version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
     appDir: /^\/[A-Za-z0-9._/-]*$/,
     healthUrl: /^https?:\/\/[^\s]+$/,
@@ -72908,20 +72962,16 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
 /* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2876);
-/* harmony import */ var _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8249);
-/* harmony import */ var _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(586);
-/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4736);
-/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6623);
-/* harmony import */ var _deploy_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9823);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3116);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1491);
-/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2456);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1269);
+/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6623);
+/* harmony import */ var _deploy_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9823);
+/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3116);
+/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(1491);
+/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(3999);
 // The action's entry point, for both the main and the post run (action.yml has one bundle): the
 // main run saves `isPost` in the job state, so a run that finds it is the post run (like
 // actions/checkout). This is the only module that touches @actions/core inputs, outputs, state
 // and the job summary; everything it calls takes plain values and injected clients.
-
-
 
 
 
@@ -72936,6 +72986,7 @@ const STATE_COMMANDS = 'inFlightCommands';
 const log = {
     info: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(message),
     warning: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message),
+    debug: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .debug */ .Yz(message),
     group: (title, body) => {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .startGroup */ .Oh(title);
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(body);
@@ -72949,18 +73000,6 @@ const docker = async (args, options) => {
     });
     return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
-/**
- * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
- * credentials from the default chain and honour AWS_ENDPOINT_URL(_<SERVICE>).
- */
-function clients(region) {
-    const config = { region, retryMode: 'adaptive', maxAttempts: 5 };
-    return {
-        ecr: new _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_7__/* .ECRClient */ .S70(config),
-        ssm: new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_8__/* .SSMClient */ .jBj(config),
-        elb: new _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_9__/* .ElasticLoadBalancingV2Client */ .MlD(config),
-    };
-}
 /** The job summary is a report, not the result: failing to write it must not change the outcome. */
 async function writeSummary(markdown) {
     try {
@@ -72976,22 +73015,22 @@ function setOutputs(outputs) {
 }
 async function runMain() {
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(STATE_IS_POST, 'true');
-    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .parseInputs */ .TL)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), process.env);
+    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_5__/* .parseInputs */ .TL)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), process.env);
     _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(STATE_REGION, inputs.region);
-    const aws = clients(inputs.region);
-    const inFlight = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_6__/* .inFlightCommands */ .o0)((commandIds) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(STATE_COMMANDS, JSON.stringify(commandIds)));
+    const aws = (0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_2__/* .awsClients */ .e7)({ region: inputs.region });
+    const inFlight = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_7__/* .inFlightCommands */ .o0)((commandIds) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(STATE_COMMANDS, JSON.stringify(commandIds)));
     // A cancelled job gets SIGINT, then SIGTERM: stop the instances' commands before exiting.
     const onSignal = (signal) => {
         _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`${signal}: cancelling the SSM commands still running.`);
-        void (0,_post_js__WEBPACK_IMPORTED_MODULE_5__/* .cancelInFlight */ .a)(aws.ssm, inFlight.list(), log).finally(() => process.exit(1));
+        void (0,_post_js__WEBPACK_IMPORTED_MODULE_6__/* .cancelInFlight */ .a)(aws.ssm, inFlight.list(), log).finally(() => process.exit(1));
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-        const result = await (0,_deploy_js__WEBPACK_IMPORTED_MODULE_3__/* .deploy */ .g)({
+        const result = await (0,_deploy_js__WEBPACK_IMPORTED_MODULE_4__/* .deploy */ .g)({
             ...aws,
             docker,
-            clock: _clock_js__WEBPACK_IMPORTED_MODULE_2__/* .systemClock */ .m,
+            clock: _clock_js__WEBPACK_IMPORTED_MODULE_3__/* .systemClock */ .m,
             log,
             mask: (secret) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(secret),
             onImage: setOutputs,
@@ -73017,7 +73056,7 @@ async function runPost() {
     const region = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(STATE_REGION);
     if (commandIds.length === 0 || !region)
         return;
-    await (0,_post_js__WEBPACK_IMPORTED_MODULE_5__/* .cancelInFlight */ .a)(clients(region).ssm, commandIds, log);
+    await (0,_post_js__WEBPACK_IMPORTED_MODULE_6__/* .cancelInFlight */ .a)((0,_aws_clients_js__WEBPACK_IMPORTED_MODULE_2__/* .awsClients */ .e7)({ region }).ssm, commandIds, log);
 }
 async function run() {
     try {
@@ -73044,7 +73083,7 @@ __webpack_async_result__();
 /* harmony export */   a: () => (/* binding */ cancelInFlight)
 /* harmony export */ });
 /* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4736);
-/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2456);
+/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3999);
 
 
 const RUNNING = new Set(['Pending', 'InProgress', 'Delayed']);
@@ -73076,23 +73115,78 @@ async function cancelInFlight(ssm, commandIds, log) {
 
 /***/ }),
 
-/***/ 2456:
+/***/ 3999:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ss: () => (/* binding */ cancelCommand),
-/* harmony export */   j3: () => (/* binding */ runScript),
-/* harmony export */   o0: () => (/* binding */ inFlightCommands)
-/* harmony export */ });
-/* unused harmony exports MAX_IDS_PER_COMMAND, DELIVERY_TIMEOUT_SECONDS, INVOCATION_GRACE_MS, isThrottling, sendScript, waitForInvocations */
-/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4736);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Ss: () => (/* binding */ cancelCommand),
+  o0: () => (/* binding */ inFlightCommands),
+  j3: () => (/* binding */ runScript)
+});
+
+// UNUSED EXPORTS: DELIVERY_TIMEOUT_SECONDS, INVOCATION_GRACE_MS, MAX_IDS_PER_COMMAND, MAX_SEND_ATTEMPTS, commandConsoleUrl, isThrottling, sendScript, waitForInvocations
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ssm/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(4736);
+// EXTERNAL MODULE: ./node_modules/@smithy/core/dist-cjs/submodules/retry/index.js
+var retry = __nccwpck_require__(3609);
+;// CONCATENATED MODULE: ./action/aws-errors.ts
+// How the action reads an AWS SDK error: throttled (safe to retry), rejected (AWS answered with a
+// client error: nothing happened), or ambiguous (a 5xx or a lost response: it may have happened).
+// Throttling is the SDK's own classifier, so every code AWS uses for it counts, not a list of ours.
+
+function fields(error) {
+    return typeof error === 'object' && error !== null ? error : {};
+}
+function errorName(error) {
+    return error instanceof Error ? error.name : '';
+}
+function isThrottling(error) {
+    return (error instanceof Error && (0,retry.isThrottlingError)(error));
+}
+/**
+ * AWS answered with a 4xx that is not throttling: the request was refused and changed nothing.
+ * Anything else (5xx, timeout, connection reset, no answer at all) may or may not have happened.
+ */
+function isRejected(error) {
+    if (isThrottling(error))
+        return false;
+    const status = fields(error).$metadata?.httpStatusCode;
+    if (status !== undefined)
+        return status >= 400 && status < 500;
+    return fields(error).$fault === 'client';
+}
+/** The AWS request id of a failed call, for support cases and CloudTrail; undefined if none. */
+function requestIdOf(error) {
+    return fields(error).$metadata?.requestId;
+}
+/** An expired STS session: every later call fails the same way, so say so plainly. */
+function isExpiredToken(error) {
+    return ['ExpiredToken', 'ExpiredTokenException'].includes(errorName(error));
+}
+
+;// CONCATENATED MODULE: ./action/run-command.ts
+
+
+
 
 /** SendCommand takes at most 50 instance ids per call. */
 const MAX_IDS_PER_COMMAND = 50;
 /** How long SSM may take to deliver the command (SendCommand TimeoutSeconds, not the run time). */
 const DELIVERY_TIMEOUT_SECONDS = 300;
-/** ListCommandInvocations can answer InvocationDoesNotExist or an empty list right after SendCommand. */
+/**
+ * Right after SendCommand, ListCommandInvocations can answer an empty list or InvalidCommandId
+ * (the command is not visible yet); InvocationDoesNotExist belongs to GetCommandInvocation only.
+ */
 const INVOCATION_GRACE_MS = 60_000;
+/** How many times a SendCommand whose answer was lost is looked up and sent again. */
+const MAX_SEND_ATTEMPTS = 3;
+/** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 const FIRST_POLL_MS = 2_000;
 const MAX_POLL_MS = 15_000;
 const MAX_THROTTLED_POLL_MS = 30_000;
@@ -73112,50 +73206,107 @@ function inFlightCommands(onChange = () => undefined) {
         list: () => [...ids],
     };
 }
-function errorName(error) {
-    return error instanceof Error ? error.name : '';
-}
-function isThrottling(error) {
-    return ['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded'].includes(errorName(error));
-}
 /**
  * Retries a call that the SDK's adaptive retries already gave up on because of throttling, with a
  * growing pause, until `deadline`.
  */
-async function withThrottleRetry(clock, deadline, call) {
+async function withThrottleRetry(deps, deadline, call) {
+    const { clock } = deps;
     let pause = FIRST_POLL_MS;
     for (;;) {
         try {
             return await call();
         }
         catch (error) {
-            if (!isThrottling(error) || clock.now() + pause > deadline)
+            if (!isThrottling(error))
+                throw error;
+            deps.onThrottle?.();
+            if (clock.now() + pause > deadline)
                 throw error;
             await clock.sleep(pause);
             pause = Math.min(pause * 2, MAX_THROTTLED_POLL_MS);
         }
     }
 }
+/** The SSM Run Command console page of a command (linked from the log and the job summary). */
+function commandConsoleUrl(region, commandId) {
+    return `https://${region}.console.aws.amazon.com/systems-manager/run-command/${encodeURIComponent(commandId)}?region=${region}`;
+}
+/** Finds a command this run sent whose answer was lost: same comment (unique), same instances. */
+async function findSentCommand(ssm, comment, instanceIds, sentAfter) {
+    const invokedAfter = new Date(sentAfter - CLOCK_SKEW_MS).toISOString().replace(/\.\d+Z$/, 'Z');
+    const pages = (0,dist_cjs/* paginateListCommands */.sgX)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, {
+        InstanceId: instanceIds[0],
+        Filters: [
+            { key: 'InvokedAfter', value: invokedAfter },
+            { key: 'DocumentName', value: 'AWS-RunShellScript' },
+        ],
+    });
+    for await (const page of pages) {
+        const found = (page.Commands ?? []).find((command) => command.Comment === comment);
+        if (found?.CommandId)
+            return found.CommandId;
+    }
+    return undefined;
+}
+/**
+ * Sends one SendCommand. SendCommand has no idempotency token, so it is never sent again blindly:
+ * throttling means it was refused (retry), a 4xx means it was refused (fail), and anything else
+ * (5xx, timeout, reset connection) may have started it: look it up by its unique comment first.
+ */
+async function sendOnce(deps, run, instanceIds) {
+    const { clock, log } = deps;
+    const client = deps.ssmSend ?? deps.ssm;
+    // The comment identifies this very call in ListCommands if its answer is lost.
+    const tag = ` #${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const comment = `${run.comment.slice(0, 100 - tag.length)}${tag}`;
+    const started = clock.now();
+    for (let attempt = 1;; attempt++) {
+        try {
+            const answer = await withThrottleRetry(deps, clock.now() + 120_000, () => client.send(new dist_cjs/* SendCommandCommand */.VWR({
+                DocumentName: 'AWS-RunShellScript',
+                InstanceIds: instanceIds,
+                Comment: comment,
+                TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+                // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
+                Parameters: {
+                    commands: [run.script],
+                    executionTimeout: [String(run.executionTimeoutSeconds)],
+                },
+            })));
+            const commandId = answer.Command?.CommandId;
+            if (!commandId)
+                throw new Error('SSM SendCommand returned no command id.');
+            return commandId;
+        }
+        catch (error) {
+            if (isThrottling(error) || isRejected(error))
+                throw error;
+            const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            log.warning(`SSM SendCommand for ${instanceIds.join(', ')} got no answer (${what}); looking the command up before sending it again.`);
+            await clock.sleep(FIRST_POLL_MS);
+            const found = await withThrottleRetry(deps, clock.now() + 120_000, () => findSentCommand(deps.ssm, comment, instanceIds, started));
+            if (found) {
+                log.info(`SSM had started command ${found} ("${comment}"): following it.`);
+                return found;
+            }
+            if (attempt >= MAX_SEND_ATTEMPTS) {
+                throw new Error(`SSM SendCommand failed ${attempt} times without an answer and started no command ("${comment}"): ${what}`, { cause: error });
+            }
+            log.info(`SSM started no command "${comment}": sending it again.`);
+        }
+    }
+}
 /** Sends the script to the instances, in calls of at most 50 ids. Returns one command id per call. */
 async function sendScript(deps, run) {
     const sent = [];
+    const region = await deps.ssm.config.region();
     for (let i = 0; i < run.instanceIds.length; i += MAX_IDS_PER_COMMAND) {
         const instanceIds = run.instanceIds.slice(i, i + MAX_IDS_PER_COMMAND);
-        const answer = await withThrottleRetry(deps.clock, deps.clock.now() + 120_000, () => deps.ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .SendCommandCommand */ .VWR({
-            DocumentName: 'AWS-RunShellScript',
-            InstanceIds: instanceIds,
-            Comment: run.comment.slice(0, 100),
-            TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
-            // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
-            Parameters: {
-                commands: [run.script],
-                executionTimeout: [String(run.executionTimeoutSeconds)],
-            },
-        })));
-        const commandId = answer.Command?.CommandId;
-        if (!commandId)
-            throw new Error('SSM SendCommand returned no command id.');
+        const commandId = await sendOnce(deps, run, instanceIds);
         deps.inFlight?.add(commandId);
+        deps.log.debug(`SSM command ${commandId} sent to ${instanceIds.join(', ')}.`);
+        deps.log.info(`SSM command ${commandId}: ${commandConsoleUrl(region, commandId)}`);
         sent.push({ commandId, instanceIds });
     }
     return sent;
@@ -73164,6 +73315,11 @@ async function sendScript(deps, run) {
  * Waits until every instance's invocation of the command has finished, with one
  * ListCommandInvocations call per poll for the whole command (not one call per instance) and a
  * growing interval. Instances still running at `deadline` are cancelled and reported TimedOut.
+ *
+ * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
+ * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
+ * collecting every instance's result, cannot tell "never listed" from "still pending", and would
+ * leave the command running at its timeout instead of cancelling it.
  */
 async function waitForInvocations(deps, commandId, instanceIds, deadline) {
     const { ssm, clock } = deps;
@@ -73173,14 +73329,8 @@ async function waitForInvocations(deps, commandId, instanceIds, deadline) {
     for (;;) {
         await clock.sleep(interval);
         try {
-            let nextToken;
-            do {
-                const page = await ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .ListCommandInvocationsCommand */ .mdT({
-                    CommandId: commandId,
-                    Details: false,
-                    MaxResults: MAX_IDS_PER_COMMAND,
-                    NextToken: nextToken,
-                }));
+            const pages = (0,dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: false });
+            for await (const page of pages) {
                 for (const invocation of page.CommandInvocations ?? []) {
                     if (invocation.InstanceId && invocation.Status) {
                         statuses.set(invocation.InstanceId, {
@@ -73189,16 +73339,16 @@ async function waitForInvocations(deps, commandId, instanceIds, deadline) {
                         });
                     }
                 }
-                nextToken = page.NextToken;
-            } while (nextToken);
+            }
             interval = Math.min(Math.round(interval * 1.5), MAX_POLL_MS);
         }
         catch (error) {
             if (isThrottling(error)) {
+                deps.onThrottle?.();
                 interval = Math.min(interval * 2, MAX_THROTTLED_POLL_MS);
                 deps.log.info(`SSM throttled the status poll; next poll in ${interval / 1000} s.`);
             }
-            else if (errorName(error) !== 'InvocationDoesNotExist' || clock.now() > graceUntil) {
+            else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
                 throw error;
             }
         }
@@ -73220,7 +73370,7 @@ async function waitForInvocations(deps, commandId, instanceIds, deadline) {
     }
 }
 async function cancelCommand(ssm, commandId, instanceIds) {
-    await ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .CancelCommandCommand */ .tal({ CommandId: commandId, InstanceIds: instanceIds }));
+    await ssm.send(new dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
 }
 /**
  * Runs the script on the instances and returns each one's result, with the full output SSM keeps
@@ -73248,7 +73398,7 @@ async function runScript(deps, run) {
                     output: '',
                 };
                 if (status !== 'NoInvocation') {
-                    const detail = await withThrottleRetry(clock, clock.now() + 120_000, () => deps.ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .GetCommandInvocationCommand */ .ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
+                    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
                     invocation.output = detail?.StandardOutputContent ?? '';
                     const code = detail?.ResponseCode;
                     // Success means exit 0 even when the detail call itself failed.
@@ -73540,6 +73690,7 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  Yz: () => (/* binding */ core_debug),
   N4: () => (/* binding */ endGroup),
   V4: () => (/* binding */ getInput),
   Gu: () => (/* binding */ getState),
@@ -73553,7 +73704,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   $e: () => (/* binding */ warning)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, debug, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, notice, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
+// UNUSED EXPORTS: ExitCode, addPath, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, notice, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
 
 // EXTERNAL MODULE: external "os"
 var external_os_ = __nccwpck_require__(857);
@@ -75254,7 +75405,7 @@ function isDebug() {
  * @param message debug message
  */
 function core_debug(message) {
-    issueCommand('debug', {}, message);
+    command_issueCommand('debug', {}, message);
 }
 /**
  * Adds an error issue

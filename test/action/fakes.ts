@@ -40,6 +40,7 @@ export function recordingLogger(): Logger & {
     groups,
     info: (message) => lines.push(message),
     warning: (message) => lines.push(`warning: ${message}`),
+    debug: (message) => lines.push(`debug: ${message}`),
     group: (title, body) => groups.push({ title, body }),
   };
 }
