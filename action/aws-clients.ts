@@ -3,6 +3,8 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { systemClock } from './clock.js';
+import { paceRequests } from './request-pacing.js';
 
 /** Kept equal to package.json's version by test/action/aws-clients.test.ts. */
 export const ACTION_VERSION = '1.0.0';
@@ -35,10 +37,15 @@ export function awsClients({ region, endpoint }: AwsClientOptions): AwsClients {
     maxAttempts: 5,
     customUserAgent: [USER_AGENT],
   };
+  const ssm = new SSMClient(config);
+  const ssmSend = new SSMClient({ ...config, maxAttempts: 1 });
+  // Below SSM's rates, so that a big fleet's calls wait here instead of being throttled.
+  paceRequests(ssm, systemClock);
+  paceRequests(ssmSend, systemClock);
   return {
     ecr: new ECRClient(config),
-    ssm: new SSMClient(config),
-    ssmSend: new SSMClient({ ...config, maxAttempts: 1 }),
+    ssm,
+    ssmSend,
     elb: new ElasticLoadBalancingV2Client(config),
   };
 }

@@ -16,9 +16,9 @@ export interface RequestRate {
  */
 export const SSM_PACE: Record<string, RequestRate> = {
   SendCommand: { perSecond: 4, burst: 8 },
-  ListCommandInvocations: { perSecond: 5, burst: 10 },
-  GetCommandInvocation: { perSecond: 5, burst: 10 },
-  DescribeInstanceInformation: { perSecond: 5, burst: 10 },
+  ListCommandInvocations: { perSecond: 8, burst: 16 },
+  GetCommandInvocation: { perSecond: 8, burst: 16 },
+  DescribeInstanceInformation: { perSecond: 8, burst: 16 },
 };
 
 /** A token bucket whose callers queue: each takes a token, or waits until its turn comes. */

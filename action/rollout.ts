@@ -14,6 +14,7 @@ import {
   newVersionFailure,
   type InstanceResult,
 } from './outcome.js';
+import { PollSchedule } from './poll-schedule.js';
 import { drain, registerHealthy } from './target-group.js';
 
 export type { InstanceOutcome, InstanceResult } from './outcome.js';
@@ -54,6 +55,7 @@ export interface RolloutDeps {
   log: Logger;
   inFlight?: InFlightCommands;
   onThrottle?: () => void;
+  pollSchedule?: PollSchedule;
 }
 
 /** Splits the fleet (or any list) into batches of `size`, in order. */
@@ -341,7 +343,9 @@ async function rollBack(
  * `rollback` is set, returns every instance already updated to its previous version, newest first,
  * one at a time, each gated on its health check.
  */
-export async function rollOut(deps: RolloutDeps, plan: RolloutPlan): Promise<RolloutReport> {
+export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<RolloutReport> {
+  // One schedule for the whole rollout: each batch is first polled when the last one took.
+  const deps = { ...given, pollSchedule: given.pollSchedule ?? new PollSchedule() };
   const items = plan.batches.flatMap((batch, index) =>
     batch.map((instanceId): Tracked => ({
       instanceId,

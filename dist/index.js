@@ -71260,18 +71260,68 @@ module.exports = {
 
 /***/ }),
 
-/***/ 1269:
+/***/ 4044:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   e7: () => (/* binding */ awsClients)
-/* harmony export */ });
-/* unused harmony exports ACTION_VERSION, USER_AGENT */
-/* harmony import */ var _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8249);
-/* harmony import */ var _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(586);
-/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4736);
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  e7: () => (/* binding */ awsClients)
+});
+
+// UNUSED EXPORTS: ACTION_VERSION, USER_AGENT
+
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(8249);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-elastic-load-balancing-v2/dist-cjs/index.js
+var client_elastic_load_balancing_v2_dist_cjs = __nccwpck_require__(586);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ssm/dist-cjs/index.js
+var client_ssm_dist_cjs = __nccwpck_require__(4736);
+// EXTERNAL MODULE: ./action/clock.ts
+var clock = __nccwpck_require__(6623);
+;// CONCATENATED MODULE: ./action/request-pacing.ts
+/**
+ * The action's own pace for SSM, per operation, below the rates at which AWS throttles (AWS
+ * publishes none for Run Command; throttling of ListCommandInvocations polled every second by a
+ * few clients at once is reported). A fleet of 1,000 sends 20 commands and polls them together:
+ * paced, the calls queue here for a moment instead of being refused and retried, and the
+ * account's other users of SSM keep their share.
+ */
+const SSM_PACE = {
+    SendCommand: { perSecond: 4, burst: 8 },
+    ListCommandInvocations: { perSecond: 8, burst: 16 },
+    GetCommandInvocation: { perSecond: 8, burst: 16 },
+    DescribeInstanceInformation: { perSecond: 8, burst: 16 },
+};
+/** A token bucket whose callers queue: each takes a token, or waits until its turn comes. */
+function rateLimiter(rate, clock) {
+    let tokens = rate.burst;
+    let last = clock.now();
+    return async () => {
+        const now = clock.now();
+        tokens = Math.min(rate.burst, tokens + ((now - last) / 1000) * rate.perSecond);
+        last = now;
+        tokens -= 1;
+        // A negative balance is the queue: this caller's token arrives when it is paid back.
+        if (tokens < 0)
+            await clock.sleep(Math.ceil((-tokens / rate.perSecond) * 1000));
+    };
+}
+/** Makes every call of the client wait for its operation's pace (once per call, not per retry). */
+function paceRequests(client, clock, rates = SSM_PACE) {
+    const limiters = new Map(Object.entries(rates).map(([operation, rate]) => [operation, rateLimiter(rate, clock)]));
+    client.middlewareStack.add((next, context) => async (args) => {
+        const operation = (context.commandName ?? '').replace(/Command$/, '');
+        await limiters.get(operation)?.();
+        return next(args);
+    }, { step: 'initialize', name: 'challengeDeployRequestPacing' });
+}
+
+;// CONCATENATED MODULE: ./action/aws-clients.ts
 // The AWS SDK clients the action uses, built in one place so that every one carries the same
 // region, retry policy and user agent.
+
+
 
 
 
@@ -71291,11 +71341,16 @@ function awsClients({ region, endpoint }) {
         maxAttempts: 5,
         customUserAgent: [USER_AGENT],
     };
+    const ssm = new client_ssm_dist_cjs/* SSMClient */.jBj(config);
+    const ssmSend = new client_ssm_dist_cjs/* SSMClient */.jBj({ ...config, maxAttempts: 1 });
+    // Below SSM's rates, so that a big fleet's calls wait here instead of being throttled.
+    paceRequests(ssm, clock/* systemClock */.m);
+    paceRequests(ssmSend, clock/* systemClock */.m);
     return {
-        ecr: new _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_0__/* .ECRClient */ .S70(config),
-        ssm: new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__/* .SSMClient */ .jBj(config),
-        ssmSend: new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__/* .SSMClient */ .jBj({ ...config, maxAttempts: 1 }),
-        elb: new _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_2__/* .ElasticLoadBalancingV2Client */ .MlD(config),
+        ecr: new dist_cjs/* ECRClient */.S70(config),
+        ssm,
+        ssmSend,
+        elb: new client_elastic_load_balancing_v2_dist_cjs/* ElasticLoadBalancingV2Client */.MlD(config),
     };
 }
 
@@ -71858,6 +71913,8 @@ function describeFailure(plan, results, failedBatch) {
     ].join('\n');
 }
 
+// EXTERNAL MODULE: ./action/poll-schedule.ts
+var poll_schedule = __nccwpck_require__(804);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-elastic-load-balancing-v2/dist-cjs/index.js
 var client_elastic_load_balancing_v2_dist_cjs = __nccwpck_require__(586);
 ;// CONCATENATED MODULE: ./action/target-group.ts
@@ -71925,6 +71982,7 @@ async function registerHealthy(deps, targetGroupArn, targets, timeoutMs) {
 }
 
 ;// CONCATENATED MODULE: ./action/rollout.ts
+
 
 
 
@@ -72133,7 +72191,9 @@ async function rollBack(deps, plan, items, reason) {
  * `rollback` is set, returns every instance already updated to its previous version, newest first,
  * one at a time, each gated on its health check.
  */
-async function rollOut(deps, plan) {
+async function rollOut(given, plan) {
+    // One schedule for the whole rollout: each batch is first polled when the last one took.
+    const deps = { ...given, pollSchedule: given.pollSchedule ?? new poll_schedule/* PollSchedule */.$() };
     const items = plan.batches.flatMap((batch, index) => batch.map((instanceId) => ({
         instanceId,
         outcome: 'not-reached',
@@ -72962,7 +73022,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony export */ });
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
 /* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2876);
-/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1269);
+/* harmony import */ var _aws_clients_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(4044);
 /* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6623);
 /* harmony import */ var _deploy_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(9823);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(3116);
@@ -73076,6 +73136,47 @@ __webpack_async_result__();
 
 /***/ }),
 
+/***/ 804:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $: () => (/* binding */ PollSchedule)
+/* harmony export */ });
+/* unused harmony export DEFAULT_POLL_SCHEDULE */
+const DEFAULT_POLL_SCHEDULE = {
+    firstMs: 1_000,
+    intervalMs: 500,
+    growth: 1.25,
+    maxIntervalMs: 15_000,
+    marginMs: 300,
+};
+class PollSchedule {
+    options;
+    learntMs;
+    constructor(options = DEFAULT_POLL_SCHEDULE) {
+        this.options = options;
+    }
+    /** Milliseconds from SendCommand to the first poll. */
+    first() {
+        return this.learntMs === undefined
+            ? this.options.firstMs
+            : Math.max(this.options.firstMs, this.learntMs + this.options.marginMs);
+    }
+    /** Milliseconds to the next poll, after `polls` polls that found the command still running. */
+    next(polls) {
+        const interval = this.options.intervalMs * this.options.growth ** Math.max(0, polls - 1);
+        return Math.min(Math.round(interval), this.options.maxIntervalMs);
+    }
+    /** A command finished: from its request to the end of its slowest instance. */
+    learn(durationMs) {
+        if (Number.isFinite(durationMs) && durationMs >= 0)
+            this.learntMs = durationMs;
+    }
+}
+
+
+/***/ }),
+
 /***/ 1491:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -73169,7 +73270,13 @@ function isExpiredToken(error) {
     return ['ExpiredToken', 'ExpiredTokenException'].includes(errorName(error));
 }
 
+// EXTERNAL MODULE: ./action/instance-script.ts + 1 modules
+var instance_script = __nccwpck_require__(4189);
+// EXTERNAL MODULE: ./action/poll-schedule.ts
+var poll_schedule = __nccwpck_require__(804);
 ;// CONCATENATED MODULE: ./action/run-command.ts
+
+
 
 
 
@@ -73188,7 +73295,6 @@ const MAX_SEND_ATTEMPTS = 3;
 /** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 const FIRST_POLL_MS = 2_000;
-const MAX_POLL_MS = 15_000;
 const MAX_THROTTLED_POLL_MS = 30_000;
 // NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
 const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
@@ -73311,10 +73417,27 @@ async function sendScript(deps, run) {
     }
     return sent;
 }
+/** From the command's request to the end of its slowest instance, by SSM's own timestamps. */
+function durationBySsm(invocations) {
+    let longest;
+    for (const invocation of invocations) {
+        const requested = invocation.RequestedDateTime?.getTime();
+        for (const plugin of invocation.CommandPlugins ?? []) {
+            const finished = plugin.ResponseFinishDateTime?.getTime();
+            if (requested !== undefined && finished !== undefined) {
+                longest = Math.max(longest ?? 0, finished - requested);
+            }
+        }
+    }
+    return longest;
+}
 /**
  * Waits until every instance's invocation of the command has finished, with one
- * ListCommandInvocations call per poll for the whole command (not one call per instance) and a
- * growing interval. Instances still running at `deadline` are cancelled and reported TimedOut.
+ * ListCommandInvocations call per poll for the whole command (not one call per instance). With
+ * Details, the poll that sees an instance finish also brings its exit code and the start of its
+ * output, so a successful instance costs no further call. Polls follow `deps.pollSchedule`: the
+ * first when the previous command took to finish, then at a growing interval. Instances still
+ * running at `deadline` are cancelled and reported TimedOut.
  *
  * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
  * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
@@ -73323,58 +73446,81 @@ async function sendScript(deps, run) {
  */
 async function waitForInvocations(deps, commandId, instanceIds, deadline) {
     const { ssm, clock } = deps;
-    const graceUntil = clock.now() + INVOCATION_GRACE_MS;
-    const statuses = new Map();
-    let interval = FIRST_POLL_MS;
+    const schedule = deps.pollSchedule ?? new poll_schedule/* PollSchedule */.$();
+    const sentAt = clock.now();
+    const graceUntil = sentAt + INVOCATION_GRACE_MS;
+    const states = new Map();
+    let ssmDuration;
+    let polls = 0;
+    let pause = schedule.first();
     for (;;) {
-        await clock.sleep(interval);
+        await clock.sleep(pause);
         try {
-            const pages = (0,dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: false });
-            for await (const page of pages) {
-                for (const invocation of page.CommandInvocations ?? []) {
-                    if (invocation.InstanceId && invocation.Status) {
-                        statuses.set(invocation.InstanceId, {
-                            status: invocation.Status,
-                            statusDetails: invocation.StatusDetails,
-                        });
-                    }
-                }
+            const pages = (0,dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: true });
+            const listed = [];
+            for await (const page of pages)
+                listed.push(...(page.CommandInvocations ?? []));
+            for (const invocation of listed) {
+                if (!invocation.InstanceId || !invocation.Status)
+                    continue;
+                const plugin = invocation.CommandPlugins?.[0];
+                states.set(invocation.InstanceId, {
+                    status: invocation.Status,
+                    statusDetails: invocation.StatusDetails,
+                    responseCode: plugin?.ResponseCode,
+                    output: plugin?.Output,
+                });
             }
-            interval = Math.min(Math.round(interval * 1.5), MAX_POLL_MS);
+            ssmDuration = durationBySsm(listed);
+            polls += 1;
+            pause = schedule.next(polls);
         }
         catch (error) {
             if (isThrottling(error)) {
                 deps.onThrottle?.();
-                interval = Math.min(interval * 2, MAX_THROTTLED_POLL_MS);
-                deps.log.info(`SSM throttled the status poll; next poll in ${interval / 1000} s.`);
+                pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
+                deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
             }
             else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
                 throw error;
             }
+            else {
+                pause = schedule.next(++polls);
+            }
         }
-        const missing = instanceIds.filter((id) => !statuses.has(id));
+        const missing = instanceIds.filter((id) => !states.has(id));
         if (missing.length > 0 && clock.now() > graceUntil) {
             for (const id of missing)
-                statuses.set(id, { status: 'NoInvocation' });
+                states.set(id, { status: 'NoInvocation' });
         }
-        const running = instanceIds.filter((id) => !FINISHED.has(statuses.get(id)?.status ?? ''));
-        if (running.length === 0)
-            return statuses;
+        const running = instanceIds.filter((id) => !FINISHED.has(states.get(id)?.status ?? ''));
+        if (running.length === 0) {
+            schedule.learn(ssmDuration ?? clock.now() - sentAt);
+            return states;
+        }
         if (clock.now() >= deadline) {
             await cancelCommand(ssm, commandId, running).catch(() => undefined);
             for (const id of running) {
-                statuses.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
+                states.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
             }
-            return statuses;
+            return states;
         }
     }
 }
 async function cancelCommand(ssm, commandId, instanceIds) {
     await ssm.send(new dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
 }
+/** The full output SSM keeps (GetCommandInvocation), and the exit code it reports. */
+async function fetchFullOutput(deps, commandId, instanceId) {
+    const { clock } = deps;
+    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
+    return { output: detail?.StandardOutputContent, responseCode: detail?.ResponseCode };
+}
 /**
- * Runs the script on the instances and returns each one's result, with the full output SSM keeps
- * (GetCommandInvocation, once the invocation has finished).
+ * Runs the script on the instances and returns each one's result. The poll that saw an instance
+ * finish carries its exit code and the first 2,500 characters of its output; only when those do
+ * not hold the script's result line (a long failure log, a killed script) is the full output
+ * fetched with GetCommandInvocation.
  */
 async function runScript(deps, run) {
     const { clock } = deps;
@@ -73383,27 +73529,35 @@ async function runScript(deps, run) {
     const results = new Map();
     await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
         try {
-            const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
+            const states = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
                 // We can no longer watch it: do not leave it running unobserved.
                 await cancelCommand(deps.ssm, commandId).catch(() => undefined);
                 throw error;
             });
             for (const instanceId of instanceIds) {
-                const { status, statusDetails } = statuses.get(instanceId) ?? { status: 'NoInvocation' };
+                const state = states.get(instanceId) ?? { status: 'NoInvocation' };
                 const invocation = {
                     instanceId,
                     commandId,
-                    status,
-                    statusDetails,
+                    status: state.status,
+                    statusDetails: state.statusDetails,
                     output: '',
                 };
-                if (status !== 'NoInvocation') {
-                    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
-                    invocation.output = detail?.StandardOutputContent ?? '';
-                    const code = detail?.ResponseCode;
-                    // Success means exit 0 even when the detail call itself failed.
+                if (state.status !== 'NoInvocation') {
+                    let { output, responseCode } = state;
+                    if (!output || !(0,instance_script/* parseScriptReport */.vz)(output, undefined).fromResultLine) {
+                        const full = await fetchFullOutput(deps, commandId, instanceId);
+                        output = full.output ?? output;
+                        responseCode = full.responseCode ?? responseCode;
+                    }
+                    invocation.output = output ?? '';
+                    // Success means exit 0 even when no call told the code.
                     invocation.exitCode =
-                        code !== undefined && code >= 0 ? code : status === 'Success' ? 0 : undefined;
+                        responseCode !== undefined && responseCode >= 0
+                            ? responseCode
+                            : state.status === 'Success'
+                                ? 0
+                                : undefined;
                 }
                 results.set(instanceId, invocation);
             }

@@ -303,6 +303,13 @@ export function simulateSsm(options: SimulatedFleetOptions): SimulatedSsm {
                     Status: s,
                     StatusDetails: s,
                     ResponseCode: responseCode(inv, s),
+                    ResponseStartDateTime:
+                      s === 'Pending'
+                        ? undefined
+                        : epochSeconds(new Date(inv.requestedAt + deliveryMs)),
+                    ResponseFinishDateTime: finished(s)
+                      ? epochSeconds(new Date(inv.requestedAt + deliveryMs + options.scriptMs))
+                      : undefined,
                     Output: finished(s) ? inv.output.slice(0, PLUGIN_OUTPUT_LIMIT) : '',
                   },
                 ]
