@@ -43,3 +43,27 @@ export function requestIdOf(error: unknown): string | undefined {
 export function isExpiredToken(error: unknown): boolean {
   return ['ExpiredToken', 'ExpiredTokenException'].includes(errorName(error));
 }
+
+/** No credentials at all: the SDK's default chain found none (CredentialsProviderError). */
+export function isMissingCredentials(error: unknown): boolean {
+  return (
+    errorName(error) === 'CredentialsProviderError' ||
+    (error instanceof Error &&
+      error.message.includes('Could not load credentials from any providers'))
+  );
+}
+
+/**
+ * The message users read for an AWS failure: the SDK's own, with what to do for the two failures
+ * whose raw text does not say it (no credentials, an expired session).
+ */
+export function describeAwsError(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  if (isMissingCredentials(error)) {
+    return `No AWS credentials (${text}). Give the job \`permissions: id-token: write\` and run aws-actions/configure-aws-credentials (with role-to-assume) in a step before this action.`;
+  }
+  if (isExpiredToken(error)) {
+    return `The AWS session expired (${errorName(error)}: ${text}). The deploy outlived its role session: raise role-duration-seconds in aws-actions/configure-aws-credentials (and the role's MaxSessionDuration), or deploy fewer batches per run.`;
+  }
+  return text;
+}

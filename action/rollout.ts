@@ -3,6 +3,7 @@ import type {
   TargetDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { describeAwsError } from './aws-errors.js';
 import type { Clock } from './clock.js';
 import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
@@ -32,11 +33,15 @@ export interface RolloutPlan {
   commandTimeoutSeconds: number;
   rollback: boolean;
   targetGroupArn?: string;
+  /** How long one drain may take (checkTargetGroup: the deregistration delay plus a margin). */
+  drainTimeoutMs?: number;
 }
 
 export interface RolloutReport {
   version: string;
   image: string;
+  region: string;
+  targetGroupArn?: string;
   results: InstanceResult[];
   /** true only when the new version runs healthy on every instance. */
   succeeded: boolean;
@@ -65,7 +70,8 @@ export function planBatches<T>(items: T[], size: number): T[][] {
   return batches;
 }
 
-const DRAIN_TIMEOUT_MS = 900_000;
+/** Used when the plan does not say (no preflight of the target group). */
+const DEFAULT_DRAIN_TIMEOUT_MS = 900_000;
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
@@ -98,7 +104,7 @@ function scriptFor(
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeAwsError(error);
 }
 
 async function drainAll(
@@ -116,7 +122,7 @@ async function drainAll(
           { elb, clock: deps.clock, log: deps.log },
           arn,
           item.instanceId,
-          DRAIN_TIMEOUT_MS,
+          plan.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
         );
         return item;
       } catch (error) {
@@ -182,7 +188,10 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
     }
     for (const item of ready) {
       const invocation = invocations.get(item.instanceId);
-      if (invocation) Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
+      if (invocation) {
+        Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
+        item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+      }
     }
   }
   await Promise.all(
@@ -232,6 +241,7 @@ async function settleRollBack(
   reason: string,
 ): Promise<void> {
   const { item, previousVersion, before } = back;
+  if (invocation) item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
   const report = invocation
     ? parseScriptReport(invocation.output, invocation.exitCode)
     : parseScriptReport('', undefined);
@@ -404,12 +414,15 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     message: item.message,
     durationMs: item.durationMs,
     output: item.output,
+    commandIds: item.commandIds ?? [],
   }));
   const succeeded = results.every((result) => result.outcome === 'deployed');
   const rolledBack = results.some((result) => result.outcome === 'rolled-back');
   return {
     version: plan.version,
     image: plan.image,
+    region: plan.region,
+    targetGroupArn: plan.targetGroupArn,
     results,
     succeeded,
     rolledBack,

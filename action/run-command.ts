@@ -5,9 +5,10 @@ import {
   paginateListCommandInvocations,
   paginateListCommands,
   SendCommandCommand,
+  type SendCommandCommandOutput,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { errorName, isRejected, isThrottling } from './aws-errors.js';
+import { errorName, isRejected, isThrottling, requestIdOf } from './aws-errors.js';
 import type { Clock } from './clock.js';
 import { parseScriptReport } from './instance-script.js';
 import type { Logger } from './logger.js';
@@ -179,8 +180,9 @@ async function sendOnce(
   const comment = `${run.comment.slice(0, 100 - tag.length)}${tag}`;
   const started = clock.now();
   for (let attempt = 1; ; attempt++) {
+    let answer: SendCommandCommandOutput;
     try {
-      const answer = await withThrottleRetry(deps, clock.now() + 120_000, () =>
+      answer = await withThrottleRetry(deps, clock.now() + 120_000, () =>
         client.send(
           new SendCommandCommand({
             DocumentName: 'AWS-RunShellScript',
@@ -195,10 +197,8 @@ async function sendOnce(
           }),
         ),
       );
-      const commandId = answer.Command?.CommandId;
-      if (!commandId) throw new Error('SSM SendCommand returned no command id.');
-      return commandId;
     } catch (error) {
+      log.debug(`SSM SendCommand failed, request id ${requestIdOf(error) ?? '(none)'}.`);
       if (isThrottling(error) || isRejected(error)) throw error;
       const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       log.warning(
@@ -219,7 +219,14 @@ async function sendOnce(
         );
       }
       log.info(`SSM started no command "${comment}": sending it again.`);
+      continue;
     }
+    const commandId = answer.Command?.CommandId;
+    if (!commandId) throw new Error('SSM SendCommand returned no command id.');
+    // $metadata is absent from some test doubles' answers.
+    const requestId = (answer.$metadata as typeof answer.$metadata | undefined)?.requestId;
+    log.debug(`SSM SendCommand request id ${requestId ?? '(none)'}: ${commandId}.`);
+    return commandId;
   }
 }
 
