@@ -3,6 +3,7 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { isThrottling } from './aws-errors.js';
 import { systemClock } from './clock.js';
 import { paceRequests } from './request-pacing.js';
 
@@ -23,13 +24,37 @@ export interface AwsClientOptions {
   region: string;
   /** For tests; the action itself honours AWS_ENDPOINT_URL(_<SERVICE>) through the SDK. */
   endpoint?: string;
+  /** Told of every throttled answer, also those the SDK's own retries absorb. */
+  onThrottle?: () => void;
+}
+
+type AnyClient = ECRClient | SSMClient | ElasticLoadBalancingV2Client;
+
+/**
+ * Counts throttled answers per attempt: placed in finalizeRequest below the retry middleware
+ * (priority high), it sees each attempt's deserialized error before the SDK retries it.
+ */
+function countThrottling<T extends AnyClient>(client: T, onThrottle?: () => void): T {
+  if (!onThrottle) return client;
+  (client.middlewareStack as ECRClient['middlewareStack']).add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (isThrottling(error)) onThrottle();
+        throw error;
+      }
+    },
+    { step: 'finalizeRequest', priority: 'low', name: 'challengeDeployThrottleCount' },
+  );
+  return client;
 }
 
 /**
  * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
  * credentials from the default chain.
  */
-export function awsClients({ region, endpoint }: AwsClientOptions): AwsClients {
+export function awsClients({ region, endpoint, onThrottle }: AwsClientOptions): AwsClients {
   const config = {
     region,
     endpoint,
@@ -43,9 +68,9 @@ export function awsClients({ region, endpoint }: AwsClientOptions): AwsClients {
   paceRequests(ssm, systemClock);
   paceRequests(ssmSend, systemClock);
   return {
-    ecr: new ECRClient(config),
-    ssm,
-    ssmSend,
-    elb: new ElasticLoadBalancingV2Client(config),
+    ecr: countThrottling(new ECRClient(config), onThrottle),
+    ssm: countThrottling(ssm, onThrottle),
+    ssmSend: countThrottling(ssmSend, onThrottle),
+    elb: countThrottling(new ElasticLoadBalancingV2Client(config), onThrottle),
   };
 }

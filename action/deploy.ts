@@ -27,6 +27,8 @@ export interface DeployDeps {
   /** Told the version and image as soon as they exist, so a later failure still reports them. */
   onImage?: (outputs: Partial<ActionOutputs>) => void;
   inFlight?: InFlightCommands;
+  /** How many AWS answers were throttled so far (main.ts counts them in every client). */
+  throttleCount?: () => number;
   /** When the AWS session's credentials expire, where the SDK knows it. */
   sessionExpiry?: () => Promise<Date | undefined>;
 }
@@ -122,7 +124,6 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   );
   deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
 
-  let throttled = 0;
   const report = await rollOut(
     {
       ssm,
@@ -131,7 +132,6 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       clock: deps.clock,
       log,
       inFlight: deps.inFlight,
-      onThrottle: () => throttled++,
     },
     {
       version: image.version,
@@ -149,9 +149,10 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
     },
   );
   annotate(log, report.results);
+  const throttled = deps.throttleCount?.() ?? 0;
   if (throttled > 0) {
     log.notice(
-      `AWS throttled ${throttled} call(s) of this deploy; the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`,
+      `AWS throttled ${throttled} request(s) of this deploy; the SDK and the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`,
       { title: 'AWS throttling' },
     );
   }

@@ -73,7 +73,8 @@ async function runMain(): Promise<void> {
     return stopped(error);
   }
   core.saveState(STATE_REGION, inputs.region);
-  const aws = awsClients({ region: inputs.region });
+  let throttled = 0;
+  const aws = awsClients({ region: inputs.region, onThrottle: () => throttled++ });
   const inFlight = inFlightCommands((commandIds) =>
     core.saveState(STATE_COMMANDS, JSON.stringify(commandIds)),
   );
@@ -95,6 +96,7 @@ async function runMain(): Promise<void> {
         onImage: setOutputs,
         inFlight,
         sessionExpiry: async () => (await aws.ssm.config.credentials()).expiration,
+        throttleCount: () => throttled,
       },
       inputs,
     );

@@ -18027,7 +18027,7 @@ __webpack_unused_export__ = DescribeInstanceAssociationsStatusCommand;
 __webpack_unused_export__ = DescribeInstanceAssociationsStatusRequest$;
 __webpack_unused_export__ = DescribeInstanceAssociationsStatusResult$;
 __webpack_unused_export__ = DescribeInstanceInformation$;
-exports.MXw = DescribeInstanceInformationCommand;
+__webpack_unused_export__ = DescribeInstanceInformationCommand;
 __webpack_unused_export__ = DescribeInstanceInformationRequest$;
 __webpack_unused_export__ = DescribeInstanceInformationResult$;
 __webpack_unused_export__ = DescribeInstancePatchStates$;
@@ -18939,7 +18939,7 @@ __webpack_unused_export__ = paginateDescribeAvailablePatches;
 __webpack_unused_export__ = paginateDescribeEffectiveInstanceAssociations;
 __webpack_unused_export__ = paginateDescribeEffectivePatchesForPatchBaseline;
 __webpack_unused_export__ = paginateDescribeInstanceAssociationsStatus;
-__webpack_unused_export__ = paginateDescribeInstanceInformation;
+exports.KKC = paginateDescribeInstanceInformation;
 __webpack_unused_export__ = paginateDescribeInstancePatchStates;
 __webpack_unused_export__ = paginateDescribeInstancePatchStatesForPatchGroup;
 __webpack_unused_export__ = paginateDescribeInstancePatches;
@@ -74236,6 +74236,63 @@ var dist_cjs = __nccwpck_require__(8249);
 var client_elastic_load_balancing_v2_dist_cjs = __nccwpck_require__(586);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ssm/dist-cjs/index.js
 var client_ssm_dist_cjs = __nccwpck_require__(4736);
+// EXTERNAL MODULE: ./node_modules/@smithy/core/dist-cjs/submodules/retry/index.js
+var retry = __nccwpck_require__(3609);
+;// CONCATENATED MODULE: ./action/aws-errors.ts
+// How the action reads an AWS SDK error: throttled (safe to retry), rejected (AWS answered with a
+// client error: nothing happened), or ambiguous (a 5xx or a lost response: it may have happened).
+// Throttling is the SDK's own classifier, so every code AWS uses for it counts, not a list of ours.
+
+function fields(error) {
+    return typeof error === 'object' && error !== null ? error : {};
+}
+function errorName(error) {
+    return error instanceof Error ? error.name : '';
+}
+function isThrottling(error) {
+    return (error instanceof Error && (0,retry.isThrottlingError)(error));
+}
+/**
+ * AWS answered with a 4xx that is not throttling: the request was refused and changed nothing.
+ * Anything else (5xx, timeout, connection reset, no answer at all) may or may not have happened.
+ */
+function isRejected(error) {
+    if (isThrottling(error))
+        return false;
+    const status = fields(error).$metadata?.httpStatusCode;
+    if (status !== undefined)
+        return status >= 400 && status < 500;
+    return fields(error).$fault === 'client';
+}
+/** The AWS request id of a failed call, for support cases and CloudTrail; undefined if none. */
+function requestIdOf(error) {
+    return fields(error).$metadata?.requestId;
+}
+/** An expired STS session: every later call fails the same way, so say so plainly. */
+function isExpiredToken(error) {
+    return ['ExpiredToken', 'ExpiredTokenException'].includes(errorName(error));
+}
+/** No credentials at all: the SDK's default chain found none (CredentialsProviderError). */
+function isMissingCredentials(error) {
+    return (errorName(error) === 'CredentialsProviderError' ||
+        (error instanceof Error &&
+            error.message.includes('Could not load credentials from any providers')));
+}
+/**
+ * The message users read for an AWS failure: the SDK's own, with what to do for the two failures
+ * whose raw text does not say it (no credentials, an expired session).
+ */
+function describeAwsError(error) {
+    const text = error instanceof Error ? error.message : String(error);
+    if (isMissingCredentials(error)) {
+        return `No AWS credentials (${text}). Give the job \`permissions: id-token: write\` and run aws-actions/configure-aws-credentials (with role-to-assume) in a step before this action.`;
+    }
+    if (isExpiredToken(error)) {
+        return `The AWS session expired (${errorName(error)}: ${text}). The deploy outlived its role session: raise role-duration-seconds in aws-actions/configure-aws-credentials (and the role's MaxSessionDuration), or deploy fewer batches per run.`;
+    }
+    return text;
+}
+
 ;// CONCATENATED MODULE: ./action/clock.ts
 const systemClock = {
     now: () => Date.now(),
@@ -74288,15 +74345,35 @@ function paceRequests(client, clock, rates = SSM_PACE) {
 
 
 
+
 /** Kept equal to package.json's version by test/action/aws-clients.test.ts. */
 const ACTION_VERSION = '1.0.0';
 /** Appears in every request's User-Agent, so CloudTrail and throttling reports name the action. */
 const USER_AGENT = ['challenge-deploy', ACTION_VERSION];
 /**
+ * Counts throttled answers per attempt: placed in finalizeRequest below the retry middleware
+ * (priority high), it sees each attempt's deserialized error before the SDK retries it.
+ */
+function countThrottling(client, onThrottle) {
+    if (!onThrottle)
+        return client;
+    client.middlewareStack.add((next) => async (args) => {
+        try {
+            return await next(args);
+        }
+        catch (error) {
+            if (isThrottling(error))
+                onThrottle();
+            throw error;
+        }
+    }, { step: 'finalizeRequest', priority: 'low', name: 'challengeDeployThrottleCount' });
+    return client;
+}
+/**
  * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
  * credentials from the default chain.
  */
-function awsClients({ region, endpoint }) {
+function awsClients({ region, endpoint, onThrottle }) {
     const config = {
         region,
         endpoint,
@@ -74310,10 +74387,10 @@ function awsClients({ region, endpoint }) {
     paceRequests(ssm, systemClock);
     paceRequests(ssmSend, systemClock);
     return {
-        ecr: new dist_cjs/* ECRClient */.S70(config),
-        ssm,
-        ssmSend,
-        elb: new client_elastic_load_balancing_v2_dist_cjs/* ElasticLoadBalancingV2Client */.MlD(config),
+        ecr: countThrottling(new dist_cjs/* ECRClient */.S70(config), onThrottle),
+        ssm: countThrottling(ssm, onThrottle),
+        ssmSend: countThrottling(ssmSend, onThrottle),
+        elb: countThrottling(new client_elastic_load_balancing_v2_dist_cjs/* ElasticLoadBalancingV2Client */.MlD(config), onThrottle),
     };
 }
 
@@ -74323,16 +74400,9 @@ function awsClients({ region, endpoint }) {
 const PAGE = 50;
 async function describe(ssm, filters) {
     const found = [];
-    let nextToken;
-    do {
-        const page = await ssm.send(new client_ssm_dist_cjs/* DescribeInstanceInformationCommand */.MXw({
-            Filters: filters,
-            MaxResults: PAGE,
-            NextToken: nextToken,
-        }));
+    const pages = (0,client_ssm_dist_cjs/* paginateDescribeInstanceInformation */.KKC)({ client: ssm, pageSize: PAGE }, { Filters: filters });
+    for await (const page of pages)
         found.push(...(page.InstanceInformationList ?? []));
-        nextToken = page.NextToken;
-    } while (nextToken);
     return found;
 }
 function toManaged(info) {
@@ -75093,7 +75163,7 @@ const MANIFEST_MEDIA_TYPES = [
 ];
 /** A concurrent run tags with the same number at most this many times before we give up. */
 const MAX_TAG_ATTEMPTS = 5;
-function errorName(error) {
+function registry_errorName(error) {
     return error instanceof Error ? error.name : '';
 }
 async function describeRepository(ecr, name, prefix = 'v') {
@@ -75113,7 +75183,7 @@ async function describeRepository(ecr, name, prefix = 'v') {
         };
     }
     catch (error) {
-        if (errorName(error) === 'RepositoryNotFoundException') {
+        if (registry_errorName(error) === 'RepositoryNotFoundException') {
             // ECR's message names the registry (the account) it searched; the region is the client's.
             const account = /registry with id '(\d{12})'/.exec(error instanceof Error ? error.message : '')?.[1];
             const region = await ecr.config.region();
@@ -75173,10 +75243,10 @@ async function promoteImage(deps, repository, sourceTag, prefix) {
         }
         catch (error) {
             // The same tag on the same digest: an earlier attempt of ours got there.
-            if (errorName(error) === 'ImageAlreadyExistsException')
+            if (registry_errorName(error) === 'ImageAlreadyExistsException')
                 return published;
             // A concurrent run took the number: recompute.
-            if (errorName(error) !== 'ImageTagAlreadyExistsException')
+            if (registry_errorName(error) !== 'ImageTagAlreadyExistsException')
                 throw error;
             deps.log.warning(`${choice.version} was taken by a concurrent run; picking the next number.`);
         }
@@ -75355,63 +75425,6 @@ async function previewImage(ecr, repository, source, prefix) {
         digest,
         reused: choice.reused,
     };
-}
-
-// EXTERNAL MODULE: ./node_modules/@smithy/core/dist-cjs/submodules/retry/index.js
-var retry = __nccwpck_require__(3609);
-;// CONCATENATED MODULE: ./action/aws-errors.ts
-// How the action reads an AWS SDK error: throttled (safe to retry), rejected (AWS answered with a
-// client error: nothing happened), or ambiguous (a 5xx or a lost response: it may have happened).
-// Throttling is the SDK's own classifier, so every code AWS uses for it counts, not a list of ours.
-
-function fields(error) {
-    return typeof error === 'object' && error !== null ? error : {};
-}
-function aws_errors_errorName(error) {
-    return error instanceof Error ? error.name : '';
-}
-function isThrottling(error) {
-    return (error instanceof Error && (0,retry.isThrottlingError)(error));
-}
-/**
- * AWS answered with a 4xx that is not throttling: the request was refused and changed nothing.
- * Anything else (5xx, timeout, connection reset, no answer at all) may or may not have happened.
- */
-function isRejected(error) {
-    if (isThrottling(error))
-        return false;
-    const status = fields(error).$metadata?.httpStatusCode;
-    if (status !== undefined)
-        return status >= 400 && status < 500;
-    return fields(error).$fault === 'client';
-}
-/** The AWS request id of a failed call, for support cases and CloudTrail; undefined if none. */
-function requestIdOf(error) {
-    return fields(error).$metadata?.requestId;
-}
-/** An expired STS session: every later call fails the same way, so say so plainly. */
-function isExpiredToken(error) {
-    return ['ExpiredToken', 'ExpiredTokenException'].includes(aws_errors_errorName(error));
-}
-/** No credentials at all: the SDK's default chain found none (CredentialsProviderError). */
-function isMissingCredentials(error) {
-    return (aws_errors_errorName(error) === 'CredentialsProviderError' ||
-        (error instanceof Error &&
-            error.message.includes('Could not load credentials from any providers')));
-}
-/**
- * The message users read for an AWS failure: the SDK's own, with what to do for the two failures
- * whose raw text does not say it (no credentials, an expired session).
- */
-function describeAwsError(error) {
-    const text = error instanceof Error ? error.message : String(error);
-    if (isMissingCredentials(error)) {
-        return `No AWS credentials (${text}). Give the job \`permissions: id-token: write\` and run aws-actions/configure-aws-credentials (with role-to-assume) in a step before this action.`;
-    }
-    if (isExpiredToken(error)) {
-        return `The AWS session expired (${aws_errors_errorName(error)}: ${text}). The deploy outlived its role session: raise role-duration-seconds in aws-actions/configure-aws-credentials (and the role's MaxSessionDuration), or deploy fewer batches per run.`;
-    }
-    return text;
 }
 
 // EXTERNAL MODULE: external "node:crypto"
@@ -75661,7 +75674,7 @@ async function waitForInvocations(deps, commandId, instanceIds, deadline) {
                 pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
                 deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
             }
-            else if (aws_errors_errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
+            else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
                 throw error;
             }
             else {
@@ -76541,7 +76554,6 @@ async function deploy(deps, inputs) {
     }
     const image = await publishImage({ ecr, docker: deps.docker, mask: deps.mask, log }, repository, inputs.imageSource, inputs.tagPrefix);
     deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
-    let throttled = 0;
     const report = await rollOut({
         ssm,
         ssmSend: deps.ssmSend,
@@ -76549,7 +76561,6 @@ async function deploy(deps, inputs) {
         clock: deps.clock,
         log,
         inFlight: deps.inFlight,
-        onThrottle: () => throttled++,
     }, {
         version: image.version,
         image: image.uri,
@@ -76565,8 +76576,9 @@ async function deploy(deps, inputs) {
         drainTimeoutMs: targetGroup?.drainTimeoutMs,
     });
     annotate(log, report.results);
+    const throttled = deps.throttleCount?.() ?? 0;
     if (throttled > 0) {
-        log.notice(`AWS throttled ${throttled} call(s) of this deploy; the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`, { title: 'AWS throttling' });
+        log.notice(`AWS throttled ${throttled} request(s) of this deploy; the SDK and the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`, { title: 'AWS throttling' });
     }
     return {
         outputs: rolloutOutputs(report, image.digest),
@@ -76692,7 +76704,8 @@ async function runMain() {
         return stopped(error);
     }
     saveState(STATE_REGION, inputs.region);
-    const aws = awsClients({ region: inputs.region });
+    let throttled = 0;
+    const aws = awsClients({ region: inputs.region, onThrottle: () => throttled++ });
     const inFlight = inFlightCommands((commandIds) => saveState(STATE_COMMANDS, JSON.stringify(commandIds)));
     // A cancelled job gets SIGINT, then SIGTERM: stop the instances' commands before exiting.
     const onSignal = (signal) => {
@@ -76711,6 +76724,7 @@ async function runMain() {
             onImage: setOutputs,
             inFlight,
             sessionExpiry: async () => (await aws.ssm.config.credentials()).expiration,
+            throttleCount: () => throttled,
         }, inputs);
         setOutputs(result.outputs);
         await writeSummary(result.summary);

@@ -109,12 +109,6 @@ export function targetGroupOperations(
       }
       return `<TargetHealthDescriptions>${members.join('')}</TargetHealthDescriptions>`;
     },
-    // The action reads the deregistration delay in its preflight to size its drain timeout.
-    DescribeTargetGroupAttributes: (params) => {
-      checkArn(params);
-      const seconds = Math.ceil(group.deregistrationDelayMs / 1000);
-      return `<Attributes><member><Key>deregistration_delay.timeout_seconds</Key><Value>${seconds}</Value></member></Attributes>`;
-    },
     DeregisterTargets: async (params) => {
       checkArn(params);
       for (const { id } of targets(params)) {

@@ -9,6 +9,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/glo
 import { ACTION_VERSION, awsClients } from '../../action/aws-clients.js';
 
 const requests: Array<{ target: string; headers: IncomingHttpHeaders }> = [];
+/** The answer to the n-th request (0-based): every call fails with an internal error by default. */
+let respond: (n: number) => [number, Record<string, unknown>] = () => [
+  500,
+  { __type: 'InternalServerError', message: 'boom' },
+];
 let server: Server;
 let endpoint: string;
 
@@ -19,9 +24,9 @@ beforeAll(async () => {
     request.resume();
     request.on('end', () => {
       requests.push({ target: String(request.headers['x-amz-target']), headers: request.headers });
-      // Every call fails the way a lost or broken answer does: an internal error.
-      response.writeHead(500, { 'content-type': 'application/x-amz-json-1.1' });
-      response.end(JSON.stringify({ __type: 'InternalServerError', message: 'boom' }));
+      const [status, body] = respond(requests.length - 1);
+      response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
+      response.end(JSON.stringify(body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -69,6 +74,23 @@ describe('the AWS clients', () => {
         `challenge-deploy/${ACTION_VERSION}`,
       );
     }
+  }, 30_000);
+
+  it('count every throttled answer, also those the SDK retries by itself', async () => {
+    let throttled = 0;
+    const { ssm } = awsClients({ region: 'eu-west-1', endpoint, onThrottle: () => throttled++ });
+    const saved = respond;
+    respond = (n) =>
+      n < 2
+        ? [400, { __type: 'ThrottlingException', message: 'Rate exceeded' }]
+        : [200, { Commands: [] }];
+    try {
+      await expect(ssm.send(new ListCommandsCommand({}))).resolves.toMatchObject({ Commands: [] });
+    } finally {
+      respond = saved;
+    }
+    expect(requests.length).toBe(3);
+    expect(throttled).toBe(2);
   }, 30_000);
 
   it('carry the version of package.json', () => {

@@ -202,8 +202,9 @@ describe('a deploy', () => {
       .on(SendCommandCommand)
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const { deps: d } = deps();
+    let throttled = 0;
     const result = await deploy(
-      d,
+      { ...d, throttleCount: () => throttled, onImage: () => (throttled = 3) },
       inputs({
         'ecr-repository': 'challenge-app',
         'aws-region': 'eu-west-1',
@@ -221,7 +222,7 @@ describe('a deploy', () => {
       expect.objectContaining({
         level: 'notice',
         title: 'AWS throttling',
-        message: expect.stringMatching(/^AWS throttled 1 call\(s\) of this deploy/),
+        message: expect.stringMatching(/^AWS throttled 3 request\(s\) of this deploy/),
       }),
     );
   });
