@@ -9,6 +9,7 @@
  *
  *   npm run bench:rollout                       every case (N = 10 … 1,000; ~15 to 30 min)
  *   npm run bench:rollout -- --instances 10,100 only these fleet sizes
+ *   npm run bench:rollout -- --max-parallel 10%,25% only these max-parallel values
  *   npm run bench:rollout -- --quick            N = 10 at 100 % only (the smoke case)
  *   options: --script-ms 2000  --jobs 1  --rates SendCommand=5/10,…  --json results.json
  */
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     options: {
       'script-ms': { type: 'string', default: '2000' },
       instances: { type: 'string' },
+      'max-parallel': { type: 'string' },
       quick: { type: 'boolean', default: false },
       jobs: { type: 'string', default: '1' },
       rates: { type: 'string', default: '' },
@@ -50,6 +52,8 @@ async function main(): Promise<void> {
   const sizes = values.instances?.split(',').map(Number);
   let cases = values.quick ? [{ instances: 10, maxParallel: '100%' }] : allCases();
   if (sizes) cases = cases.filter((c) => sizes.includes(c.instances));
+  const parallel = values['max-parallel']?.split(',');
+  if (parallel) cases = cases.filter((c) => parallel.includes(c.maxParallel));
   const jobs = Math.max(1, Number(values.jobs));
 
   const bundle = statSync(path.join(ROOT, 'dist', 'index.js')).size;
