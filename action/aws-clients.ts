@@ -4,6 +4,8 @@ import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { isThrottling } from './aws-errors.js';
+import { systemClock } from './clock.js';
+import { paceRequests } from './request-pacing.js';
 
 /** Kept equal to package.json's version by test/action/aws-clients.test.ts. */
 export const ACTION_VERSION = '1.0.0';
@@ -60,10 +62,15 @@ export function awsClients({ region, endpoint, onThrottle }: AwsClientOptions): 
     maxAttempts: 5,
     customUserAgent: [USER_AGENT],
   };
+  const ssm = new SSMClient(config);
+  const ssmSend = new SSMClient({ ...config, maxAttempts: 1 });
+  // Below SSM's rates, so that a big fleet's calls wait here instead of being throttled.
+  paceRequests(ssm, systemClock);
+  paceRequests(ssmSend, systemClock);
   return {
     ecr: countThrottling(new ECRClient(config), onThrottle),
-    ssm: countThrottling(new SSMClient(config), onThrottle),
-    ssmSend: countThrottling(new SSMClient({ ...config, maxAttempts: 1 }), onThrottle),
+    ssm: countThrottling(ssm, onThrottle),
+    ssmSend: countThrottling(ssmSend, onThrottle),
     elb: countThrottling(new ElasticLoadBalancingV2Client(config), onThrottle),
   };
 }

@@ -15,6 +15,7 @@ import {
   newVersionFailure,
   type InstanceResult,
 } from './outcome.js';
+import { PollSchedule } from './poll-schedule.js';
 import { drain, registerHealthy } from './target-group.js';
 
 export type { InstanceOutcome, InstanceResult } from './outcome.js';
@@ -59,12 +60,13 @@ export interface RolloutDeps {
   log: Logger;
   inFlight?: InFlightCommands;
   onThrottle?: () => void;
+  pollSchedule?: PollSchedule;
 }
 
-/** Splits the fleet into batches of `size`, in order. */
-export function planBatches(instanceIds: string[], size: number): string[][] {
-  const batches: string[][] = [];
-  for (let i = 0; i < instanceIds.length; i += size) batches.push(instanceIds.slice(i, i + size));
+/** Splits the fleet (or any list) into batches of `size`, in order. */
+export function planBatches<T>(items: T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let i = 0; i < items.length; i += size) batches.push(items.slice(i, i + size));
   return batches;
 }
 
@@ -222,73 +224,128 @@ function versionOfImage(image: string): string | undefined {
   return tag && patterns.version.test(tag) ? tag : undefined;
 }
 
-/** Returns one updated instance to its previous version, health-gated, with the same script. */
+/** An updated instance on its way back, and the sentence its message starts with. */
+interface Returning {
+  item: Tracked;
+  previousImage: string;
+  previousVersion: string;
+  before: string;
+}
+
+/** Judges one instance's rollback from its invocation, then registers it back. */
+async function settleRollBack(
+  deps: RolloutDeps,
+  plan: RolloutPlan,
+  back: Returning,
+  invocation: Invocation | undefined,
+  reason: string,
+): Promise<void> {
+  const { item, previousVersion, before } = back;
+  if (invocation) item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+  const report = invocation
+    ? parseScriptReport(invocation.output, invocation.exitCode)
+    : parseScriptReport('', undefined);
+  if (invocation)
+    item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
+  if (report.outcome === 'deployed') {
+    const problem = await registerBack(deps, plan, item);
+    item.outcome = problem ? 'rollback-failed' : 'rolled-back';
+    item.message = problem
+      ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
+      : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
+  } else {
+    const what =
+      invocation && report.outcome !== 'unknown'
+        ? newVersionFailure(previousVersion, report)
+        : invocation
+          ? describeInvocation(invocation)
+          : 'no result';
+    // The script put the instance back on the new version, or never left it: it still serves.
+    const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
+    item.outcome = 'rollback-failed';
+    item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
+    if (stillServing) await registerBack(deps, plan, item);
+  }
+}
+
+/**
+ * Returns updated instances to their previous version, health-gated, with the same script: all of
+ * them at once (the caller passes at most a batch, the parallelism the rollout was allowed), one
+ * SSM command per previous version.
+ */
 async function rollBack(
   deps: RolloutDeps,
   plan: RolloutPlan,
-  item: Tracked,
+  items: Tracked[],
   reason: string,
 ): Promise<void> {
   const started = deps.clock.now();
-  const id = item.instanceId;
-  const previousImage = item.previousImage;
-  const previousVersion =
-    item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
-  const before = item.message
-    ? `${item.message.replace(/\.$/, '')}; then `
-    : `${id}: ${plan.version} was healthy; `;
-  if (!previousImage || !previousVersion || !patterns.image.test(previousImage)) {
-    item.outcome = 'rollback-failed';
-    item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
-    return;
-  }
-  deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
-  try {
-    const [drained] = await drainAll(deps, plan, [item]);
-    if (!drained) throw new Error(item.message ?? 'draining failed');
-    const invocations = await runScript(deps, {
-      instanceIds: [id],
-      script: scriptFor(plan, 'rollback', previousImage, previousVersion),
-      executionTimeoutSeconds: plan.commandTimeoutSeconds,
-      comment: `challenge-deploy rollback to ${previousVersion}`,
-    });
-    const invocation = invocations.get(id);
-    if (invocation) item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
-    const report = invocation
-      ? parseScriptReport(invocation.output, invocation.exitCode)
-      : parseScriptReport('', undefined);
-    if (invocation)
-      item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
-    if (report.outcome === 'deployed') {
-      const problem = await registerBack(deps, plan, item);
-      item.outcome = problem ? 'rollback-failed' : 'rolled-back';
-      item.message = problem
-        ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
-        : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
-    } else {
-      const what =
-        invocation && report.outcome !== 'unknown'
-          ? newVersionFailure(previousVersion, report)
-          : invocation
-            ? describeInvocation(invocation)
-            : 'no result';
-      // The script put the instance back on the new version, or never left it: it still serves.
-      const stillServing =
-        report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
+  const returning: Returning[] = [];
+  for (const item of items) {
+    const id = item.instanceId;
+    const previousImage = item.previousImage;
+    const previousVersion =
+      item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
+    const before = item.message
+      ? `${item.message.replace(/\.$/, '')}; then `
+      : `${id}: ${plan.version} was healthy; `;
+    if (!previousImage || !previousVersion || !patterns.image.test(previousImage)) {
       item.outcome = 'rollback-failed';
-      item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
-      if (stillServing) await registerBack(deps, plan, item);
+      item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
+      continue;
     }
-  } catch (error) {
-    item.outcome = 'rollback-failed';
-    item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+    deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
+    returning.push({ item, previousImage, previousVersion, before });
   }
-  item.durationMs += deps.clock.now() - started;
-  logInstance(
-    deps,
-    item,
-    item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome,
+
+  const drained = new Set(
+    await drainAll(
+      deps,
+      plan,
+      returning.map((back) => back.item),
+    ),
   );
+  for (const back of returning.filter((back) => !drained.has(back.item))) {
+    back.item.outcome = 'rollback-failed';
+    back.item.message = `${back.before}rolling back to ${back.previousVersion} failed: ${back.item.message ?? 'draining failed'}`;
+  }
+  const byPrevious = new Map<string, Returning[]>();
+  for (const back of returning.filter((back) => drained.has(back.item))) {
+    const key = `${back.previousImage} ${back.previousVersion}`;
+    byPrevious.set(key, [...(byPrevious.get(key) ?? []), back]);
+  }
+  await Promise.all(
+    [...byPrevious.values()].map(async (group) => {
+      const { previousImage, previousVersion } = group[0] as Returning;
+      try {
+        const invocations = await runScript(deps, {
+          instanceIds: group.map((back) => back.item.instanceId),
+          script: scriptFor(plan, 'rollback', previousImage, previousVersion),
+          executionTimeoutSeconds: plan.commandTimeoutSeconds,
+          comment: `challenge-deploy rollback to ${previousVersion}`,
+        });
+        await Promise.all(
+          group.map((back) =>
+            settleRollBack(deps, plan, back, invocations.get(back.item.instanceId), reason),
+          ),
+        );
+      } catch (error) {
+        for (const { item, before } of group) {
+          item.outcome = 'rollback-failed';
+          item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+        }
+      }
+    }),
+  );
+
+  for (const { item, previousVersion } of returning) {
+    item.durationMs += deps.clock.now() - started;
+    logInstance(
+      deps,
+      item,
+      item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome,
+    );
+  }
 }
 
 /**
@@ -296,7 +353,9 @@ async function rollBack(
  * `rollback` is set, returns every instance already updated to its previous version, newest first,
  * one at a time, each gated on its health check.
  */
-export async function rollOut(deps: RolloutDeps, plan: RolloutPlan): Promise<RolloutReport> {
+export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<RolloutReport> {
+  // One schedule for the whole rollout: each batch is first polled when the last one took.
+  const deps = { ...given, pollSchedule: given.pollSchedule ?? new PollSchedule() };
   const items = plan.batches.flatMap((batch, index) =>
     batch.map((instanceId): Tracked => ({
       instanceId,
@@ -331,8 +390,12 @@ export async function rollOut(deps: RolloutDeps, plan: RolloutPlan): Promise<Rol
     const reason = `${plan.version} failed on ${culprits.map((item) => item.instanceId).join(', ')}`;
     const toRollBack = deployedOrder.reverse();
     if (plan.rollback && toRollBack.length > 0) {
-      deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first.`);
-      for (const item of toRollBack) await rollBack(deps, plan, item, reason);
+      // As many at once as the rollout deployed at once: the parallelism the user allowed.
+      const size = Math.max(1, ...plan.batches.map((batch) => batch.length));
+      deps.log.info(
+        `Rolling back ${toRollBack.length} updated instance(s), newest first, ${size} at a time.`,
+      );
+      for (const chunk of planBatches(toRollBack, size)) await rollBack(deps, plan, chunk, reason);
     } else if (toRollBack.length > 0) {
       deps.log.warning(
         `rollback is false: ${toRollBack.map((item) => item.instanceId).join(', ')} stay on ${plan.version}.`,

@@ -10,7 +10,9 @@ import {
 } from '@aws-sdk/client-ssm';
 import { errorName, isRejected, isThrottling, requestIdOf } from './aws-errors.js';
 import type { Clock } from './clock.js';
+import { parseScriptReport } from './instance-script.js';
 import type { Logger } from './logger.js';
+import { PollSchedule } from './poll-schedule.js';
 
 export { isThrottling } from './aws-errors.js';
 
@@ -28,7 +30,6 @@ export const MAX_SEND_ATTEMPTS = 3;
 /** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 const FIRST_POLL_MS = 2_000;
-const MAX_POLL_MS = 15_000;
 const MAX_THROTTLED_POLL_MS = 30_000;
 
 // NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
@@ -42,8 +43,22 @@ export interface Invocation {
   statusDetails?: string;
   /** The script's exit code; undefined when it did not finish. */
   exitCode?: number;
-  /** The first 24,000 characters of stdout (all SSM keeps). */
+  /**
+   * stdout as SSM keeps it: the first 2,500 characters ListCommandInvocations carries when they
+   * hold the result line (the script's output is short when all goes well), else the first 24,000
+   * from GetCommandInvocation.
+   */
   output: string;
+}
+
+/** What a poll of ListCommandInvocations (with Details) tells about one instance. */
+export interface InvocationState {
+  status: string;
+  statusDetails?: string;
+  /** The script's exit code once it finished (-1 or absent before). */
+  responseCode?: number;
+  /** The start of its output (CommandPlugin Output: at most 2,500 characters). */
+  output?: string;
 }
 
 /** Commands sent and not yet finished: the post step and the signal handler cancel them. */
@@ -83,6 +98,8 @@ export interface RunCommandDeps {
   inFlight?: InFlightCommands;
   /** Told each time AWS throttled a call, for the run's throttling notice. */
   onThrottle?: () => void;
+  /** Shared by the commands of a rollout, so that each batch is polled when it should be done. */
+  pollSchedule?: PollSchedule;
 }
 
 export interface ScriptRun {
@@ -231,10 +248,33 @@ export async function sendScript(
   return sent;
 }
 
+/** From the command's request to the end of its slowest instance, by SSM's own timestamps. */
+function durationBySsm(
+  invocations: Array<{
+    RequestedDateTime?: Date;
+    CommandPlugins?: Array<{ ResponseFinishDateTime?: Date }>;
+  }>,
+): number | undefined {
+  let longest: number | undefined;
+  for (const invocation of invocations) {
+    const requested = invocation.RequestedDateTime?.getTime();
+    for (const plugin of invocation.CommandPlugins ?? []) {
+      const finished = plugin.ResponseFinishDateTime?.getTime();
+      if (requested !== undefined && finished !== undefined) {
+        longest = Math.max(longest ?? 0, finished - requested);
+      }
+    }
+  }
+  return longest;
+}
+
 /**
  * Waits until every instance's invocation of the command has finished, with one
- * ListCommandInvocations call per poll for the whole command (not one call per instance) and a
- * growing interval. Instances still running at `deadline` are cancelled and reported TimedOut.
+ * ListCommandInvocations call per poll for the whole command (not one call per instance). With
+ * Details, the poll that sees an instance finish also brings its exit code and the start of its
+ * output, so a successful instance costs no further call. Polls follow `deps.pollSchedule`: the
+ * first when the previous command took to finish, then at a growing interval. Instances still
+ * running at `deadline` are cancelled and reported TimedOut.
  *
  * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
  * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
@@ -246,51 +286,64 @@ export async function waitForInvocations(
   commandId: string,
   instanceIds: string[],
   deadline: number,
-): Promise<Map<string, { status: string; statusDetails?: string }>> {
+): Promise<Map<string, InvocationState>> {
   const { ssm, clock } = deps;
-  const graceUntil = clock.now() + INVOCATION_GRACE_MS;
-  const statuses = new Map<string, { status: string; statusDetails?: string }>();
-  let interval = FIRST_POLL_MS;
+  const schedule = deps.pollSchedule ?? new PollSchedule();
+  const sentAt = clock.now();
+  const graceUntil = sentAt + INVOCATION_GRACE_MS;
+  const states = new Map<string, InvocationState>();
+  let ssmDuration: number | undefined;
+  let polls = 0;
+  let pause = schedule.first();
   for (;;) {
-    await clock.sleep(interval);
+    await clock.sleep(pause);
     try {
       const pages = paginateListCommandInvocations(
         { client: ssm, pageSize: MAX_IDS_PER_COMMAND },
-        { CommandId: commandId, Details: false },
+        { CommandId: commandId, Details: true },
       );
-      for await (const page of pages) {
-        for (const invocation of page.CommandInvocations ?? []) {
-          if (invocation.InstanceId && invocation.Status) {
-            statuses.set(invocation.InstanceId, {
-              status: invocation.Status,
-              statusDetails: invocation.StatusDetails,
-            });
-          }
-        }
+      const listed = [];
+      for await (const page of pages) listed.push(...(page.CommandInvocations ?? []));
+      for (const invocation of listed) {
+        if (!invocation.InstanceId || !invocation.Status) continue;
+        const plugin = invocation.CommandPlugins?.[0];
+        states.set(invocation.InstanceId, {
+          status: invocation.Status,
+          statusDetails: invocation.StatusDetails,
+          responseCode: plugin?.ResponseCode,
+          output: plugin?.Output,
+        });
       }
-      interval = Math.min(Math.round(interval * 1.5), MAX_POLL_MS);
+      ssmDuration = durationBySsm(listed);
+      polls += 1;
+      pause = schedule.next(polls);
     } catch (error) {
       if (isThrottling(error)) {
         deps.onThrottle?.();
-        interval = Math.min(interval * 2, MAX_THROTTLED_POLL_MS);
-        deps.log.info(`SSM throttled the status poll; next poll in ${interval / 1000} s.`);
+        pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
+        deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
       } else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
         throw error;
+      } else {
+        pause = schedule.next(++polls);
       }
     }
 
-    const missing = instanceIds.filter((id) => !statuses.has(id));
+    const missing = instanceIds.filter((id) => !states.has(id));
     if (missing.length > 0 && clock.now() > graceUntil) {
-      for (const id of missing) statuses.set(id, { status: 'NoInvocation' });
+      for (const id of missing) states.set(id, { status: 'NoInvocation' });
     }
-    const running = instanceIds.filter((id) => !FINISHED.has(statuses.get(id)?.status ?? ''));
-    if (running.length === 0) return statuses;
+    const running = instanceIds.filter((id) => !FINISHED.has(states.get(id)?.status ?? ''));
+    if (running.length === 0) {
+      schedule.learn(ssmDuration ?? clock.now() - sentAt);
+      return states;
+    }
     if (clock.now() >= deadline) {
       await cancelCommand(ssm, commandId, running).catch(() => undefined);
       for (const id of running) {
-        statuses.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
+        states.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
       }
-      return statuses;
+      return states;
     }
   }
 }
@@ -303,9 +356,26 @@ export async function cancelCommand(
   await ssm.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: instanceIds }));
 }
 
+/** The full output SSM keeps (GetCommandInvocation), and the exit code it reports. */
+async function fetchFullOutput(
+  deps: RunCommandDeps,
+  commandId: string,
+  instanceId: string,
+): Promise<{ output?: string; responseCode?: number }> {
+  const { clock } = deps;
+  const detail = await withThrottleRetry(deps, clock.now() + 120_000, () =>
+    deps.ssm.send(
+      new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+    ),
+  ).catch(() => undefined);
+  return { output: detail?.StandardOutputContent, responseCode: detail?.ResponseCode };
+}
+
 /**
- * Runs the script on the instances and returns each one's result, with the full output SSM keeps
- * (GetCommandInvocation, once the invocation has finished).
+ * Runs the script on the instances and returns each one's result. The poll that saw an instance
+ * finish carries its exit code and the first 2,500 characters of its output; only when those do
+ * not hold the script's result line (a long failure log, a killed script) is the full output
+ * fetched with GetCommandInvocation.
  */
 export async function runScript(
   deps: RunCommandDeps,
@@ -319,7 +389,7 @@ export async function runScript(
   await Promise.all(
     sent.map(async ({ commandId, instanceIds }) => {
       try {
-        const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(
+        const states = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(
           async (error: unknown) => {
             // We can no longer watch it: do not leave it running unobserved.
             await cancelCommand(deps.ssm, commandId).catch(() => undefined);
@@ -327,25 +397,29 @@ export async function runScript(
           },
         );
         for (const instanceId of instanceIds) {
-          const { status, statusDetails } = statuses.get(instanceId) ?? { status: 'NoInvocation' };
+          const state = states.get(instanceId) ?? { status: 'NoInvocation' };
           const invocation: Invocation = {
             instanceId,
             commandId,
-            status,
-            statusDetails,
+            status: state.status,
+            statusDetails: state.statusDetails,
             output: '',
           };
-          if (status !== 'NoInvocation') {
-            const detail = await withThrottleRetry(deps, clock.now() + 120_000, () =>
-              deps.ssm.send(
-                new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
-              ),
-            ).catch(() => undefined);
-            invocation.output = detail?.StandardOutputContent ?? '';
-            const code = detail?.ResponseCode;
-            // Success means exit 0 even when the detail call itself failed.
+          if (state.status !== 'NoInvocation') {
+            let { output, responseCode } = state;
+            if (!output || !parseScriptReport(output, undefined).fromResultLine) {
+              const full = await fetchFullOutput(deps, commandId, instanceId);
+              output = full.output ?? output;
+              responseCode = full.responseCode ?? responseCode;
+            }
+            invocation.output = output ?? '';
+            // Success means exit 0 even when no call told the code.
             invocation.exitCode =
-              code !== undefined && code >= 0 ? code : status === 'Success' ? 0 : undefined;
+              responseCode !== undefined && responseCode >= 0
+                ? responseCode
+                : state.status === 'Success'
+                  ? 0
+                  : undefined;
           }
           results.set(instanceId, invocation);
         }

@@ -1,5 +1,5 @@
 import { PREVIOUS_PREFIX, RESULT_PREFIX } from './instance-script.js';
-import type { InstanceOutcome } from './outcome.js';
+import type { InstanceOutcome, InstanceResult } from './outcome.js';
 import type { RolloutReport } from './rollout.js';
 import { commandConsoleUrl } from './run-command.js';
 import { targetGroupConsoleUrl } from './target-group.js';
@@ -58,18 +58,90 @@ export function outputTail(output: string, lines = 12): string {
     .join('\n');
 }
 
+function countsByOutcome(results: InstanceResult[]): string {
+  return (Object.keys(OUTCOME_LABEL) as InstanceOutcome[])
+    .map((outcome) => [outcome, results.filter((r) => r.outcome === outcome).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([outcome, n]) => `${n} ${OUTCOME_LABEL[outcome].replace(/^\S+ /, '')}`)
+    .join(', ');
+}
+
 function duration(ms: number): string {
   if (ms <= 0) return '–';
   const s = Math.round(ms / 1000);
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
-/** The job summary: a headline, the failure if any, and one table row per instance. */
+/** Up to this many instances, every one has a full table row with its output tail. */
+export const FULL_ROWS = 50;
+/** In a bigger fleet, the table holds at most this many: the instances that need a look first. */
+export const ATTENTION_ROWS = 50;
+/** Lines of the failure text the summary shows (the table and the folded lists name the rest). */
+const FAILURE_LINES = 30;
+
+const ATTENTION: Array<(r: InstanceResult) => boolean> = [
+  (r) => r.newVersionFailed,
+  (r) => r.outcome === 'rollback-failed',
+  (r) => r.outcome === 'failed',
+];
+
+/**
+ * Which instances get a full row. A fleet of 1,000 would make a summary of 400 KB that nobody
+ * reads (and GitHub caps it at 1 MiB): beyond FULL_ROWS only the instances that need a look do,
+ * the culprits first, and the others are folded by outcome, one short entry each.
+ */
+function splitRows(results: InstanceResult[]): {
+  rows: InstanceResult[];
+  folded: InstanceResult[];
+} {
+  if (results.length <= FULL_ROWS) return { rows: results, folded: [] };
+  const rows = new Set<InstanceResult>();
+  for (const wanted of ATTENTION) {
+    for (const r of results) if (rows.size < ATTENTION_ROWS && wanted(r)) rows.add(r);
+  }
+  return { rows: [...rows], folded: results.filter((r) => !rows.has(r)) };
+}
+
+function foldedLists(folded: InstanceResult[]): string[] {
+  const lines: string[] = [];
+  for (const outcome of Object.keys(OUTCOME_LABEL) as InstanceOutcome[]) {
+    const group = folded.filter((r) => r.outcome === outcome);
+    if (group.length === 0) continue;
+    const entries = group.map(
+      (r) =>
+        `<code>${escapeHtml(r.instanceId)}</code> (batch ${r.batch}, ${duration(r.durationMs)})`,
+    );
+    lines.push(
+      `<details><summary>${OUTCOME_LABEL[outcome]}: ${group.length} instance(s)</summary>`,
+      '',
+      entries.join(' · '),
+      '',
+      '</details>',
+      '',
+    );
+  }
+  return lines;
+}
+
+function failureText(failure: string): string {
+  const lines = failure.replaceAll('```', "'''").split('\n');
+  if (lines.length <= FAILURE_LINES) return lines.join('\n');
+  return [
+    ...lines.slice(0, FAILURE_LINES),
+    `… and ${lines.length - FAILURE_LINES} more line(s): every instance is listed below, and in the log.`,
+  ].join('\n');
+}
+
+/**
+ * The job summary: a headline, the failure if any, and a table row per instance (in a fleet of
+ * more than FULL_ROWS, rows for those that need a look and folded lists for the rest).
+ */
 export function renderSummary(report: RolloutReport, digest: string): string {
   const headline = report.succeeded
     ? `### ✅ ${escapeHtml(report.version)} deployed to ${report.results.length} instance(s)`
     : `### ❌ ${escapeHtml(report.version)} is not running healthy on every instance`;
-  const rows = report.results.map((r) => {
+  const { rows: detailed, folded } = splitRows(report.results);
+  const rows = detailed.map((r) => {
     const tail = outputTail(r.output);
     const cells = [
       `<code>${escapeHtml(r.instanceId)}</code>`,
@@ -100,11 +172,18 @@ export function renderSummary(report: RolloutReport, digest: string): string {
           '',
         ]
       : []),
-    ...(report.failure ? ['```text', report.failure.replaceAll('```', "'''"), '```', ''] : []),
+    ...(report.failure ? ['```text', failureText(report.failure), '```', ''] : []),
+    ...(folded.length > 0
+      ? [
+          `${report.results.length} instances: ${countsByOutcome(report.results)}. The table shows those that need a look; the others are folded below, their output is in the job log.`,
+          '',
+        ]
+      : []),
     '| Instance | Outcome | Version | Duration | Output (tail) |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
+    ...foldedLists(folded),
   ].join('\n');
 }
 

@@ -71264,7 +71264,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9567);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8885);
 // The bundle's entry point (ncc builds dist/index.js from it): it only runs the action. The action
 // is main.ts's run(), which tools such as @github/local-action import and call themselves, so
 // main.ts must not run anything at import (it did, and such a tool then deployed twice).
@@ -71276,7 +71276,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 9567:
+/***/ 8885:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74293,9 +74293,55 @@ function describeAwsError(error) {
     return text;
 }
 
+;// CONCATENATED MODULE: ./action/clock.ts
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+;// CONCATENATED MODULE: ./action/request-pacing.ts
+/**
+ * The action's own pace for SSM, per operation, below the rates at which AWS throttles (AWS
+ * publishes none for Run Command; throttling of ListCommandInvocations polled every second by a
+ * few clients at once is reported). A fleet of 1,000 sends 20 commands and polls them together:
+ * paced, the calls queue here for a moment instead of being refused and retried, and the
+ * account's other users of SSM keep their share.
+ */
+const SSM_PACE = {
+    SendCommand: { perSecond: 4, burst: 8 },
+    ListCommandInvocations: { perSecond: 8, burst: 16 },
+    GetCommandInvocation: { perSecond: 8, burst: 16 },
+    DescribeInstanceInformation: { perSecond: 8, burst: 16 },
+};
+/** A token bucket whose callers queue: each takes a token, or waits until its turn comes. */
+function rateLimiter(rate, clock) {
+    let tokens = rate.burst;
+    let last = clock.now();
+    return async () => {
+        const now = clock.now();
+        tokens = Math.min(rate.burst, tokens + ((now - last) / 1000) * rate.perSecond);
+        last = now;
+        tokens -= 1;
+        // A negative balance is the queue: this caller's token arrives when it is paid back.
+        if (tokens < 0)
+            await clock.sleep(Math.ceil((-tokens / rate.perSecond) * 1000));
+    };
+}
+/** Makes every call of the client wait for its operation's pace (once per call, not per retry). */
+function paceRequests(client, clock, rates = SSM_PACE) {
+    const limiters = new Map(Object.entries(rates).map(([operation, rate]) => [operation, rateLimiter(rate, clock)]));
+    client.middlewareStack.add((next, context) => async (args) => {
+        const operation = (context.commandName ?? '').replace(/Command$/, '');
+        await limiters.get(operation)?.();
+        return next(args);
+    }, { step: 'initialize', name: 'challengeDeployRequestPacing' });
+}
+
 ;// CONCATENATED MODULE: ./action/aws-clients.ts
 // The AWS SDK clients the action uses, built in one place so that every one carries the same
 // region, retry policy and user agent.
+
+
 
 
 
@@ -74335,19 +74381,18 @@ function awsClients({ region, endpoint, onThrottle }) {
         maxAttempts: 5,
         customUserAgent: [USER_AGENT],
     };
+    const ssm = new client_ssm_dist_cjs/* SSMClient */.jBj(config);
+    const ssmSend = new client_ssm_dist_cjs/* SSMClient */.jBj({ ...config, maxAttempts: 1 });
+    // Below SSM's rates, so that a big fleet's calls wait here instead of being throttled.
+    paceRequests(ssm, systemClock);
+    paceRequests(ssmSend, systemClock);
     return {
         ecr: countThrottling(new dist_cjs/* ECRClient */.S70(config), onThrottle),
-        ssm: countThrottling(new client_ssm_dist_cjs/* SSMClient */.jBj(config), onThrottle),
-        ssmSend: countThrottling(new client_ssm_dist_cjs/* SSMClient */.jBj({ ...config, maxAttempts: 1 }), onThrottle),
+        ssm: countThrottling(ssm, onThrottle),
+        ssmSend: countThrottling(ssmSend, onThrottle),
         elb: countThrottling(new client_elastic_load_balancing_v2_dist_cjs/* ElasticLoadBalancingV2Client */.MlD(config), onThrottle),
     };
 }
-
-;// CONCATENATED MODULE: ./action/clock.ts
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
 
 ;// CONCATENATED MODULE: ./action/fleet.ts
 
@@ -75384,7 +75429,41 @@ async function previewImage(ecr, repository, source, prefix) {
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./action/poll-schedule.ts
+const DEFAULT_POLL_SCHEDULE = {
+    firstMs: 1_000,
+    intervalMs: 500,
+    growth: 1.25,
+    maxIntervalMs: 15_000,
+    marginMs: 300,
+};
+class PollSchedule {
+    options;
+    learntMs;
+    constructor(options = DEFAULT_POLL_SCHEDULE) {
+        this.options = options;
+    }
+    /** Milliseconds from SendCommand to the first poll. */
+    first() {
+        return this.learntMs === undefined
+            ? this.options.firstMs
+            : Math.max(this.options.firstMs, this.learntMs + this.options.marginMs);
+    }
+    /** Milliseconds to the next poll, after `polls` polls that found the command still running. */
+    next(polls) {
+        const interval = this.options.intervalMs * this.options.growth ** Math.max(0, polls - 1);
+        return Math.min(Math.round(interval), this.options.maxIntervalMs);
+    }
+    /** A command finished: from its request to the end of its slowest instance. */
+    learn(durationMs) {
+        if (Number.isFinite(durationMs) && durationMs >= 0)
+            this.learntMs = durationMs;
+    }
+}
+
 ;// CONCATENATED MODULE: ./action/run-command.ts
+
+
 
 
 
@@ -75403,7 +75482,6 @@ const MAX_SEND_ATTEMPTS = 3;
 /** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
 const CLOCK_SKEW_MS = 5 * 60_000;
 const FIRST_POLL_MS = 2_000;
-const MAX_POLL_MS = 15_000;
 const MAX_THROTTLED_POLL_MS = 30_000;
 // NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
 const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
@@ -75532,10 +75610,27 @@ async function sendScript(deps, run) {
     }
     return sent;
 }
+/** From the command's request to the end of its slowest instance, by SSM's own timestamps. */
+function durationBySsm(invocations) {
+    let longest;
+    for (const invocation of invocations) {
+        const requested = invocation.RequestedDateTime?.getTime();
+        for (const plugin of invocation.CommandPlugins ?? []) {
+            const finished = plugin.ResponseFinishDateTime?.getTime();
+            if (requested !== undefined && finished !== undefined) {
+                longest = Math.max(longest ?? 0, finished - requested);
+            }
+        }
+    }
+    return longest;
+}
 /**
  * Waits until every instance's invocation of the command has finished, with one
- * ListCommandInvocations call per poll for the whole command (not one call per instance) and a
- * growing interval. Instances still running at `deadline` are cancelled and reported TimedOut.
+ * ListCommandInvocations call per poll for the whole command (not one call per instance). With
+ * Details, the poll that sees an instance finish also brings its exit code and the start of its
+ * output, so a successful instance costs no further call. Polls follow `deps.pollSchedule`: the
+ * first when the previous command took to finish, then at a growing interval. Instances still
+ * running at `deadline` are cancelled and reported TimedOut.
  *
  * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
  * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
@@ -75544,58 +75639,81 @@ async function sendScript(deps, run) {
  */
 async function waitForInvocations(deps, commandId, instanceIds, deadline) {
     const { ssm, clock } = deps;
-    const graceUntil = clock.now() + INVOCATION_GRACE_MS;
-    const statuses = new Map();
-    let interval = FIRST_POLL_MS;
+    const schedule = deps.pollSchedule ?? new PollSchedule();
+    const sentAt = clock.now();
+    const graceUntil = sentAt + INVOCATION_GRACE_MS;
+    const states = new Map();
+    let ssmDuration;
+    let polls = 0;
+    let pause = schedule.first();
     for (;;) {
-        await clock.sleep(interval);
+        await clock.sleep(pause);
         try {
-            const pages = (0,client_ssm_dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: false });
-            for await (const page of pages) {
-                for (const invocation of page.CommandInvocations ?? []) {
-                    if (invocation.InstanceId && invocation.Status) {
-                        statuses.set(invocation.InstanceId, {
-                            status: invocation.Status,
-                            statusDetails: invocation.StatusDetails,
-                        });
-                    }
-                }
+            const pages = (0,client_ssm_dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: true });
+            const listed = [];
+            for await (const page of pages)
+                listed.push(...(page.CommandInvocations ?? []));
+            for (const invocation of listed) {
+                if (!invocation.InstanceId || !invocation.Status)
+                    continue;
+                const plugin = invocation.CommandPlugins?.[0];
+                states.set(invocation.InstanceId, {
+                    status: invocation.Status,
+                    statusDetails: invocation.StatusDetails,
+                    responseCode: plugin?.ResponseCode,
+                    output: plugin?.Output,
+                });
             }
-            interval = Math.min(Math.round(interval * 1.5), MAX_POLL_MS);
+            ssmDuration = durationBySsm(listed);
+            polls += 1;
+            pause = schedule.next(polls);
         }
         catch (error) {
             if (isThrottling(error)) {
                 deps.onThrottle?.();
-                interval = Math.min(interval * 2, MAX_THROTTLED_POLL_MS);
-                deps.log.info(`SSM throttled the status poll; next poll in ${interval / 1000} s.`);
+                pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
+                deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
             }
             else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
                 throw error;
             }
+            else {
+                pause = schedule.next(++polls);
+            }
         }
-        const missing = instanceIds.filter((id) => !statuses.has(id));
+        const missing = instanceIds.filter((id) => !states.has(id));
         if (missing.length > 0 && clock.now() > graceUntil) {
             for (const id of missing)
-                statuses.set(id, { status: 'NoInvocation' });
+                states.set(id, { status: 'NoInvocation' });
         }
-        const running = instanceIds.filter((id) => !FINISHED.has(statuses.get(id)?.status ?? ''));
-        if (running.length === 0)
-            return statuses;
+        const running = instanceIds.filter((id) => !FINISHED.has(states.get(id)?.status ?? ''));
+        if (running.length === 0) {
+            schedule.learn(ssmDuration ?? clock.now() - sentAt);
+            return states;
+        }
         if (clock.now() >= deadline) {
             await cancelCommand(ssm, commandId, running).catch(() => undefined);
             for (const id of running) {
-                statuses.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
+                states.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
             }
-            return statuses;
+            return states;
         }
     }
 }
 async function cancelCommand(ssm, commandId, instanceIds) {
     await ssm.send(new client_ssm_dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
 }
+/** The full output SSM keeps (GetCommandInvocation), and the exit code it reports. */
+async function fetchFullOutput(deps, commandId, instanceId) {
+    const { clock } = deps;
+    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new client_ssm_dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
+    return { output: detail?.StandardOutputContent, responseCode: detail?.ResponseCode };
+}
 /**
- * Runs the script on the instances and returns each one's result, with the full output SSM keeps
- * (GetCommandInvocation, once the invocation has finished).
+ * Runs the script on the instances and returns each one's result. The poll that saw an instance
+ * finish carries its exit code and the first 2,500 characters of its output; only when those do
+ * not hold the script's result line (a long failure log, a killed script) is the full output
+ * fetched with GetCommandInvocation.
  */
 async function runScript(deps, run) {
     const { clock } = deps;
@@ -75604,27 +75722,35 @@ async function runScript(deps, run) {
     const results = new Map();
     await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
         try {
-            const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
+            const states = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
                 // We can no longer watch it: do not leave it running unobserved.
                 await cancelCommand(deps.ssm, commandId).catch(() => undefined);
                 throw error;
             });
             for (const instanceId of instanceIds) {
-                const { status, statusDetails } = statuses.get(instanceId) ?? { status: 'NoInvocation' };
+                const state = states.get(instanceId) ?? { status: 'NoInvocation' };
                 const invocation = {
                     instanceId,
                     commandId,
-                    status,
-                    statusDetails,
+                    status: state.status,
+                    statusDetails: state.statusDetails,
                     output: '',
                 };
-                if (status !== 'NoInvocation') {
-                    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new client_ssm_dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
-                    invocation.output = detail?.StandardOutputContent ?? '';
-                    const code = detail?.ResponseCode;
-                    // Success means exit 0 even when the detail call itself failed.
+                if (state.status !== 'NoInvocation') {
+                    let { output, responseCode } = state;
+                    if (!output || !parseScriptReport(output, undefined).fromResultLine) {
+                        const full = await fetchFullOutput(deps, commandId, instanceId);
+                        output = full.output ?? output;
+                        responseCode = full.responseCode ?? responseCode;
+                    }
+                    invocation.output = output ?? '';
+                    // Success means exit 0 even when no call told the code.
                     invocation.exitCode =
-                        code !== undefined && code >= 0 ? code : status === 'Success' ? 0 : undefined;
+                        responseCode !== undefined && responseCode >= 0
+                            ? responseCode
+                            : state.status === 'Success'
+                                ? 0
+                                : undefined;
                 }
                 results.set(instanceId, invocation);
             }
@@ -75869,11 +75995,12 @@ async function registerHealthy(deps, targetGroupArn, targets, timeoutMs) {
 
 
 
-/** Splits the fleet into batches of `size`, in order. */
-function planBatches(instanceIds, size) {
+
+/** Splits the fleet (or any list) into batches of `size`, in order. */
+function planBatches(items, size) {
     const batches = [];
-    for (let i = 0; i < instanceIds.length; i += size)
-        batches.push(instanceIds.slice(i, i + size));
+    for (let i = 0; i < items.length; i += size)
+        batches.push(items.slice(i, i + size));
     return batches;
 }
 /** Used when the plan does not say (no preflight of the target group). */
@@ -75986,73 +76113,101 @@ function versionOfImage(image) {
     const tag = /:([^:/@]+)$/.exec(image)?.[1];
     return tag && patterns.version.test(tag) ? tag : undefined;
 }
-/** Returns one updated instance to its previous version, health-gated, with the same script. */
-async function rollBack(deps, plan, item, reason) {
+/** Judges one instance's rollback from its invocation, then registers it back. */
+async function settleRollBack(deps, plan, back, invocation, reason) {
+    const { item, previousVersion, before } = back;
+    if (invocation)
+        item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+    const report = invocation
+        ? parseScriptReport(invocation.output, invocation.exitCode)
+        : parseScriptReport('', undefined);
+    if (invocation)
+        item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
+    if (report.outcome === 'deployed') {
+        const problem = await registerBack(deps, plan, item);
+        item.outcome = problem ? 'rollback-failed' : 'rolled-back';
+        item.message = problem
+            ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
+            : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
+    }
+    else {
+        const what = invocation && report.outcome !== 'unknown'
+            ? newVersionFailure(previousVersion, report)
+            : invocation
+                ? describeInvocation(invocation)
+                : 'no result';
+        // The script put the instance back on the new version, or never left it: it still serves.
+        const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
+        item.outcome = 'rollback-failed';
+        item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
+        if (stillServing)
+            await registerBack(deps, plan, item);
+    }
+}
+/**
+ * Returns updated instances to their previous version, health-gated, with the same script: all of
+ * them at once (the caller passes at most a batch, the parallelism the rollout was allowed), one
+ * SSM command per previous version.
+ */
+async function rollBack(deps, plan, items, reason) {
     const started = deps.clock.now();
-    const id = item.instanceId;
-    const previousImage = item.previousImage;
-    const previousVersion = item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
-    const before = item.message
-        ? `${item.message.replace(/\.$/, '')}; then `
-        : `${id}: ${plan.version} was healthy; `;
-    if (!previousImage || !previousVersion || !patterns.image.test(previousImage)) {
-        item.outcome = 'rollback-failed';
-        item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
-        return;
-    }
-    deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
-    try {
-        const [drained] = await drainAll(deps, plan, [item]);
-        if (!drained)
-            throw new Error(item.message ?? 'draining failed');
-        const invocations = await runScript(deps, {
-            instanceIds: [id],
-            script: scriptFor(plan, 'rollback', previousImage, previousVersion),
-            executionTimeoutSeconds: plan.commandTimeoutSeconds,
-            comment: `challenge-deploy rollback to ${previousVersion}`,
-        });
-        const invocation = invocations.get(id);
-        if (invocation)
-            item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
-        const report = invocation
-            ? parseScriptReport(invocation.output, invocation.exitCode)
-            : parseScriptReport('', undefined);
-        if (invocation)
-            item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
-        if (report.outcome === 'deployed') {
-            const problem = await registerBack(deps, plan, item);
-            item.outcome = problem ? 'rollback-failed' : 'rolled-back';
-            item.message = problem
-                ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
-                : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
-        }
-        else {
-            const what = invocation && report.outcome !== 'unknown'
-                ? newVersionFailure(previousVersion, report)
-                : invocation
-                    ? describeInvocation(invocation)
-                    : 'no result';
-            // The script put the instance back on the new version, or never left it: it still serves.
-            const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
+    const returning = [];
+    for (const item of items) {
+        const id = item.instanceId;
+        const previousImage = item.previousImage;
+        const previousVersion = item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
+        const before = item.message
+            ? `${item.message.replace(/\.$/, '')}; then `
+            : `${id}: ${plan.version} was healthy; `;
+        if (!previousImage || !previousVersion || !patterns.image.test(previousImage)) {
             item.outcome = 'rollback-failed';
-            item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
-            if (stillServing)
-                await registerBack(deps, plan, item);
+            item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
+            continue;
         }
+        deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
+        returning.push({ item, previousImage, previousVersion, before });
     }
-    catch (error) {
-        item.outcome = 'rollback-failed';
-        item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+    const drained = new Set(await drainAll(deps, plan, returning.map((back) => back.item)));
+    for (const back of returning.filter((back) => !drained.has(back.item))) {
+        back.item.outcome = 'rollback-failed';
+        back.item.message = `${back.before}rolling back to ${back.previousVersion} failed: ${back.item.message ?? 'draining failed'}`;
     }
-    item.durationMs += deps.clock.now() - started;
-    logInstance(deps, item, item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome);
+    const byPrevious = new Map();
+    for (const back of returning.filter((back) => drained.has(back.item))) {
+        const key = `${back.previousImage} ${back.previousVersion}`;
+        byPrevious.set(key, [...(byPrevious.get(key) ?? []), back]);
+    }
+    await Promise.all([...byPrevious.values()].map(async (group) => {
+        const { previousImage, previousVersion } = group[0];
+        try {
+            const invocations = await runScript(deps, {
+                instanceIds: group.map((back) => back.item.instanceId),
+                script: scriptFor(plan, 'rollback', previousImage, previousVersion),
+                executionTimeoutSeconds: plan.commandTimeoutSeconds,
+                comment: `challenge-deploy rollback to ${previousVersion}`,
+            });
+            await Promise.all(group.map((back) => settleRollBack(deps, plan, back, invocations.get(back.item.instanceId), reason)));
+        }
+        catch (error) {
+            for (const { item, before } of group) {
+                item.outcome = 'rollback-failed';
+                item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+            }
+        }
+    }));
+    for (const { item, previousVersion } of returning) {
+        item.durationMs += deps.clock.now() - started;
+        logInstance(deps, item, item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome);
+    }
 }
 /**
  * Deploys batch by batch and stops at the first batch with a failed instance. Then, when
  * `rollback` is set, returns every instance already updated to its previous version, newest first,
  * one at a time, each gated on its health check.
  */
-async function rollOut(deps, plan) {
+async function rollOut(given, plan) {
+    // One schedule for the whole rollout: each batch is first polled when the last one took.
+    const deps = { ...given, pollSchedule: given.pollSchedule ?? new PollSchedule() };
     const items = plan.batches.flatMap((batch, index) => batch.map((instanceId) => ({
         instanceId,
         outcome: 'not-reached',
@@ -76080,9 +76235,11 @@ async function rollOut(deps, plan) {
         const reason = `${plan.version} failed on ${culprits.map((item) => item.instanceId).join(', ')}`;
         const toRollBack = deployedOrder.reverse();
         if (plan.rollback && toRollBack.length > 0) {
-            deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first.`);
-            for (const item of toRollBack)
-                await rollBack(deps, plan, item, reason);
+            // As many at once as the rollout deployed at once: the parallelism the user allowed.
+            const size = Math.max(1, ...plan.batches.map((batch) => batch.length));
+            deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first, ${size} at a time.`);
+            for (const chunk of planBatches(toRollBack, size))
+                await rollBack(deps, plan, chunk, reason);
         }
         else if (toRollBack.length > 0) {
             deps.log.warning(`rollback is false: ${toRollBack.map((item) => item.instanceId).join(', ')} stay on ${plan.version}.`);
@@ -76196,18 +76353,76 @@ function outputTail(output, lines = 12) {
         .slice(-lines)
         .join('\n');
 }
+function countsByOutcome(results) {
+    return Object.keys(OUTCOME_LABEL)
+        .map((outcome) => [outcome, results.filter((r) => r.outcome === outcome).length])
+        .filter(([, n]) => n > 0)
+        .map(([outcome, n]) => `${n} ${OUTCOME_LABEL[outcome].replace(/^\S+ /, '')}`)
+        .join(', ');
+}
 function duration(ms) {
     if (ms <= 0)
         return '–';
     const s = Math.round(ms / 1000);
     return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
-/** The job summary: a headline, the failure if any, and one table row per instance. */
+/** Up to this many instances, every one has a full table row with its output tail. */
+const FULL_ROWS = 50;
+/** In a bigger fleet, the table holds at most this many: the instances that need a look first. */
+const ATTENTION_ROWS = 50;
+/** Lines of the failure text the summary shows (the table and the folded lists name the rest). */
+const FAILURE_LINES = 30;
+const ATTENTION = [
+    (r) => r.newVersionFailed,
+    (r) => r.outcome === 'rollback-failed',
+    (r) => r.outcome === 'failed',
+];
+/**
+ * Which instances get a full row. A fleet of 1,000 would make a summary of 400 KB that nobody
+ * reads (and GitHub caps it at 1 MiB): beyond FULL_ROWS only the instances that need a look do,
+ * the culprits first, and the others are folded by outcome, one short entry each.
+ */
+function splitRows(results) {
+    if (results.length <= FULL_ROWS)
+        return { rows: results, folded: [] };
+    const rows = new Set();
+    for (const wanted of ATTENTION) {
+        for (const r of results)
+            if (rows.size < ATTENTION_ROWS && wanted(r))
+                rows.add(r);
+    }
+    return { rows: [...rows], folded: results.filter((r) => !rows.has(r)) };
+}
+function foldedLists(folded) {
+    const lines = [];
+    for (const outcome of Object.keys(OUTCOME_LABEL)) {
+        const group = folded.filter((r) => r.outcome === outcome);
+        if (group.length === 0)
+            continue;
+        const entries = group.map((r) => `<code>${escapeHtml(r.instanceId)}</code> (batch ${r.batch}, ${duration(r.durationMs)})`);
+        lines.push(`<details><summary>${OUTCOME_LABEL[outcome]}: ${group.length} instance(s)</summary>`, '', entries.join(' · '), '', '</details>', '');
+    }
+    return lines;
+}
+function failureText(failure) {
+    const lines = failure.replaceAll('```', "'''").split('\n');
+    if (lines.length <= FAILURE_LINES)
+        return lines.join('\n');
+    return [
+        ...lines.slice(0, FAILURE_LINES),
+        `… and ${lines.length - FAILURE_LINES} more line(s): every instance is listed below, and in the log.`,
+    ].join('\n');
+}
+/**
+ * The job summary: a headline, the failure if any, and a table row per instance (in a fleet of
+ * more than FULL_ROWS, rows for those that need a look and folded lists for the rest).
+ */
 function renderSummary(report, digest) {
     const headline = report.succeeded
         ? `### ✅ ${escapeHtml(report.version)} deployed to ${report.results.length} instance(s)`
         : `### ❌ ${escapeHtml(report.version)} is not running healthy on every instance`;
-    const rows = report.results.map((r) => {
+    const { rows: detailed, folded } = splitRows(report.results);
+    const rows = detailed.map((r) => {
         const tail = outputTail(r.output);
         const cells = [
             `<code>${escapeHtml(r.instanceId)}</code>`,
@@ -76235,11 +76450,18 @@ function renderSummary(report, digest) {
                 '',
             ]
             : []),
-        ...(report.failure ? ['```text', report.failure.replaceAll('```', "'''"), '```', ''] : []),
+        ...(report.failure ? ['```text', failureText(report.failure), '```', ''] : []),
+        ...(folded.length > 0
+            ? [
+                `${report.results.length} instances: ${countsByOutcome(report.results)}. The table shows those that need a look; the others are folded below, their output is in the job log.`,
+                '',
+            ]
+            : []),
         '| Instance | Outcome | Version | Duration | Output (tail) |',
         '| --- | --- | --- | --- | --- |',
         ...rows,
         '',
+        ...foldedLists(folded),
     ].join('\n');
 }
 /** What a dry run prints: the plan, and nothing changed. */

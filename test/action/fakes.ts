@@ -124,7 +124,8 @@ export interface FakeFleet {
 /**
  * Answers SSM like a fleet would: DescribeInstanceInformation lists the instances; SendCommand
  * records the script; the first ListCommandInvocations poll shows every invocation InProgress, the
- * next one finished; GetCommandInvocation returns the output with the script's result line.
+ * next one finished (with Details: exit code and the start of the output, as SSM gives them);
+ * GetCommandInvocation returns the output with the script's result line.
  */
 export function fakeFleet(
   ssm: AwsClientStub<SSMClient>,
@@ -207,11 +208,26 @@ export function fakeFleet(
       throw Object.assign(new Error('no such command'), { name: 'InvocationDoesNotExist' });
     command.polls += 1;
     return {
-      CommandInvocations: [...command.results].map(([instanceId, result]) => ({
-        CommandId: input.CommandId,
-        InstanceId: instanceId,
-        Status: command.polls < 2 ? 'InProgress' : result.exitCode === 0 ? 'Success' : 'Failed',
-      })),
+      CommandInvocations: [...command.results].map(([instanceId, result]) => {
+        const finished = command.polls >= 2;
+        const status = !finished ? 'InProgress' : result.exitCode === 0 ? 'Success' : 'Failed';
+        return {
+          CommandId: input.CommandId,
+          InstanceId: instanceId,
+          Status: status,
+          // With Details, SSM adds the plugin's exit code and the first 2,500 characters of output.
+          CommandPlugins: input.Details
+            ? [
+                {
+                  Name: 'aws:runShellScript',
+                  Status: status,
+                  ResponseCode: finished ? result.exitCode : -1,
+                  Output: finished ? result.output.slice(0, 2500) : '',
+                },
+              ]
+            : undefined,
+        };
+      }),
     };
   });
 

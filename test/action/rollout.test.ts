@@ -157,6 +157,26 @@ describe('a rollout', () => {
     expect(report.results.every((r) => r.outcome === 'rolled-back')).toBe(true);
   });
 
+  it('rolls back as many instances at once as it deployed at once, newest first', async () => {
+    const fleet = ids(6);
+    const running = fakeFleet(ssmMock, fleet, { [fleet[5]!]: unhealthyNewVersion });
+    const report = await rollOut(deps(), plan(fleet, 3));
+    const rollbackCommands = ssmMock
+      .commandCalls(SendCommandCommand)
+      .map((call) => call.args[0].input)
+      .filter((input) => input.Parameters?.commands?.[0]?.includes("readonly MODE='rollback'"))
+      .map((input) => input.InstanceIds);
+    expect(rollbackCommands).toEqual([
+      [fleet[4], fleet[3], fleet[2]],
+      [fleet[1], fleet[0]],
+    ]);
+    expect([...running.running.values()].map((r) => r.version)).toEqual(Array(6).fill('v7'));
+    expect(report.results.map((r) => r.outcome)).toEqual(Array(6).fill('rolled-back'));
+    expect(report.failure).toContain(
+      `${fleet[0]}: v8 was healthy; rolled back to v7 (healthy) because v8 failed on ${fleet[5]}.`,
+    );
+  });
+
   it('reports a rollback that fails as such, and still rolls back the others', async () => {
     const fleet = ids(3);
     const rollbackFails: Behaviour = (run) =>
@@ -261,23 +281,24 @@ describe('a rollout', () => {
     expect(report.succeeded).toBe(true);
   });
 
-  it('makes 80 SSM calls to roll out 20 instances one at a time (and 32 with max-parallel 5)', async () => {
+  it('makes 60 SSM calls to roll out 20 instances one at a time (and 12 with max-parallel 5): a send and two polls per batch, nothing per instance', async () => {
     const fleet = ids(20);
     fakeFleet(ssmMock, fleet);
     await rollOut(deps(), plan(fleet, 1));
     const count = (command: Parameters<typeof ssmMock.commandCalls>[0]) =>
       ssmMock.commandCalls(command).length;
     expect(count(SendCommandCommand)).toBe(20);
-    // One ListCommandInvocations per poll for the whole command: two polls per batch here.
+    // One ListCommandInvocations per poll for the whole command: two polls per batch here (the
+    // fake answers InProgress first); the second, with Details, brings exit codes and output.
     expect(count(ListCommandInvocationsCommand)).toBe(40);
-    expect(count(GetCommandInvocationCommand)).toBe(20);
-    expect(ssmMock.calls()).toHaveLength(80);
+    expect(count(GetCommandInvocationCommand)).toBe(0);
+    expect(ssmMock.calls()).toHaveLength(60);
 
     ssmMock.reset();
     fakeFleet(ssmMock, fleet);
     await rollOut(deps(), plan(fleet, 5));
     expect(count(SendCommandCommand)).toBe(4);
     expect(count(ListCommandInvocationsCommand)).toBe(8);
-    expect(count(GetCommandInvocationCommand)).toBe(20);
+    expect(count(GetCommandInvocationCommand)).toBe(0);
   });
 });

@@ -18,6 +18,7 @@ import {
   runScript,
   waitForInvocations,
 } from '../../action/run-command.js';
+import { PollSchedule } from '../../action/poll-schedule.js';
 import { fakeClock, ids, recordingLogger } from './fakes.js';
 
 const ssmMock = mockClient(SSMClient);
@@ -109,9 +110,10 @@ describe('running the script through SSM', () => {
     expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 4);
     expect(ssmMock).toHaveReceivedCommandWith(ListCommandInvocationsCommand, {
       CommandId: 'cmd-1',
-      Details: false,
+      Details: true,
     });
-    expect(clock.slept).toEqual([2000, 3000, 4500, 6750]);
+    // Nothing is known about this script yet: a first poll after 1 s, then every 0.5 s, growing.
+    expect(clock.slept).toEqual([1000, 500, 625, 781]);
     expect([...statuses.values()].every((s) => s.status === 'Success')).toBe(true);
   });
 
@@ -126,7 +128,7 @@ describe('running the script through SSM', () => {
       clock.now() + 3_600_000,
     );
     expect(ssmMock).toHaveReceivedCommandTimes(ListCommandInvocationsCommand, 2);
-    expect(clock.slept).toEqual([2000, 4000]);
+    expect(clock.slept).toEqual([1000, 2000]);
     expect(statuses.get(fleet[0]!)?.status).toBe('Success');
   });
 
@@ -239,6 +241,105 @@ describe('running the script through SSM', () => {
       CommandId: 'cmd-1',
       InstanceIds: fleet,
     });
+  });
+
+  it("takes each instance's exit code and output from the poll that saw it finish: no call per instance", async () => {
+    const fleet = ids(3);
+    const output = (id: string) =>
+      `CHALLENGE_DEPLOY_PREVIOUS {"image":"r/a:v1","version":"v1"}\n[12:00:00] up: ok\nCHALLENGE_DEPLOY_RESULT {"outcome":"deployed","instance":"${id}"}`;
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: fleet.map((InstanceId, i) => ({
+        InstanceId,
+        Status: i === 2 ? 'Failed' : 'Success',
+        CommandPlugins: [
+          {
+            Name: 'aws:runShellScript',
+            ResponseCode: i === 2 ? 10 : 0,
+            Output: output(InstanceId),
+          },
+        ],
+      })),
+    });
+    const results = await runScript(
+      { ssm, clock: fakeClock(), log: recordingLogger() },
+      { instanceIds: fleet, script: 'x', executionTimeoutSeconds: 60, comment: 'c' },
+    );
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 0);
+    expect(results.get(fleet[0]!)).toMatchObject({
+      status: 'Success',
+      exitCode: 0,
+      output: output(fleet[0]!),
+    });
+    expect(results.get(fleet[2]!)).toMatchObject({
+      status: 'Failed',
+      exitCode: 10,
+      output: output(fleet[2]!),
+    });
+  });
+
+  it('fetches the full output only where the first 2,500 characters lack the result line', async () => {
+    const fleet = ids(2);
+    const short = 'CHALLENGE_DEPLOY_RESULT {"outcome":"deployed"}';
+    const long = `${'[12:00:00] pull: layer\n'.repeat(200)}CHALLENGE_DEPLOY_RESULT {"outcome":"rolled-back"}`;
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: [
+        {
+          InstanceId: fleet[0],
+          Status: 'Success',
+          CommandPlugins: [{ ResponseCode: 0, Output: short }],
+        },
+        {
+          InstanceId: fleet[1],
+          Status: 'Failed',
+          CommandPlugins: [{ ResponseCode: 10, Output: long.slice(0, 2500) }],
+        },
+      ],
+    });
+    ssmMock
+      .on(GetCommandInvocationCommand)
+      .resolves({ ResponseCode: 10, StandardOutputContent: long });
+    const results = await runScript(
+      { ssm, clock: fakeClock(), log: recordingLogger() },
+      { instanceIds: fleet, script: 'x', executionTimeoutSeconds: 60, comment: 'c' },
+    );
+    expect(ssmMock).toHaveReceivedCommandTimes(GetCommandInvocationCommand, 1);
+    expect(ssmMock).toHaveReceivedCommandWith(GetCommandInvocationCommand, {
+      CommandId: 'cmd-1',
+      InstanceId: fleet[1],
+    });
+    expect(results.get(fleet[0]!)?.output).toBe(short);
+    expect(results.get(fleet[1]!)).toMatchObject({ exitCode: 10, output: long });
+  });
+
+  it("polls the next command when the last one took to finish, by SSM's own timestamps", async () => {
+    const fleet = ids(2);
+    const requested = new Date(Date.UTC(2026, 10, 29, 12));
+    const finished = new Date(requested.getTime() + 42_000);
+    let n = 0;
+    ssmMock.on(SendCommandCommand).callsFake(() => ({ Command: { CommandId: `cmd-${++n}` } }));
+    ssmMock.on(ListCommandInvocationsCommand).resolves({
+      CommandInvocations: fleet.map((InstanceId) => ({
+        InstanceId,
+        Status: 'Success',
+        RequestedDateTime: requested,
+        CommandPlugins: [
+          {
+            ResponseCode: 0,
+            Output: 'CHALLENGE_DEPLOY_RESULT {}',
+            ResponseFinishDateTime: finished,
+          },
+        ],
+      })),
+    });
+    const clock = fakeClock();
+    const deps = { ssm, clock, log: recordingLogger(), pollSchedule: new PollSchedule() };
+    const run = { instanceIds: fleet, script: 'x', executionTimeoutSeconds: 60, comment: 'c' };
+    await runScript(deps, run);
+    await runScript(deps, run);
+    // The first command is polled after 1 s; the second when 42 s (+ 0.3 s for the report) are up.
+    expect(clock.slept).toEqual([1000, 42_300]);
   });
 
   it('retries a throttled SendCommand and tracks the command while it runs', async () => {
