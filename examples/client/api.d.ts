@@ -31,7 +31,7 @@ export interface paths {
     };
     /**
      * Readiness for traffic
-     * @description Ready when storage answers and the instance is not shutting down.
+     * @description Ready when a write to storage commits (probed at most once a second) and the instance is not shutting down.
      */
     get: operations['getReady'];
     put?: never;
@@ -326,7 +326,7 @@ export interface operations {
           'application/json': components['schemas']['Ready'];
         };
       };
-      /** @description Shutting down, or storage does not answer. */
+      /** @description Shutting down, or storage cannot write (see Retry-After). */
       503: {
         headers: {
           [name: string]: unknown;
@@ -842,15 +842,6 @@ export interface operations {
       };
       /** @description No such document. */
       404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          'application/problem+json': components['schemas']['Problem'];
-        };
-      };
-      /** @description The document kept changing while the patch was applied; retry. */
-      409: {
         headers: {
           [name: string]: unknown;
         };
