@@ -1,6 +1,6 @@
 import type { RequestListener } from 'node:http';
 import Koa from 'koa';
-import Router from '@koa/router';
+import Router, { type RouterContext } from '@koa/router';
 import { requireBearerToken } from './auth.js';
 import { renderFailure, renderImplicitProblem } from './errors.js';
 import type { Logger } from './logger.js';
@@ -88,11 +88,12 @@ function buildApp(options: AppOptions, frames: RequestFrames): Koa {
       renderFailure(ctx, error, logger);
     }
     if (frames.draining) ctx.set('Connection', 'close');
-    const route = (ctx as typeof ctx & { _matchedRoute?: unknown })._matchedRoute;
+    // The pattern the router matched (its public routerPath), never the raw path.
+    const { routerPath } = ctx as typeof ctx & Pick<RouterContext, 'routerPath'>;
     frames.close(frame, {
       method: ctx.method,
       url: ctx.url,
-      route: typeof route === 'string' ? route : 'unmatched',
+      route: routerPath ?? 'unmatched',
       status: ctx.status,
     });
   });

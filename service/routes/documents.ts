@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type Router from '@koa/router';
+import type { default as Router, RouterContext } from '@koa/router';
 import type { Context, Next } from 'koa';
 import { MERGE_PATCH, readJsonBody, type BodyRules } from '../body.js';
 import { takeEarlierRead } from '../direct-read.js';
@@ -252,7 +252,7 @@ export function registerDocumentRoutes(
     const entry = onDocument[ctx.method === 'HEAD' ? 'GET' : ctx.method];
     const match = entry && DOCUMENT_PATH.exec(ctx.path);
     if (!entry || !match) return next();
-    (ctx as Context & { _matchedRoute?: string })._matchedRoute = '/json/:id'; // the metrics label
+    (ctx as Context & Pick<RouterContext, 'routerPath'>).routerPath = '/json/:id'; // the metrics label
     const id = decodeSegment(match[1]!);
     const handle = () => {
       assertValidId(id);

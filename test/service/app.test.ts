@@ -219,3 +219,29 @@ describe('the document size bounds', () => {
     }
   });
 });
+
+describe('the metrics route label', () => {
+  test('is the route pattern for every kind of request, and "unmatched" for unknown paths', async () => {
+    const { url } = await serve(new SqliteStore(':memory:'));
+    const headers = {
+      Authorization: 'Bearer t0ken-for-app-tests',
+      'Content-Type': 'application/json',
+    };
+    await request(url, 'POST', '/json', { body: '{"id":"a","data":{}}', headers });
+    await request(url, 'PUT', '/json/a', { body: '{"x":1}', headers }); // answered ahead of the router
+    await request(url, 'GET', '/json/missing'); // a miss: handed on to Koa
+    await request(url, 'GET', '/health'); // matched by the router
+    await request(url, 'GET', '/nowhere');
+    const metrics = (await request(url, 'GET', '/metrics')).text;
+    const count = (method: string, route: string, status: number) =>
+      new RegExp(
+        `^http_requests_total\\{method="${method}",route="${route}",status="${status}"\\} 1$`,
+        'm',
+      );
+    expect(metrics).toMatch(count('POST', '/json', 201));
+    expect(metrics).toMatch(count('PUT', '/json/:id', 200));
+    expect(metrics).toMatch(count('GET', '/json/:id', 404));
+    expect(metrics).toMatch(count('GET', '/health', 200));
+    expect(metrics).toMatch(count('GET', 'unmatched', 404));
+  });
+});
