@@ -1,3 +1,4 @@
+// Why a bash template sent through AWS-RunShellScript: docs/decisions.md.
 import { deployScriptTemplate } from './deploy-script.generated.js';
 
 /** Values the instance script needs; `renderInstanceScript` is the only way they reach it. */

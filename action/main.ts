@@ -2,6 +2,7 @@
 // `isPost` in the job state, so a run that finds it is the post run (like actions/checkout).
 // index.ts runs it; importing this module runs nothing. This is the only module that touches @actions/core inputs, outputs, state
 // and the job summary; everything it calls takes plain values and injected clients.
+// Why there is no @actions/github: docs/decisions.md.
 import * as core from '@actions/core';
 import { getExecOutput } from '@actions/exec';
 import { awsClients } from './aws-clients.js';

@@ -1,3 +1,4 @@
+// Why the action paces SSM calls beside the SDK's adaptive retries: docs/decisions.md.
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.js';
 

@@ -1,3 +1,4 @@
+// Why a polling loop and not the SDK waiter: docs/decisions.md.
 import { randomBytes } from 'node:crypto';
 import {
   CancelCommandCommand,

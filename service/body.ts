@@ -1,3 +1,4 @@
+// Why bodies are read here and not by koa-bodyparser: docs/decisions.md.
 import type { IncomingMessage } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';

@@ -1,3 +1,4 @@
+// Why reads bypass Koa, and what was measured: docs/decisions.md.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import {
   clientHasCurrent,

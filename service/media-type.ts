@@ -1,3 +1,4 @@
+// Why not the content-type package: docs/decisions.md.
 export interface MediaType {
   /** `type/subtype`, lower-case, without parameters; '' when the header is absent or empty. */
   essence: string;

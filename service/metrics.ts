@@ -1,3 +1,4 @@
+// Why not prom-client, and what was measured: docs/decisions.md.
 /** Seconds; the low end is dense because a healthy request here takes about a millisecond. */
 const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 

@@ -1,3 +1,4 @@
+// Why lock waits are retried here and not in SQLite's busy handler: docs/decisions.md.
 import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
