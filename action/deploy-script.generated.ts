@@ -9,16 +9,29 @@ export const deployScriptTemplate = `#!/usr/bin/env bash
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
 #     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
-#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK.
+#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
+#     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
+#     JSON dot path or the header name; empty for none).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
 #     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
 #     (v2) when available, else \`docker-compose\` (v1).
-#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 with a JSON body whose "version"
-#     equals VERSION (whitespace-insensitive match, no jq needed), or HEALTH_TIMEOUT seconds pass.
+#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
+#     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
+#       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
+#               \`build.version\`: {"build":{"version":"v8"}}; a numeric segment indexes an array),
+#               a string (escapes other than \\uXXXX decoded) or a bare number, read by the awk
+#               below (no jq or python on the instance). Limits: only the first 64 KiB of the body
+#               is read; a key holding "." or a character outside [A-Za-z0-9_-] cannot be
+#               addressed; of duplicate keys the last wins (as JSON.parse); nesting deeper than 64
+#               or a body that is not JSON reports no version.
+#       header  the value of the response header VERSION_FIELD (name case-insensitive, surrounding
+#               blanks trimmed; of repeated headers the last wins).
+#       none    no version: HTTP 200 is enough (an old container still answering passes too).
 #     On failure it restores the previous .env, brings the previous image up and health-checks it
-#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION).
+#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION, reported the same
+#     way).
 #  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
 #     commands write to a file; only a failing step's tail is printed) and the state is reported
 #     three ways:
@@ -153,21 +166,131 @@ restore_env() {
   fi
 }
 
+# Prints the scalar at the dot path $1 of the JSON document on stdin (see the contract, 3.).
+json_path_value() {
+  awk -v path="$1" '
+    function skip() { while (pos <= n && index(" \\t\\r\\n", substr(doc, pos, 1)) > 0) pos++ }
+    function str(   out, c, e) {
+      pos++
+      out = ""
+      while (pos <= n) {
+        c = substr(doc, pos, 1)
+        if (c == "\\"") { pos++; return out }
+        if (c == "\\\\") {
+          e = substr(doc, pos + 1, 1)
+          pos += 2
+          if (e == "u") { out = out "\\\\u" substr(doc, pos, 4); pos += 4 }
+          else if (e == "n") out = out "\\n"
+          else if (e == "t") out = out "\\t"
+          else if (e == "r") out = out "\\r"
+          else if (e == "b" || e == "f") out = out " "
+          else out = out e
+          continue
+        }
+        out = out c
+        pos++
+      }
+      bad = 1
+      return out
+    }
+    # level: the path segment a key or index here must match; on: every enclosing one matched.
+    function value(level, on,   c, key, idx, s) {
+      if (bad) return
+      if (level > 64) { bad = 1; return }
+      skip()
+      c = substr(doc, pos, 1)
+      if (c == "{" || c == "[") {
+        pos++
+        skip()
+        if (substr(doc, pos, 1) == (c == "{" ? "}" : "]")) { pos++; return }
+        idx = 0
+        while (!bad) {
+          skip()
+          if (c == "{") {
+            if (substr(doc, pos, 1) != "\\"") { bad = 1; return }
+            key = str()
+            skip()
+            if (substr(doc, pos, 1) != ":") { bad = 1; return }
+            pos++
+          } else {
+            key = idx ""
+            idx++
+          }
+          value(level + 1, on && level <= segments && key == segment[level])
+          skip()
+          s = substr(doc, pos, 1)
+          pos++
+          if (s == (c == "{" ? "}" : "]")) return
+          if (s != ",") { bad = 1; return }
+        }
+        return
+      }
+      if (c == "\\"") {
+        s = str()
+      } else {
+        s = ""
+        while (pos <= n && index(",}] \\t\\r\\n", c = substr(doc, pos, 1)) == 0) { s = s c; pos++ }
+        if (s !~ /^(-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|null)$/) { bad = 1; return }
+        if (s == "null") return
+      }
+      if (on && level == segments + 1) { found = s; has = 1 }
+    }
+    BEGIN { segments = split(path, segment, ".") }
+    { doc = doc $0 "\\n" }
+    END {
+      n = length(doc)
+      pos = 1
+      value(1, 1)
+      skip()
+      if (pos <= n) bad = 1
+      if (!bad && has) printf "%s", found
+    }
+  '
+}
+
+# Prints the value of the response header $1 in the curl -D file $2 (the last response's).
+header_value() {
+  awk -v name="$1" '
+    BEGIN { name = tolower(name) }
+    /^HTTP\\// { has = 0; next }
+    {
+      line = $0
+      sub(/\\r$/, "", line)
+      i = index(line, ":")
+      if (i > 1 && tolower(substr(line, 1, i - 1)) == name) {
+        v = substr(line, i + 1)
+        gsub(/^[ \\t]+|[ \\t]+$/, "", v)
+        has = 1
+      }
+    }
+    END { if (has) printf "%s", v }
+  ' "$2"
+}
+
+# The version the last health answer reported, the way VERSION_SOURCE says (none: empty).
+reported_version() {
+  case "$VERSION_SOURCE" in
+    json) head -c 65536 "$WORK_DIR/health.body" | json_path_value "$VERSION_FIELD" ;;
+    header) header_value "$VERSION_FIELD" "$WORK_DIR/health.headers" ;;
+  esac
+}
+
 compose_pull() { compose pull; }
 compose_up() { compose up -d; }
 
 # Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
 # timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
 wait_healthy() {
-  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body" compact
+  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body"
   local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
+  if [ "$VERSION_SOURCE" = 'none' ]; then expected=''; fi
   while :; do
     attempts=$((attempts + 1))
     : >"$body"
-    HTTP_STATUS="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
+    : >"$WORK_DIR/health.headers"
+    HTTP_STATUS="$(curl -sS -o "$body" -D "$WORK_DIR/health.headers" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
     HTTP_STATUS="\${HTTP_STATUS:-000}"
-    compact="$(tr -d '[:space:]' <"$body" 2>/dev/null | cut -c1-2000)" || compact=''
-    REPORTED_VERSION="$(printf '%s' "$compact" | grep -o '"version":"[^"]*"' | head -n 1 | cut -d'"' -f4)" || true
+    REPORTED_VERSION="$(reported_version 2>/dev/null | tr -d '\\000-\\037' | cut -c1-200)" || REPORTED_VERSION=''
     HEALTH_SECONDS=$((SECONDS - started))
     if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
       log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"

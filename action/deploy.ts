@@ -60,6 +60,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       version: image.version,
       appDir: inputs.appDir,
       healthUrl: inputs.healthUrl,
+      healthVersion: inputs.healthVersion,
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       rollback: inputs.rollback,
     });
@@ -107,6 +108,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       batches,
       appDir: inputs.appDir,
       healthUrl: inputs.healthUrl,
+      healthVersion: inputs.healthVersion,
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       commandTimeoutSeconds: inputs.commandTimeoutSeconds,
       rollback: inputs.rollback,

@@ -1,3 +1,4 @@
+import { parseHealthVersion, type HealthVersion } from './health-version.js';
 import { patterns } from './instance-script.js';
 
 /** `max-parallel`: a fixed number of instances, or a percentage of the fleet. */
@@ -17,6 +18,8 @@ export interface DeployInputs {
   fleet: FleetTarget;
   appDir: string;
   healthUrl: string;
+  /** How the health gate recognises the new version (`health-version`). */
+  healthVersion: HealthVersion;
   healthTimeoutSeconds: number;
   maxParallel: MaxParallel;
   rollback: boolean;
@@ -117,6 +120,16 @@ function healthUrl(raw: string): string {
   return raw;
 }
 
+function healthVersion(raw: string): HealthVersion {
+  const parsed = parseHealthVersion(raw);
+  if (!parsed) {
+    throw new InputError(
+      `Input health-version must be json:<field> (a dot path into the JSON body, such as json:version or json:build.version; letters, digits, "_" and "-" between the dots), header:<Header-Name> (such as header:X-App-Version) or none; got "${raw}".`,
+    );
+  }
+  return parsed;
+}
+
 /**
  * Parses and validates every input before any AWS call. `read` returns an input's raw value
  * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
@@ -196,6 +209,7 @@ export function parseInputs(
     fleet: fleet(get('instance-ids'), get('instance-tag')),
     appDir: appDir(get('app-dir', '/opt/challenge-app')),
     healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
+    healthVersion: healthVersion(get('health-version', 'json:version')),
     healthTimeoutSeconds,
     maxParallel: maxParallel(get('max-parallel', '1')),
     rollback: boolean('rollback', get('rollback', 'true')),

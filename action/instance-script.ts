@@ -1,4 +1,11 @@
 import { deployScriptTemplate } from './deploy-script.generated.js';
+import {
+  DEFAULT_HEALTH_VERSION,
+  HEADER_NAME,
+  JSON_PATH,
+  scriptFields,
+  type HealthVersion,
+} from './health-version.js';
 
 /** Values the instance script needs; `renderInstanceScript` is the only way they reach it. */
 export interface InstanceScriptValues {
@@ -14,6 +21,8 @@ export interface InstanceScriptValues {
   healthTimeoutSeconds: number;
   healthIntervalSeconds?: number;
   rollback: boolean;
+  /** How the health gate recognises the version; default `json:version`. */
+  healthVersion?: HealthVersion;
 }
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
@@ -60,6 +69,15 @@ function checkedSeconds(name: string, value: number): string {
   return String(value);
 }
 
+function versionAssignments(healthVersion: HealthVersion): Array<[string, string]> {
+  const { source, field } = scriptFields(healthVersion);
+  const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
+  return [
+    ['VERSION_SOURCE', source],
+    ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
+  ];
+}
+
 /**
  * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
  * then set as a readonly variable in place of the template's placeholder line.
@@ -81,6 +99,7 @@ export function renderInstanceScript(values: InstanceScriptValues): string {
     ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
     ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
     ['ROLLBACK', values.rollback ? 'true' : 'false'],
+    ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
   ];
   const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
   if (!deployScriptTemplate.includes(PLACEHOLDER)) {

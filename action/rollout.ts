@@ -4,6 +4,7 @@ import type {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.js';
+import type { HealthVersion } from './health-version.js';
 import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { runScript, type InFlightCommands, type Invocation } from './run-command.js';
@@ -27,6 +28,8 @@ export interface RolloutPlan {
   batches: string[][];
   appDir: string;
   healthUrl: string;
+  /** Default `json:version`. */
+  healthVersion?: HealthVersion;
   healthTimeoutSeconds: number;
   commandTimeoutSeconds: number;
   rollback: boolean;
@@ -87,6 +90,7 @@ function scriptFor(
     version,
     appDir: plan.appDir,
     healthUrl: plan.healthUrl,
+    healthVersion: plan.healthVersion,
     healthTimeoutSeconds: plan.healthTimeoutSeconds,
     rollback: plan.rollback || mode === 'rollback',
   });

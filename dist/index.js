@@ -71907,6 +71907,7 @@ function scriptFor(plan, mode, image, version) {
         version,
         appDir: plan.appDir,
         healthUrl: plan.healthUrl,
+        healthVersion: plan.healthVersion,
         healthTimeoutSeconds: plan.healthTimeoutSeconds,
         rollback: plan.rollback || mode === 'rollback',
     });
@@ -72250,6 +72251,7 @@ async function deploy(deps, inputs) {
             version: image.version,
             appDir: inputs.appDir,
             healthUrl: inputs.healthUrl,
+            healthVersion: inputs.healthVersion,
             healthTimeoutSeconds: inputs.healthTimeoutSeconds,
             rollback: inputs.rollback,
         });
@@ -72287,6 +72289,7 @@ async function deploy(deps, inputs) {
         batches,
         appDir: inputs.appDir,
         healthUrl: inputs.healthUrl,
+        healthVersion: inputs.healthVersion,
         healthTimeoutSeconds: inputs.healthTimeoutSeconds,
         commandTimeoutSeconds: inputs.commandTimeoutSeconds,
         rollback: inputs.rollback,
@@ -72302,6 +72305,65 @@ async function deploy(deps, inputs) {
 
 /***/ }),
 
+/***/ 18:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   EQ: () => (/* binding */ HEADER_NAME),
+/* harmony export */   Kt: () => (/* binding */ DEFAULT_HEALTH_VERSION),
+/* harmony export */   Vx: () => (/* binding */ JSON_PATH),
+/* harmony export */   ev: () => (/* binding */ parseHealthVersion),
+/* harmony export */   ro: () => (/* binding */ scriptFields)
+/* harmony export */ });
+/* unused harmony export describeHealthVersion */
+const DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
+/**
+ * Object keys or array indexes, joined by dots. The instance's reader (awk) compares them
+ * literally, so a key that holds a dot or a character outside this set cannot be addressed.
+ */
+const JSON_PATH = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,15}$/;
+/** An HTTP field name (RFC 9110 token), without the characters a shell or awk treats specially. */
+const HEADER_NAME = /^[A-Za-z0-9!#%&*+.^_|~-]{1,128}$/;
+/** Parses `json:<path>`, `header:<Name>` or `none`; undefined when the text is none of them. */
+function parseHealthVersion(raw) {
+    if (raw === 'none')
+        return { kind: 'none' };
+    if (raw.startsWith('json:')) {
+        const path = raw.slice('json:'.length);
+        return JSON_PATH.test(path) ? { kind: 'json', path } : undefined;
+    }
+    if (raw.startsWith('header:')) {
+        const name = raw.slice('header:'.length);
+        return HEADER_NAME.test(name) ? { kind: 'header', name } : undefined;
+    }
+    return undefined;
+}
+/** The instance script's VERSION_SOURCE and VERSION_FIELD for a health-version. */
+function scriptFields(healthVersion) {
+    switch (healthVersion.kind) {
+        case 'json':
+            return { source: 'json', field: healthVersion.path };
+        case 'header':
+            return { source: 'header', field: healthVersion.name };
+        case 'none':
+            return { source: 'none', field: '' };
+    }
+}
+/** Words for log lines and messages: `"version" in the JSON body`, `header X-Version`. */
+function describeHealthVersion(healthVersion) {
+    switch (healthVersion.kind) {
+        case 'json':
+            return `"${healthVersion.path}" in the JSON body`;
+        case 'header':
+            return `header ${healthVersion.name}`;
+        case 'none':
+            return 'nothing (HTTP 200 is enough)';
+    }
+}
+
+
+/***/ }),
+
 /***/ 3116:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -72310,7 +72372,9 @@ async function deploy(deps, inputs) {
 /* harmony export */   TL: () => (/* binding */ parseInputs)
 /* harmony export */ });
 /* unused harmony exports InputError, INSTANCE_ID */
-/* harmony import */ var _instance_script_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4189);
+/* harmony import */ var _health_version_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(18);
+/* harmony import */ var _instance_script_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4189);
+
 
 /** A wrong input; the message names it. */
 class InputError extends Error {
@@ -72375,7 +72439,7 @@ function fleet(idsRaw, tagRaw) {
 }
 function appDir(raw) {
     const dir = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
-    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_0__/* .patterns */ .qp.appDir.test(dir) || dir.split('/').includes('..')) {
+    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_1__/* .patterns */ .qp.appDir.test(dir) || dir.split('/').includes('..')) {
         throw new InputError(`Input app-dir must be an absolute path of letters, digits, ".", "_", "-" and "/", got "${raw}".`);
     }
     return dir;
@@ -72388,10 +72452,17 @@ function healthUrl(raw) {
     catch {
         url = undefined;
     }
-    if (!url || !['http:', 'https:'].includes(url.protocol) || !_instance_script_js__WEBPACK_IMPORTED_MODULE_0__/* .patterns */ .qp.healthUrl.test(raw)) {
+    if (!url || !['http:', 'https:'].includes(url.protocol) || !_instance_script_js__WEBPACK_IMPORTED_MODULE_1__/* .patterns */ .qp.healthUrl.test(raw)) {
         throw new InputError(`Input health-url must be an http(s) URL without spaces, got "${raw}".`);
     }
     return raw;
+}
+function healthVersion(raw) {
+    const parsed = (0,_health_version_js__WEBPACK_IMPORTED_MODULE_0__/* .parseHealthVersion */ .ev)(raw);
+    if (!parsed) {
+        throw new InputError(`Input health-version must be json:<field> (a dot path into the JSON body, such as json:version or json:build.version; letters, digits, "_" and "-" between the dots), header:<Header-Name> (such as header:X-App-Version) or none; got "${raw}".`);
+    }
+    return parsed;
 }
 /**
  * Parses and validates every input before any AWS call. `read` returns an input's raw value
@@ -72412,7 +72483,7 @@ function parseInputs(read, env = {}) {
     if (region === '') {
         throw new InputError('Input aws-region is not set and neither is AWS_REGION (set by aws-actions/configure-aws-credentials).');
     }
-    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_0__/* .patterns */ .qp.region.test(region)) {
+    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_1__/* .patterns */ .qp.region.test(region)) {
         throw new InputError(`Input aws-region is not a region name: "${region}".`);
     }
     const image = get('image');
@@ -72449,6 +72520,7 @@ function parseInputs(read, env = {}) {
         fleet: fleet(get('instance-ids'), get('instance-tag')),
         appDir: appDir(get('app-dir', '/opt/challenge-app')),
         healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
+        healthVersion: healthVersion(get('health-version', 'json:version')),
         healthTimeoutSeconds,
         maxParallel: maxParallel(get('max-parallel', '1')),
         rollback: boolean('rollback', get('rollback', 'true')),
@@ -72495,16 +72567,29 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
 #     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
-#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK.
+#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
+#     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
+#     JSON dot path or the header name; empty for none).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
 #     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
 #     (v2) when available, else \`docker-compose\` (v1).
-#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 with a JSON body whose "version"
-#     equals VERSION (whitespace-insensitive match, no jq needed), or HEALTH_TIMEOUT seconds pass.
+#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
+#     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
+#       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
+#               \`build.version\`: {"build":{"version":"v8"}}; a numeric segment indexes an array),
+#               a string (escapes other than \\uXXXX decoded) or a bare number, read by the awk
+#               below (no jq or python on the instance). Limits: only the first 64 KiB of the body
+#               is read; a key holding "." or a character outside [A-Za-z0-9_-] cannot be
+#               addressed; of duplicate keys the last wins (as JSON.parse); nesting deeper than 64
+#               or a body that is not JSON reports no version.
+#       header  the value of the response header VERSION_FIELD (name case-insensitive, surrounding
+#               blanks trimmed; of repeated headers the last wins).
+#       none    no version: HTTP 200 is enough (an old container still answering passes too).
 #     On failure it restores the previous .env, brings the previous image up and health-checks it
-#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION).
+#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION, reported the same
+#     way).
 #  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
 #     commands write to a file; only a failing step's tail is printed) and the state is reported
 #     three ways:
@@ -72639,21 +72724,131 @@ restore_env() {
   fi
 }
 
+# Prints the scalar at the dot path $1 of the JSON document on stdin (see the contract, 3.).
+json_path_value() {
+  awk -v path="$1" '
+    function skip() { while (pos <= n && index(" \\t\\r\\n", substr(doc, pos, 1)) > 0) pos++ }
+    function str(   out, c, e) {
+      pos++
+      out = ""
+      while (pos <= n) {
+        c = substr(doc, pos, 1)
+        if (c == "\\"") { pos++; return out }
+        if (c == "\\\\") {
+          e = substr(doc, pos + 1, 1)
+          pos += 2
+          if (e == "u") { out = out "\\\\u" substr(doc, pos, 4); pos += 4 }
+          else if (e == "n") out = out "\\n"
+          else if (e == "t") out = out "\\t"
+          else if (e == "r") out = out "\\r"
+          else if (e == "b" || e == "f") out = out " "
+          else out = out e
+          continue
+        }
+        out = out c
+        pos++
+      }
+      bad = 1
+      return out
+    }
+    # level: the path segment a key or index here must match; on: every enclosing one matched.
+    function value(level, on,   c, key, idx, s) {
+      if (bad) return
+      if (level > 64) { bad = 1; return }
+      skip()
+      c = substr(doc, pos, 1)
+      if (c == "{" || c == "[") {
+        pos++
+        skip()
+        if (substr(doc, pos, 1) == (c == "{" ? "}" : "]")) { pos++; return }
+        idx = 0
+        while (!bad) {
+          skip()
+          if (c == "{") {
+            if (substr(doc, pos, 1) != "\\"") { bad = 1; return }
+            key = str()
+            skip()
+            if (substr(doc, pos, 1) != ":") { bad = 1; return }
+            pos++
+          } else {
+            key = idx ""
+            idx++
+          }
+          value(level + 1, on && level <= segments && key == segment[level])
+          skip()
+          s = substr(doc, pos, 1)
+          pos++
+          if (s == (c == "{" ? "}" : "]")) return
+          if (s != ",") { bad = 1; return }
+        }
+        return
+      }
+      if (c == "\\"") {
+        s = str()
+      } else {
+        s = ""
+        while (pos <= n && index(",}] \\t\\r\\n", c = substr(doc, pos, 1)) == 0) { s = s c; pos++ }
+        if (s !~ /^(-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|null)$/) { bad = 1; return }
+        if (s == "null") return
+      }
+      if (on && level == segments + 1) { found = s; has = 1 }
+    }
+    BEGIN { segments = split(path, segment, ".") }
+    { doc = doc $0 "\\n" }
+    END {
+      n = length(doc)
+      pos = 1
+      value(1, 1)
+      skip()
+      if (pos <= n) bad = 1
+      if (!bad && has) printf "%s", found
+    }
+  '
+}
+
+# Prints the value of the response header $1 in the curl -D file $2 (the last response's).
+header_value() {
+  awk -v name="$1" '
+    BEGIN { name = tolower(name) }
+    /^HTTP\\// { has = 0; next }
+    {
+      line = $0
+      sub(/\\r$/, "", line)
+      i = index(line, ":")
+      if (i > 1 && tolower(substr(line, 1, i - 1)) == name) {
+        v = substr(line, i + 1)
+        gsub(/^[ \\t]+|[ \\t]+$/, "", v)
+        has = 1
+      }
+    }
+    END { if (has) printf "%s", v }
+  ' "$2"
+}
+
+# The version the last health answer reported, the way VERSION_SOURCE says (none: empty).
+reported_version() {
+  case "$VERSION_SOURCE" in
+    json) head -c 65536 "$WORK_DIR/health.body" | json_path_value "$VERSION_FIELD" ;;
+    header) header_value "$VERSION_FIELD" "$WORK_DIR/health.headers" ;;
+  esac
+}
+
 compose_pull() { compose pull; }
 compose_up() { compose up -d; }
 
 # Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
 # timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
 wait_healthy() {
-  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body" compact
+  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body"
   local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
+  if [ "$VERSION_SOURCE" = 'none' ]; then expected=''; fi
   while :; do
     attempts=$((attempts + 1))
     : >"$body"
-    HTTP_STATUS="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
+    : >"$WORK_DIR/health.headers"
+    HTTP_STATUS="$(curl -sS -o "$body" -D "$WORK_DIR/health.headers" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
     HTTP_STATUS="\${HTTP_STATUS:-000}"
-    compact="$(tr -d '[:space:]' <"$body" 2>/dev/null | cut -c1-2000)" || compact=''
-    REPORTED_VERSION="$(printf '%s' "$compact" | grep -o '"version":"[^"]*"' | head -n 1 | cut -d'"' -f4)" || true
+    REPORTED_VERSION="$(reported_version 2>/dev/null | tr -d '\\000-\\037' | cut -c1-200)" || REPORTED_VERSION=''
     HEALTH_SECONDS=$((SECONDS - started))
     if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
       log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
@@ -72747,7 +72942,10 @@ main() {
 main
 `;
 
+// EXTERNAL MODULE: ./action/health-version.ts
+var health_version = __nccwpck_require__(18);
 ;// CONCATENATED MODULE: ./action/instance-script.ts
+
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
 const ScriptExit = {
@@ -72785,6 +72983,14 @@ function checkedSeconds(name, value) {
     }
     return String(value);
 }
+function versionAssignments(healthVersion) {
+    const { source, field } = (0,health_version/* scriptFields */.ro)(healthVersion);
+    const pattern = source === 'json' ? health_version/* JSON_PATH */.Vx : source === 'header' ? health_version/* HEADER_NAME */.EQ : /^$/;
+    return [
+        ['VERSION_SOURCE', source],
+        ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
+    ];
+}
 /**
  * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
  * then set as a readonly variable in place of the template's placeholder line.
@@ -72804,6 +73010,7 @@ function renderInstanceScript(values) {
         ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
         ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
         ['ROLLBACK', values.rollback ? 'true' : 'false'],
+        ...versionAssignments(values.healthVersion ?? health_version/* DEFAULT_HEALTH_VERSION */.Kt),
     ];
     const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
     if (!deployScriptTemplate.includes(PLACEHOLDER)) {

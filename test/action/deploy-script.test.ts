@@ -11,12 +11,13 @@ import {
   ScriptExit,
   type InstanceScriptValues,
 } from '../../action/instance-script.js';
-import { createSandbox, type Health, type Sandbox } from './instance-sandbox.js';
+import { createSandbox, type AppShape, type Health, type Sandbox } from './instance-sandbox.js';
 
 interface Scenario {
   env?: string;
   health: Health;
   composeV2?: boolean;
+  appShape?: AppShape;
   values?: Partial<InstanceScriptValues>;
   /** How SSM's agent starts it: `sh <file>` on instances whose sh is dash. */
   shell?: string;
@@ -205,5 +206,95 @@ describe('the instance script', () => {
     for (const name of ['PWNED', 'PWNED2', 'PWNED3']) {
       expect(existsSync(join(run.root, name))).toBe(false);
     }
+  });
+});
+
+describe('the instance script recognising the version the way health-version says', () => {
+  it('reads a dot path into the JSON body and ignores a "version" elsewhere', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      appShape: 'nested',
+      values: { healthVersion: { kind: 'json', path: 'app.builds.0.version' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v8' });
+  });
+
+  it('passes neither version under json:version when the body reports it elsewhere', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy', appShape: 'nested' });
+    expect(run.exitCode).toBe(ScriptExit.rollbackFailed);
+    expect(run.report).toMatchObject({ httpStatus: '200', reportedVersion: 'not-this' });
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('reads the version from a response header, whatever the case of its name', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      appShape: 'header',
+      values: { healthVersion: { kind: 'header', name: 'X-App-Version' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v8' });
+  });
+
+  it('rolls back when the header still names the old version, and checks the old one by header', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'old-version-answers',
+      appShape: 'header',
+      values: { healthVersion: { kind: 'header', name: 'x-app-version' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(run.report).toMatchObject({
+      outcome: 'rolled-back',
+      reportedVersion: 'v7',
+      rollbackHttpStatus: '200',
+    });
+  });
+
+  it('passes an app that reports no version with health-version none on HTTP 200 alone', () => {
+    const none = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      appShape: 'plain',
+      values: { healthVersion: { kind: 'none' } },
+    });
+    expect(none.exitCode).toBe(ScriptExit.deployed);
+    expect(none.report).toMatchObject({ outcome: 'deployed', httpStatus: '200' });
+    expect(none.report.reportedVersion).toBeUndefined();
+    // The same app under the default json:version never passes.
+    const json = runScenario({ env: OLD_ENV, health: 'healthy', appShape: 'plain' });
+    expect(json.exitCode).toBe(ScriptExit.rollbackFailed);
+  });
+
+  it('still gates on the HTTP status with health-version none, and rolls back on it', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'new-unhealthy',
+      appShape: 'plain',
+      values: { healthVersion: { kind: 'none' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(run.report).toMatchObject({ httpStatus: '503', rollbackHttpStatus: '200' });
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('rolls back by the same rule in rollback mode (the action returning an updated instance)', () => {
+    const run = runScenario({
+      env: OLD_ENV.replace(/v7/g, 'v8'),
+      health: 'healthy',
+      appShape: 'header',
+      values: {
+        mode: 'rollback',
+        image: '10.231.0.1:5000/challenge-app:v7',
+        version: 'v7',
+        healthVersion: { kind: 'header', name: 'X-App-Version' },
+      },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v7' });
+    expect(run.running).toBe('v7');
   });
 });

@@ -25,6 +25,7 @@ describe('the inputs', () => {
       fleet: { kind: 'ids', instanceIds: ['i-0123456789abcdef0'] },
       appDir: '/opt/challenge-app',
       healthUrl: 'http://localhost/health',
+      healthVersion: { kind: 'json', path: 'version' },
       healthTimeoutSeconds: 120,
       maxParallel: { count: 1 },
       rollback: true,
@@ -89,8 +90,28 @@ describe('the inputs', () => {
     [{ 'dry-run': '1' }, /dry-run/],
     [{ 'tag-prefix': 'v1' }, /tag-prefix/],
     [{ 'target-group-arn': 'arn:aws:s3:::bucket' }, /target-group-arn/],
+    [{ 'health-version': 'version' }, /Input health-version must be json:<field>/],
+    [{ 'health-version': 'JSON:version' }, /health-version/],
+    [{ 'health-version': 'json:' }, /health-version/],
+    [{ 'health-version': 'json:a..b' }, /health-version/],
+    [{ 'health-version': 'json:$(reboot)' }, /health-version/],
+    [{ 'health-version': 'json:a b' }, /health-version/],
+    [{ 'health-version': 'header:' }, /health-version/],
+    [{ 'health-version': "header:X-Version'" }, /health-version/],
+    [{ 'health-version': 'header:X Version' }, /health-version/],
+    [{ 'health-version': 'none:' }, /health-version/],
   ])('refuse %j with a message that names the input', (values, message) => {
     expect(() => parse(values)).toThrow(message);
+  });
+
+  it.each([
+    ['json:version', { kind: 'json', path: 'version' }],
+    ['json:build.info.version', { kind: 'json', path: 'build.info.version' }],
+    ['json:releases.0.tag', { kind: 'json', path: 'releases.0.tag' }],
+    ['header:X-App-Version', { kind: 'header', name: 'X-App-Version' }],
+    ['none', { kind: 'none' }],
+  ])('read health-version %s', (raw, expected) => {
+    expect(parse({ 'health-version': raw }).healthVersion).toEqual(expected);
   });
 
   it('need a region from aws-region or AWS_REGION', () => {

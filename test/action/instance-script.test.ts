@@ -38,6 +38,33 @@ describe('rendering the instance script', () => {
     expect(echoed).toBe(value);
   });
 
+  it('renders health-version as VERSION_SOURCE and VERSION_FIELD, json:version by default', () => {
+    expect(renderInstanceScript(VALUES)).toContain(
+      "readonly VERSION_SOURCE='json'\nreadonly VERSION_FIELD='version'",
+    );
+    const header = renderInstanceScript({
+      ...VALUES,
+      healthVersion: { kind: 'header', name: 'X-App-Version' },
+    });
+    expect(header).toContain(
+      "readonly VERSION_SOURCE='header'\nreadonly VERSION_FIELD='X-App-Version'",
+    );
+    const none = renderInstanceScript({ ...VALUES, healthVersion: { kind: 'none' } });
+    expect(none).toContain("readonly VERSION_SOURCE='none'\nreadonly VERSION_FIELD=''");
+  });
+
+  it.each(HOSTILE.filter((value) => value !== ''))(
+    'refuses %j as a JSON path or a header name',
+    (value) => {
+      expect(() =>
+        renderInstanceScript({ ...VALUES, healthVersion: { kind: 'json', path: value } }),
+      ).toThrow(/VERSION_FIELD/);
+      expect(() =>
+        renderInstanceScript({ ...VALUES, healthVersion: { kind: 'header', name: value } }),
+      ).toThrow(/VERSION_FIELD/);
+    },
+  );
+
   it('sets every value as a quoted readonly variable in place of the placeholder', () => {
     const script = renderInstanceScript(VALUES);
     expect(script).not.toContain('#@VALUES@#');
