@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.js';
+import { AppConfigError, checkComposeContent, envLines } from './app-config.js';
+import { deployScriptTemplate } from './deploy-script.generated.js';
 import { resolveFleet } from './fleet.js';
-import { batchSize, type DeployInputs } from './inputs.js';
+import { batchSize, InputError, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
@@ -23,6 +27,8 @@ export interface DeployDeps {
   /** Told the version and image as soon as they exist, so a later failure still reports them. */
   onImage?: (outputs: Partial<ActionOutputs>) => void;
   inFlight?: InFlightCommands;
+  /** Reads `compose-file`; default: the file under GITHUB_WORKSPACE. */
+  readWorkspaceFile?: (path: string) => Uint8Array;
 }
 
 export interface DeployResult {
@@ -37,8 +43,35 @@ export interface DeployResult {
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
  */
+/** Reads and checks `compose-file` before any AWS call; undefined when it is not set. */
+function composeContent(deps: DeployDeps, inputs: DeployInputs): string | undefined {
+  if (inputs.composeFile === undefined) return undefined;
+  const read =
+    deps.readWorkspaceFile ??
+    ((path: string) => readFileSync(resolve(process.env.GITHUB_WORKSPACE ?? '.', path)));
+  let bytes: Uint8Array;
+  try {
+    bytes = read(inputs.composeFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new InputError(`Input compose-file: cannot read ${inputs.composeFile} (${code}).`);
+  }
+  if (bytes.length === 0)
+    throw new InputError(`Input compose-file: ${inputs.composeFile} is empty.`);
+  // Room for the template, the env entries and the other values (paths, URL, image: < 4 KiB).
+  const otherBytes =
+    Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(envLines(inputs.env)) + 4096;
+  try {
+    return checkComposeContent(inputs.composeFile, bytes, otherBytes);
+  } catch (error) {
+    if (error instanceof AppConfigError) throw new InputError(error.message);
+    throw error;
+  }
+}
+
 export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<DeployResult> {
   const { ecr, ssm, log } = deps;
+  const compose = composeContent(deps, inputs);
   const fleet = await resolveFleet(ssm, inputs.fleet);
   const ids = fleet.map((instance) => instance.instanceId);
   const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
@@ -63,6 +96,9 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       healthVersion: inputs.healthVersion,
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       rollback: inputs.rollback,
+      composeContent: compose,
+      // The plan is printed: the env values are not.
+      envEntries: inputs.env.map(({ key }) => ({ key, value: '(hidden)' })),
     });
     const source =
       inputs.imageSource.kind === 'promote'
@@ -109,6 +145,8 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       appDir: inputs.appDir,
       healthUrl: inputs.healthUrl,
       healthVersion: inputs.healthVersion,
+      composeContent: compose,
+      envEntries: inputs.env,
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       commandTimeoutSeconds: inputs.commandTimeoutSeconds,
       rollback: inputs.rollback,

@@ -1,3 +1,4 @@
+import { AppConfigError, parseEnvEntries, type EnvEntry } from './app-config.js';
 import { parseHealthVersion, type HealthVersion } from './health-version.js';
 import { patterns } from './instance-script.js';
 
@@ -26,6 +27,10 @@ export interface DeployInputs {
   targetGroupArn?: string;
   commandTimeoutSeconds: number;
   dryRun: boolean;
+  /** `compose-file`: the path relative to the workspace, when set. */
+  composeFile?: string;
+  /** `env`: entries merged into the instance's .env on every deploy. */
+  env: EnvEntry[];
 }
 
 /** A wrong input; the message names it. */
@@ -118,6 +123,27 @@ function healthUrl(raw: string): string {
     throw new InputError(`Input health-url must be an http(s) URL without spaces, got "${raw}".`);
   }
   return raw;
+}
+
+const COMPOSE_FILE = /^[A-Za-z0-9_][A-Za-z0-9._/-]{0,1023}$/;
+
+function composeFile(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!COMPOSE_FILE.test(raw) || raw.split('/').includes('..')) {
+    throw new InputError(
+      `Input compose-file must be a path relative to the workspace, of letters, digits, ".", "_", "-" and "/", without "..", got "${raw}".`,
+    );
+  }
+  return raw;
+}
+
+function envEntries(raw: string): EnvEntry[] {
+  try {
+    return parseEnvEntries(raw);
+  } catch (error) {
+    if (error instanceof AppConfigError) throw new InputError(error.message);
+    throw error;
+  }
 }
 
 function healthVersion(raw: string): HealthVersion {
@@ -216,6 +242,8 @@ export function parseInputs(
     targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
     commandTimeoutSeconds,
     dryRun: boolean('dry-run', get('dry-run', 'false')),
+    composeFile: composeFile(get('compose-file')),
+    env: envEntries(read('env')),
   };
 }
 

@@ -1,3 +1,4 @@
+import { envLines, MAX_COMMAND_BYTES, type EnvEntry } from './app-config.js';
 import { deployScriptTemplate } from './deploy-script.generated.js';
 import {
   DEFAULT_HEALTH_VERSION,
@@ -23,6 +24,10 @@ export interface InstanceScriptValues {
   rollback: boolean;
   /** How the health gate recognises the version; default `json:version`. */
   healthVersion?: HealthVersion;
+  /** The text written as APP_DIR/docker-compose.yml; undefined: the file is left as it is. */
+  composeContent?: string;
+  /** Entries merged into .env (validated by app-config.ts). */
+  envEntries?: EnvEntry[];
 }
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
@@ -100,12 +105,25 @@ export function renderInstanceScript(values: InstanceScriptValues): string {
     ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
     ['ROLLBACK', values.rollback ? 'true' : 'false'],
     ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+    ['COMPOSE_CONTENT', values.composeContent ?? ''],
+    ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
   ];
-  const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
+  const block = assignments.map(([name, value]) => {
+    const line = `readonly ${name}=${shellQuote(value)}`;
+    // A compose file or an env value may hold "$" or "`": literal here on purpose.
+    return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+  });
   if (!deployScriptTemplate.includes(PLACEHOLDER)) {
     throw new Error('instance script: the template has lost its values placeholder');
   }
-  return deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+  const script = deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+  const bytes = Buffer.byteLength(script);
+  if (bytes > MAX_COMMAND_BYTES) {
+    throw new Error(
+      `instance script: ${bytes} bytes, more than one SSM command carries (${MAX_COMMAND_BYTES}); make compose-file or env smaller`,
+    );
+  }
+  return script;
 }
 
 export interface ScriptReport {

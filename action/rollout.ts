@@ -4,6 +4,7 @@ import type {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.js';
+import type { EnvEntry } from './app-config.js';
 import type { HealthVersion } from './health-version.js';
 import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
@@ -30,6 +31,9 @@ export interface RolloutPlan {
   healthUrl: string;
   /** Default `json:version`. */
   healthVersion?: HealthVersion;
+  /** `compose-file`'s text and `env`, delivered with the deploy (not with the action's rollback). */
+  composeContent?: string;
+  envEntries?: EnvEntry[];
   healthTimeoutSeconds: number;
   commandTimeoutSeconds: number;
   rollback: boolean;
@@ -91,6 +95,9 @@ function scriptFor(
     appDir: plan.appDir,
     healthUrl: plan.healthUrl,
     healthVersion: plan.healthVersion,
+    // The action's rollback restores what the deploy replaced (the script's backup), never these.
+    composeContent: mode === 'deploy' ? plan.composeContent : undefined,
+    envEntries: mode === 'deploy' ? plan.envEntries : undefined,
     healthTimeoutSeconds: plan.healthTimeoutSeconds,
     rollback: plan.rollback || mode === 'rollback',
   });

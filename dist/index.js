@@ -71260,6 +71260,88 @@ module.exports = {
 
 /***/ }),
 
+/***/ 8173:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   JB: () => (/* binding */ MAX_COMMAND_BYTES),
+/* harmony export */   Xk: () => (/* binding */ envLines),
+/* harmony export */   Ye: () => (/* binding */ checkComposeContent),
+/* harmony export */   ys: () => (/* binding */ AppConfigError),
+/* harmony export */   zZ: () => (/* binding */ parseEnvEntries)
+/* harmony export */ });
+/**
+ * The app's configuration delivered with every deploy: the compose file (input `compose-file`)
+ * and `.env` entries (input `env`). Both travel inside the SSM command, so their size is bounded
+ * and the env values are never logged.
+ */
+/**
+ * The largest rendered instance script the action sends. The SSM API model gives no size for
+ * SendCommand's parameters; the one size it documents for what a command runs is the 64 KB of a
+ * document (MaxDocumentSizeExceeded), so the whole command stays within that.
+ */
+const MAX_COMMAND_BYTES = 64 * 1024;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Set by the deploy itself. */
+const RESERVED_KEYS = new Set(['IMAGE', 'APP_VERSION']);
+/** A wrong `env` or `compose-file`; the message names the input (inputs.ts wraps it). */
+class AppConfigError extends Error {
+    name = 'AppConfigError';
+}
+/**
+ * Parses the `env` input: one `KEY=value` a line; blank lines and lines starting with `#` are
+ * skipped; a later entry for the same key wins. Values are written in single quotes on the
+ * instance, which compose reads literally, so a value cannot hold a single quote or a control
+ * character. Error messages name the line and key, never the value.
+ */
+function parseEnvEntries(raw) {
+    const byKey = new Map();
+    raw.split('\n').forEach((rawLine, index) => {
+        const line = rawLine.replace(/\r$/, '');
+        if (line.trim() === '' || line.trimStart().startsWith('#'))
+            return;
+        const at = line.indexOf('=');
+        const key = at < 0 ? line.trim() : line.slice(0, at).trim();
+        const where = `line ${index + 1}`;
+        if (at < 0 || !ENV_KEY.test(key)) {
+            throw new AppConfigError(`Input env, ${where}: expected KEY=value with a name of letters, digits and "_" not starting with a digit.`);
+        }
+        if (RESERVED_KEYS.has(key)) {
+            throw new AppConfigError(`Input env, ${where}: ${key} is set by the deploy itself.`);
+        }
+        const value = line.slice(at + 1);
+        // eslint-disable-next-line no-control-regex
+        if (/['\u0000-\u001f\u007f]/.test(value)) {
+            throw new AppConfigError(`Input env, ${where}: the value of ${key} holds a single quote or a control character, which .env cannot carry safely.`);
+        }
+        byKey.delete(key);
+        byKey.set(key, value);
+    });
+    return [...byKey].map(([key, value]) => ({ key, value }));
+}
+/** The lines the instance script merges into .env. */
+function envLines(entries) {
+    return entries.map(({ key, value }) => `${key}='${value}'`).join('\n');
+}
+/**
+ * Checks that the compose file's text can travel in the command: UTF-8 text without NUL bytes,
+ * and small enough with the rest of the script (`otherBytes`) to stay within MAX_COMMAND_BYTES.
+ */
+function checkComposeContent(path, bytes, otherBytes) {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (text.includes('\u0000') || text.includes('\uFFFD')) {
+        throw new AppConfigError(`Input compose-file: ${path} is not UTF-8 text.`);
+    }
+    const room = MAX_COMMAND_BYTES - otherBytes;
+    if (bytes.length > room) {
+        throw new AppConfigError(`Input compose-file: ${path} is ${bytes.length} bytes; with the deploy script and the env entries it must fit in one SSM command of ${MAX_COMMAND_BYTES} bytes (64 KiB), which leaves ${Math.max(room, 0)} bytes for it.`);
+    }
+    return text;
+}
+
+
+/***/ }),
+
 /***/ 6623:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -71274,6 +71356,462 @@ const systemClock = {
 
 /***/ }),
 
+/***/ 1267:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   L: () => (/* binding */ deployScriptTemplate)
+/* harmony export */ });
+// Generated from action/scripts/deploy.sh by action/scripts/embed-deploy-script.mjs. Do not edit.
+const deployScriptTemplate = `#!/usr/bin/env bash
+# shellcheck disable=SC2317 # the step functions are called through run_step "$@"
+# challenge-deploy instance script: replaces the app's container image on one instance, health-gated.
+#
+# Contract (the action, its tests and the end-to-end suite rely on it; keep it exact):
+#  1. The action renders this template (action/instance-script.ts sets every value below through one
+#     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
+#     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
+#     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
+#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
+#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
+#     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
+#     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
+#     \`compose-file\`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's \`env\`:
+#     \`KEY='value'\` lines; keys validated, values free of quotes and control characters).
+#  2. On the instance it runs, in APP_DIR:
+#       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
+#     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
+#     DATABASE_URL or API_TOKEN, is kept as it was) and the ENV_ENTRIES (replacing lines with the
+#     same keys), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
+#     and \`up -d\` with \`docker compose\` (v2) when available, else \`docker-compose\` (v1).
+#     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
+#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
+#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
+#     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
+#       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
+#               \`build.version\`: {"build":{"version":"v8"}}; a numeric segment indexes an array),
+#               a string (escapes other than \\uXXXX decoded) or a bare number, read by the awk
+#               below (no jq or python on the instance). Limits: only the first 64 KiB of the body
+#               is read; a key holding "." or a character outside [A-Za-z0-9_-] cannot be
+#               addressed; of duplicate keys the last wins (as JSON.parse); nesting deeper than 64
+#               or a body that is not JSON reports no version.
+#       header  the value of the response header VERSION_FIELD (name case-insensitive, surrounding
+#               blanks trimmed; of repeated headers the last wins).
+#       none    no version: HTTP 200 is enough (an old container still answering passes too).
+#     On failure it restores the previous .env and compose file exactly, brings the previous image
+#     up and health-checks it
+#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION, reported the same
+#     way).
+#  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
+#     commands write to a file; only a failing step's tail is printed) and the state is reported
+#     three ways:
+#       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
+#       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
+#         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
+#                 (app-dir|lock|compose|ecr-login|backup|pull|up|health), httpStatus ("000": no answer),
+#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
+#       - the exit code, and the outcome on the result line:
+#           0  deployed             VERSION is up and healthy
+#           10 rolled-back          failed; the previous version is up again and healthy
+#           11 rollback-failed      failed; the previous version did not become healthy either
+#           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
+#           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
+#                                   no compose, ECR login, backup)
+#           14 failed               failed; left on VERSION because ROLLBACK=false
+#         Any other code is an unexpected error of the script itself.
+#  The action's own rollback (returning an already updated instance to its previous version) runs
+#  this same script with MODE=rollback and the previous image and version.
+if [ -z "\${BASH_VERSION:-}" ]; then
+  # Started by sh (dash): run the script file again with bash.
+  if [ -f "$0" ]; then exec bash "$0" "$@"; fi
+  echo 'challenge-deploy: this script needs bash' >&2
+  exit 13
+fi
+set -euo pipefail
+exec 2>&1
+umask 077
+
+# ---- values rendered by the action ----
+#@VALUES@#
+# ---------------------------------------
+
+readonly RESULT_PREFIX='CHALLENGE_DEPLOY_RESULT'
+readonly PREVIOUS_PREFIX='CHALLENGE_DEPLOY_PREVIOUS'
+WORK_DIR="$(mktemp -d)"
+readonly WORK_DIR
+trap 'rm -rf "$WORK_DIR"' EXIT
+readonly ENV_FILE="$APP_DIR/.env"
+readonly COMPOSE_FILE="$APP_DIR/docker-compose.yml"
+readonly BACKUP_DIR="$APP_DIR/.challenge-deploy"
+
+COMPOSE_KIND=''
+PREVIOUS_IMAGE=''
+PREVIOUS_VERSION=''
+FAILED_STEP=''
+HTTP_STATUS=''
+REPORTED_VERSION=''
+HEALTH_SECONDS=0
+ROLLBACK_HTTP_STATUS=''
+
+log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+json_string() {
+  # Escapes backslashes and quotes and drops control characters, so that values read from the
+  # instance (.env, the health body) cannot break the result line.
+  local value
+  value="$(printf '%s' "$1" | tr -d '\\000-\\037')"
+  value="\${value//\\\\/\\\\\\\\}"
+  value="\${value//\\"/\\\\\\"}"
+  printf '"%s"' "$value"
+}
+
+report() {
+  local outcome="$1" code="$2"
+  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
+    "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
+    "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
+    "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
+    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
+  exit "$code"
+}
+
+# Runs one step with its output in a file; prints only its tail when it fails.
+run_step() {
+  local name="$1"
+  shift
+  local started=$SECONDS status=0
+  # 9<&-: the deploy lock stays with this script, not with anything a step leaves running.
+  "$@" >"$WORK_DIR/$name.log" 2>&1 9<&- || status=$?
+  if [ "$status" = 0 ]; then
+    log "$name: ok ($((SECONDS - started)) s)"
+    return 0
+  fi
+  log "$name: failed with exit $status after $((SECONDS - started)) s; last lines:"
+  tail -n 20 "$WORK_DIR/$name.log" | cut -c1-300
+  FAILED_STEP="$name"
+  return "$status"
+}
+
+compose() {
+  if [ "$COMPOSE_KIND" = 'v2' ]; then
+    docker compose "$@"
+  else
+    docker-compose "$@"
+  fi
+}
+
+detect_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE_KIND='v2'
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE_KIND='v1'
+  else
+    return 1
+  fi
+}
+
+# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
+env_value() {
+  [ -f "$ENV_FILE" ] || return 0
+  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
+}
+
+ecr_login() {
+  aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
+}
+
+write_env() {
+  local image="$1" version="$2" keys='IMAGE|APP_VERSION'
+  if [ -n "$ENV_ENTRIES" ]; then
+    # The keys are validated names ([A-Za-z_][A-Za-z0-9_]*): safe inside the pattern.
+    keys="$keys|$(printf '%s\\n' "$ENV_ENTRIES" | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' '|')"
+    keys="\${keys%|}"
+  fi
+  {
+    if [ -f "$WORK_DIR/env.before" ]; then
+      grep -v -E "^($keys)=" "$WORK_DIR/env.before" || true
+    fi
+    if [ -n "$ENV_ENTRIES" ]; then printf '%s\\n' "$ENV_ENTRIES"; fi
+    printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
+  } >"$WORK_DIR/env.next"
+  # cat into the existing file keeps its owner and mode (it holds secrets).
+  cat "$WORK_DIR/env.next" >"$ENV_FILE"
+}
+
+write_compose() {
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    printf '%s' "$COMPOSE_CONTENT" >"$COMPOSE_FILE"
+  fi
+}
+
+# Keeps what this deploy replaces, for the action's rollback from VERSION (MODE=rollback).
+keep_backup() {
+  mkdir -p "$BACKUP_DIR"
+  chmod 700 "$BACKUP_DIR"
+  rm -f "$BACKUP_DIR"/before-*
+  if [ -f "$WORK_DIR/env.before" ]; then cp "$WORK_DIR/env.before" "$BACKUP_DIR/before-$VERSION.env"; fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml"
+  fi
+}
+
+# MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
+# asked for, restores it exactly. Returns 1 when there is no such backup.
+restore_backup() {
+  local from="$PREVIOUS_VERSION"
+  [[ "$from" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || return 1
+  [ -f "$BACKUP_DIR/before-$from.env" ] || return 1
+  grep -q -x "APP_VERSION=$VERSION" "$BACKUP_DIR/before-$from.env" || return 1
+  cat "$BACKUP_DIR/before-$from.env" >"$ENV_FILE"
+  if [ -f "$BACKUP_DIR/before-$from.compose.yml" ]; then
+    cat "$BACKUP_DIR/before-$from.compose.yml" >"$COMPOSE_FILE"
+  fi
+  log "restored .env and the compose file as they were before $from"
+}
+
+restore_env() {
+  if [ -f "$WORK_DIR/env.before" ]; then
+    cat "$WORK_DIR/env.before" >"$ENV_FILE"
+  fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cat "$WORK_DIR/compose.before" >"$COMPOSE_FILE"
+  fi
+}
+
+# Prints the scalar at the dot path $1 of the JSON document on stdin (see the contract, 3.).
+json_path_value() {
+  awk -v path="$1" '
+    function skip() { while (pos <= n && index(" \\t\\r\\n", substr(doc, pos, 1)) > 0) pos++ }
+    function str(   out, c, e) {
+      pos++
+      out = ""
+      while (pos <= n) {
+        c = substr(doc, pos, 1)
+        if (c == "\\"") { pos++; return out }
+        if (c == "\\\\") {
+          e = substr(doc, pos + 1, 1)
+          pos += 2
+          if (e == "u") { out = out "\\\\u" substr(doc, pos, 4); pos += 4 }
+          else if (e == "n") out = out "\\n"
+          else if (e == "t") out = out "\\t"
+          else if (e == "r") out = out "\\r"
+          else if (e == "b" || e == "f") out = out " "
+          else out = out e
+          continue
+        }
+        out = out c
+        pos++
+      }
+      bad = 1
+      return out
+    }
+    # level: the path segment a key or index here must match; on: every enclosing one matched.
+    function value(level, on,   c, key, idx, s) {
+      if (bad) return
+      if (level > 64) { bad = 1; return }
+      skip()
+      c = substr(doc, pos, 1)
+      if (c == "{" || c == "[") {
+        pos++
+        skip()
+        if (substr(doc, pos, 1) == (c == "{" ? "}" : "]")) { pos++; return }
+        idx = 0
+        while (!bad) {
+          skip()
+          if (c == "{") {
+            if (substr(doc, pos, 1) != "\\"") { bad = 1; return }
+            key = str()
+            skip()
+            if (substr(doc, pos, 1) != ":") { bad = 1; return }
+            pos++
+          } else {
+            key = idx ""
+            idx++
+          }
+          value(level + 1, on && level <= segments && key == segment[level])
+          skip()
+          s = substr(doc, pos, 1)
+          pos++
+          if (s == (c == "{" ? "}" : "]")) return
+          if (s != ",") { bad = 1; return }
+        }
+        return
+      }
+      if (c == "\\"") {
+        s = str()
+      } else {
+        s = ""
+        while (pos <= n && index(",}] \\t\\r\\n", c = substr(doc, pos, 1)) == 0) { s = s c; pos++ }
+        if (s !~ /^(-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|null)$/) { bad = 1; return }
+        if (s == "null") return
+      }
+      if (on && level == segments + 1) { found = s; has = 1 }
+    }
+    BEGIN { segments = split(path, segment, ".") }
+    { doc = doc $0 "\\n" }
+    END {
+      n = length(doc)
+      pos = 1
+      value(1, 1)
+      skip()
+      if (pos <= n) bad = 1
+      if (!bad && has) printf "%s", found
+    }
+  '
+}
+
+# Prints the value of the response header $1 in the curl -D file $2 (the last response's).
+header_value() {
+  awk -v name="$1" '
+    BEGIN { name = tolower(name) }
+    /^HTTP\\// { has = 0; next }
+    {
+      line = $0
+      sub(/\\r$/, "", line)
+      i = index(line, ":")
+      if (i > 1 && tolower(substr(line, 1, i - 1)) == name) {
+        v = substr(line, i + 1)
+        gsub(/^[ \\t]+|[ \\t]+$/, "", v)
+        has = 1
+      }
+    }
+    END { if (has) printf "%s", v }
+  ' "$2"
+}
+
+# The version the last health answer reported, the way VERSION_SOURCE says (none: empty).
+reported_version() {
+  case "$VERSION_SOURCE" in
+    json) head -c 65536 "$WORK_DIR/health.body" | json_path_value "$VERSION_FIELD" ;;
+    header) header_value "$VERSION_FIELD" "$WORK_DIR/health.headers" ;;
+  esac
+}
+
+compose_pull() { compose pull; }
+compose_up() { compose up -d; }
+
+# Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
+# timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
+wait_healthy() {
+  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body"
+  local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
+  if [ "$VERSION_SOURCE" = 'none' ]; then expected=''; fi
+  while :; do
+    attempts=$((attempts + 1))
+    : >"$body"
+    : >"$WORK_DIR/health.headers"
+    HTTP_STATUS="$(curl -sS -o "$body" -D "$WORK_DIR/health.headers" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
+    HTTP_STATUS="\${HTTP_STATUS:-000}"
+    REPORTED_VERSION="$(reported_version 2>/dev/null | tr -d '\\000-\\037' | cut -c1-200)" || REPORTED_VERSION=''
+    HEALTH_SECONDS=$((SECONDS - started))
+    if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
+      log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
+      return 0
+    fi
+    if [ "$HTTP_STATUS $REPORTED_VERSION" != "$last_note" ]; then
+      last_note="$HTTP_STATUS $REPORTED_VERSION"
+      log "health: HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none} (want \${expected:-any})"
+    fi
+    if [ "$HEALTH_SECONDS" -ge "$HEALTH_TIMEOUT" ] || [ "$attempts" -ge "$max_attempts" ]; then
+      return 1
+    fi
+    sleep "$HEALTH_INTERVAL"
+  done
+}
+
+deploy() {
+  run_step pull compose_pull || return 1
+  run_step up compose_up || return 1
+  if ! wait_healthy "$VERSION"; then
+    FAILED_STEP='health'
+    log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
+    return 1
+  fi
+}
+
+restore_previous() {
+  log "restoring the previous version \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE)"
+  restore_env
+  local status=$HTTP_STATUS version=$REPORTED_VERSION seconds=$HEALTH_SECONDS ok=0
+  if run_step rollback-up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
+    ok=1
+  fi
+  ROLLBACK_HTTP_STATUS=$HTTP_STATUS
+  HTTP_STATUS=$status
+  REPORTED_VERSION=$version
+  HEALTH_SECONDS=$seconds
+  [ "$ok" = 1 ]
+}
+
+main() {
+  log "$MODE: $IMAGE as $VERSION in $APP_DIR"
+  if [ ! -d "$APP_DIR" ]; then
+    FAILED_STEP='app-dir'
+    log "app-dir: $APP_DIR does not exist"
+    report failed-unchanged 13
+  fi
+  cd "$APP_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    # Two runs on one instance would interleave their .env writes; the second waits its turn.
+    exec 9<"$APP_DIR"
+    if ! flock -w 60 9; then
+      FAILED_STEP='lock'
+      log 'lock: another deploy is still running on this instance'
+      report failed-unchanged 13
+    fi
+  fi
+  if [ -f "$ENV_FILE" ]; then
+    cp "$ENV_FILE" "$WORK_DIR/env.before"
+  fi
+  if [ -f "$COMPOSE_FILE" ]; then
+    cp "$COMPOSE_FILE" "$WORK_DIR/compose.before"
+  fi
+  PREVIOUS_IMAGE="$(env_value IMAGE)"
+  PREVIOUS_VERSION="$(env_value APP_VERSION)"
+  printf '%s {"image":%s,"version":%s}\\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
+  if ! detect_compose; then
+    FAILED_STEP='compose'
+    log 'compose: neither "docker compose" (v2) nor docker-compose (v1) is installed'
+    report failed-unchanged 13
+  fi
+  log "compose: $COMPOSE_KIND"
+  if ! run_step ecr-login ecr_login; then
+    report failed-unchanged 13
+  fi
+  if [ "$MODE" = 'deploy' ]; then
+    if ! run_step backup keep_backup; then
+      report failed-unchanged 13
+    fi
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  elif ! restore_backup; then
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  fi
+  if deploy; then
+    report deployed 0
+  fi
+  if [ "$ROLLBACK" != 'true' ]; then
+    log 'rollback is disabled: leaving the instance as it is'
+    report failed 14
+  fi
+  if [ -z "$PREVIOUS_IMAGE" ]; then
+    log '.env named no previous IMAGE: nothing to roll back to'
+    report first-deploy-failed 12
+  fi
+  if restore_previous; then
+    report rolled-back 10
+  fi
+  report rollback-failed 11
+}
+
+main
+`;
+
+
+/***/ }),
+
 /***/ 9823:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
@@ -71283,6 +71821,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   g: () => (/* binding */ deploy)
 });
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: ./action/app-config.ts
+var app_config = __nccwpck_require__(8173);
+// EXTERNAL MODULE: ./action/deploy-script.generated.ts
+var deploy_script_generated = __nccwpck_require__(1267);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ssm/dist-cjs/index.js
 var dist_cjs = __nccwpck_require__(4736);
 ;// CONCATENATED MODULE: ./action/fleet.ts
@@ -71364,8 +71910,8 @@ async function resolveFleet(ssm, target) {
 
 // EXTERNAL MODULE: ./action/inputs.ts
 var action_inputs = __nccwpck_require__(3116);
-// EXTERNAL MODULE: ./action/instance-script.ts + 1 modules
-var instance_script = __nccwpck_require__(4189);
+// EXTERNAL MODULE: ./action/instance-script.ts
+var instance_script = __nccwpck_require__(6320);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
 var client_ecr_dist_cjs = __nccwpck_require__(8249);
 ;// CONCATENATED MODULE: ./action/version.ts
@@ -71908,6 +72454,9 @@ function scriptFor(plan, mode, image, version) {
         appDir: plan.appDir,
         healthUrl: plan.healthUrl,
         healthVersion: plan.healthVersion,
+        // The action's rollback restores what the deploy replaced (the script's backup), never these.
+        composeContent: mode === 'deploy' ? plan.composeContent : undefined,
+        envEntries: mode === 'deploy' ? plan.envEntries : undefined,
         healthTimeoutSeconds: plan.healthTimeoutSeconds,
         rollback: plan.rollback || mode === 'rollback',
     });
@@ -72227,12 +72776,44 @@ function renderDryRun(plan) {
 
 
 
+
+
+
+
 /**
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
  */
+/** Reads and checks `compose-file` before any AWS call; undefined when it is not set. */
+function composeContent(deps, inputs) {
+    if (inputs.composeFile === undefined)
+        return undefined;
+    const read = deps.readWorkspaceFile ??
+        ((path) => (0,external_node_fs_.readFileSync)((0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE ?? '.', path)));
+    let bytes;
+    try {
+        bytes = read(inputs.composeFile);
+    }
+    catch (error) {
+        const code = error.code ?? String(error);
+        throw new action_inputs/* InputError */.dz(`Input compose-file: cannot read ${inputs.composeFile} (${code}).`);
+    }
+    if (bytes.length === 0)
+        throw new action_inputs/* InputError */.dz(`Input compose-file: ${inputs.composeFile} is empty.`);
+    // Room for the template, the env entries and the other values (paths, URL, image: < 4 KiB).
+    const otherBytes = Buffer.byteLength(deploy_script_generated/* deployScriptTemplate */.L) + Buffer.byteLength((0,app_config/* envLines */.Xk)(inputs.env)) + 4096;
+    try {
+        return (0,app_config/* checkComposeContent */.Ye)(inputs.composeFile, bytes, otherBytes);
+    }
+    catch (error) {
+        if (error instanceof app_config/* AppConfigError */.ys)
+            throw new action_inputs/* InputError */.dz(error.message);
+        throw error;
+    }
+}
 async function deploy(deps, inputs) {
     const { ecr, ssm, log } = deps;
+    const compose = composeContent(deps, inputs);
     const fleet = await resolveFleet(ssm, inputs.fleet);
     const ids = fleet.map((instance) => instance.instanceId);
     const batches = planBatches(ids, (0,action_inputs/* batchSize */.CJ)(inputs.maxParallel, ids.length));
@@ -72254,6 +72835,9 @@ async function deploy(deps, inputs) {
             healthVersion: inputs.healthVersion,
             healthTimeoutSeconds: inputs.healthTimeoutSeconds,
             rollback: inputs.rollback,
+            composeContent: compose,
+            // The plan is printed: the env values are not.
+            envEntries: inputs.env.map(({ key }) => ({ key, value: '(hidden)' })),
         });
         const source = inputs.imageSource.kind === 'promote'
             ? `ECR tag ${inputs.imageSource.sourceTag}`
@@ -72290,6 +72874,8 @@ async function deploy(deps, inputs) {
         appDir: inputs.appDir,
         healthUrl: inputs.healthUrl,
         healthVersion: inputs.healthVersion,
+        composeContent: compose,
+        envEntries: inputs.env,
         healthTimeoutSeconds: inputs.healthTimeoutSeconds,
         commandTimeoutSeconds: inputs.commandTimeoutSeconds,
         rollback: inputs.rollback,
@@ -72369,11 +72955,14 @@ function describeHealthVersion(healthVersion) {
 
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   CJ: () => (/* binding */ batchSize),
-/* harmony export */   TL: () => (/* binding */ parseInputs)
+/* harmony export */   TL: () => (/* binding */ parseInputs),
+/* harmony export */   dz: () => (/* binding */ InputError)
 /* harmony export */ });
-/* unused harmony exports InputError, INSTANCE_ID */
-/* harmony import */ var _health_version_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(18);
-/* harmony import */ var _instance_script_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4189);
+/* unused harmony export INSTANCE_ID */
+/* harmony import */ var _app_config_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8173);
+/* harmony import */ var _health_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18);
+/* harmony import */ var _instance_script_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6320);
+
 
 
 /** A wrong input; the message names it. */
@@ -72439,7 +73028,7 @@ function fleet(idsRaw, tagRaw) {
 }
 function appDir(raw) {
     const dir = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
-    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_1__/* .patterns */ .qp.appDir.test(dir) || dir.split('/').includes('..')) {
+    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_2__/* .patterns */ .qp.appDir.test(dir) || dir.split('/').includes('..')) {
         throw new InputError(`Input app-dir must be an absolute path of letters, digits, ".", "_", "-" and "/", got "${raw}".`);
     }
     return dir;
@@ -72452,13 +73041,32 @@ function healthUrl(raw) {
     catch {
         url = undefined;
     }
-    if (!url || !['http:', 'https:'].includes(url.protocol) || !_instance_script_js__WEBPACK_IMPORTED_MODULE_1__/* .patterns */ .qp.healthUrl.test(raw)) {
+    if (!url || !['http:', 'https:'].includes(url.protocol) || !_instance_script_js__WEBPACK_IMPORTED_MODULE_2__/* .patterns */ .qp.healthUrl.test(raw)) {
         throw new InputError(`Input health-url must be an http(s) URL without spaces, got "${raw}".`);
     }
     return raw;
 }
+const COMPOSE_FILE = /^[A-Za-z0-9_][A-Za-z0-9._/-]{0,1023}$/;
+function composeFile(raw) {
+    if (raw === '')
+        return undefined;
+    if (!COMPOSE_FILE.test(raw) || raw.split('/').includes('..')) {
+        throw new InputError(`Input compose-file must be a path relative to the workspace, of letters, digits, ".", "_", "-" and "/", without "..", got "${raw}".`);
+    }
+    return raw;
+}
+function envEntries(raw) {
+    try {
+        return (0,_app_config_js__WEBPACK_IMPORTED_MODULE_0__/* .parseEnvEntries */ .zZ)(raw);
+    }
+    catch (error) {
+        if (error instanceof _app_config_js__WEBPACK_IMPORTED_MODULE_0__/* .AppConfigError */ .ys)
+            throw new InputError(error.message);
+        throw error;
+    }
+}
 function healthVersion(raw) {
-    const parsed = (0,_health_version_js__WEBPACK_IMPORTED_MODULE_0__/* .parseHealthVersion */ .ev)(raw);
+    const parsed = (0,_health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .parseHealthVersion */ .ev)(raw);
     if (!parsed) {
         throw new InputError(`Input health-version must be json:<field> (a dot path into the JSON body, such as json:version or json:build.version; letters, digits, "_" and "-" between the dots), header:<Header-Name> (such as header:X-App-Version) or none; got "${raw}".`);
     }
@@ -72483,7 +73091,7 @@ function parseInputs(read, env = {}) {
     if (region === '') {
         throw new InputError('Input aws-region is not set and neither is AWS_REGION (set by aws-actions/configure-aws-credentials).');
     }
-    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_1__/* .patterns */ .qp.region.test(region)) {
+    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_2__/* .patterns */ .qp.region.test(region)) {
         throw new InputError(`Input aws-region is not a region name: "${region}".`);
     }
     const image = get('image');
@@ -72527,6 +73135,8 @@ function parseInputs(read, env = {}) {
         targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
         commandTimeoutSeconds,
         dryRun: boolean('dry-run', get('dry-run', 'false')),
+        composeFile: composeFile(get('compose-file')),
+        env: envEntries(read('env')),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -72540,411 +73150,21 @@ function batchSize(maxParallel, fleetSize) {
 
 /***/ }),
 
-/***/ 4189:
+/***/ 6320:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Dd: () => (/* binding */ RESULT_PREFIX),
+/* harmony export */   LD: () => (/* binding */ renderInstanceScript),
+/* harmony export */   R: () => (/* binding */ PREVIOUS_PREFIX),
+/* harmony export */   qp: () => (/* binding */ patterns),
+/* harmony export */   vz: () => (/* binding */ parseScriptReport)
+/* harmony export */ });
+/* unused harmony exports ScriptExit, shellQuote */
+/* harmony import */ var _app_config_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8173);
+/* harmony import */ var _deploy_script_generated_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1267);
+/* harmony import */ var _health_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18);
 
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  R: () => (/* binding */ PREVIOUS_PREFIX),
-  Dd: () => (/* binding */ RESULT_PREFIX),
-  vz: () => (/* binding */ parseScriptReport),
-  qp: () => (/* binding */ patterns),
-  LD: () => (/* binding */ renderInstanceScript)
-});
-
-// UNUSED EXPORTS: ScriptExit, shellQuote
-
-;// CONCATENATED MODULE: ./action/deploy-script.generated.ts
-// Generated from action/scripts/deploy.sh by action/scripts/embed-deploy-script.mjs. Do not edit.
-const deployScriptTemplate = `#!/usr/bin/env bash
-# shellcheck disable=SC2317 # the step functions are called through run_step "$@"
-# challenge-deploy instance script: replaces the app's container image on one instance, health-gated.
-#
-# Contract (the action, its tests and the end-to-end suite rely on it; keep it exact):
-#  1. The action renders this template (action/instance-script.ts sets every value below through one
-#     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
-#     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
-#     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
-#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
-#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
-#     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
-#     JSON dot path or the header name; empty for none).
-#  2. On the instance it runs, in APP_DIR:
-#       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
-#     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
-#     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
-#     (v2) when available, else \`docker-compose\` (v1).
-#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
-#     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
-#       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
-#               \`build.version\`: {"build":{"version":"v8"}}; a numeric segment indexes an array),
-#               a string (escapes other than \\uXXXX decoded) or a bare number, read by the awk
-#               below (no jq or python on the instance). Limits: only the first 64 KiB of the body
-#               is read; a key holding "." or a character outside [A-Za-z0-9_-] cannot be
-#               addressed; of duplicate keys the last wins (as JSON.parse); nesting deeper than 64
-#               or a body that is not JSON reports no version.
-#       header  the value of the response header VERSION_FIELD (name case-insensitive, surrounding
-#               blanks trimmed; of repeated headers the last wins).
-#       none    no version: HTTP 200 is enough (an old container still answering passes too).
-#     On failure it restores the previous .env, brings the previous image up and health-checks it
-#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION, reported the same
-#     way).
-#  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
-#     commands write to a file; only a failing step's tail is printed) and the state is reported
-#     three ways:
-#       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
-#       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
-#         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
-#                 (app-dir|lock|compose|ecr-login|pull|up|health), httpStatus ("000": no answer),
-#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
-#       - the exit code, and the outcome on the result line:
-#           0  deployed             VERSION is up and healthy
-#           10 rolled-back          failed; the previous version is up again and healthy
-#           11 rollback-failed      failed; the previous version did not become healthy either
-#           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
-#           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
-#                                   no compose, ECR login)
-#           14 failed               failed; left on VERSION because ROLLBACK=false
-#         Any other code is an unexpected error of the script itself.
-#  The action's own rollback (returning an already updated instance to its previous version) runs
-#  this same script with MODE=rollback and the previous image and version.
-if [ -z "\${BASH_VERSION:-}" ]; then
-  # Started by sh (dash): run the script file again with bash.
-  if [ -f "$0" ]; then exec bash "$0" "$@"; fi
-  echo 'challenge-deploy: this script needs bash' >&2
-  exit 13
-fi
-set -euo pipefail
-exec 2>&1
-umask 077
-
-# ---- values rendered by the action ----
-#@VALUES@#
-# ---------------------------------------
-
-readonly RESULT_PREFIX='CHALLENGE_DEPLOY_RESULT'
-readonly PREVIOUS_PREFIX='CHALLENGE_DEPLOY_PREVIOUS'
-WORK_DIR="$(mktemp -d)"
-readonly WORK_DIR
-trap 'rm -rf "$WORK_DIR"' EXIT
-readonly ENV_FILE="$APP_DIR/.env"
-
-COMPOSE_KIND=''
-PREVIOUS_IMAGE=''
-PREVIOUS_VERSION=''
-FAILED_STEP=''
-HTTP_STATUS=''
-REPORTED_VERSION=''
-HEALTH_SECONDS=0
-ROLLBACK_HTTP_STATUS=''
-
-log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
-
-json_string() {
-  # Escapes backslashes and quotes and drops control characters, so that values read from the
-  # instance (.env, the health body) cannot break the result line.
-  local value
-  value="$(printf '%s' "$1" | tr -d '\\000-\\037')"
-  value="\${value//\\\\/\\\\\\\\}"
-  value="\${value//\\"/\\\\\\"}"
-  printf '"%s"' "$value"
-}
-
-report() {
-  local outcome="$1" code="$2"
-  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
-    "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
-    "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
-    "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
-    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
-  exit "$code"
-}
-
-# Runs one step with its output in a file; prints only its tail when it fails.
-run_step() {
-  local name="$1"
-  shift
-  local started=$SECONDS status=0
-  # 9<&-: the deploy lock stays with this script, not with anything a step leaves running.
-  "$@" >"$WORK_DIR/$name.log" 2>&1 9<&- || status=$?
-  if [ "$status" = 0 ]; then
-    log "$name: ok ($((SECONDS - started)) s)"
-    return 0
-  fi
-  log "$name: failed with exit $status after $((SECONDS - started)) s; last lines:"
-  tail -n 20 "$WORK_DIR/$name.log" | cut -c1-300
-  FAILED_STEP="$name"
-  return "$status"
-}
-
-compose() {
-  if [ "$COMPOSE_KIND" = 'v2' ]; then
-    docker compose "$@"
-  else
-    docker-compose "$@"
-  fi
-}
-
-detect_compose() {
-  if docker compose version >/dev/null 2>&1; then
-    COMPOSE_KIND='v2'
-  elif command -v docker-compose >/dev/null 2>&1; then
-    COMPOSE_KIND='v1'
-  else
-    return 1
-  fi
-}
-
-# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
-env_value() {
-  [ -f "$ENV_FILE" ] || return 0
-  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
-}
-
-ecr_login() {
-  aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
-}
-
-write_env() {
-  local image="$1" version="$2"
-  {
-    if [ -f "$WORK_DIR/env.before" ]; then
-      grep -v -E '^(IMAGE|APP_VERSION)=' "$WORK_DIR/env.before" || true
-    fi
-    printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
-  } >"$WORK_DIR/env.next"
-  # cat into the existing file keeps its owner and mode (it holds secrets).
-  cat "$WORK_DIR/env.next" >"$ENV_FILE"
-}
-
-restore_env() {
-  if [ -f "$WORK_DIR/env.before" ]; then
-    cat "$WORK_DIR/env.before" >"$ENV_FILE"
-  fi
-}
-
-# Prints the scalar at the dot path $1 of the JSON document on stdin (see the contract, 3.).
-json_path_value() {
-  awk -v path="$1" '
-    function skip() { while (pos <= n && index(" \\t\\r\\n", substr(doc, pos, 1)) > 0) pos++ }
-    function str(   out, c, e) {
-      pos++
-      out = ""
-      while (pos <= n) {
-        c = substr(doc, pos, 1)
-        if (c == "\\"") { pos++; return out }
-        if (c == "\\\\") {
-          e = substr(doc, pos + 1, 1)
-          pos += 2
-          if (e == "u") { out = out "\\\\u" substr(doc, pos, 4); pos += 4 }
-          else if (e == "n") out = out "\\n"
-          else if (e == "t") out = out "\\t"
-          else if (e == "r") out = out "\\r"
-          else if (e == "b" || e == "f") out = out " "
-          else out = out e
-          continue
-        }
-        out = out c
-        pos++
-      }
-      bad = 1
-      return out
-    }
-    # level: the path segment a key or index here must match; on: every enclosing one matched.
-    function value(level, on,   c, key, idx, s) {
-      if (bad) return
-      if (level > 64) { bad = 1; return }
-      skip()
-      c = substr(doc, pos, 1)
-      if (c == "{" || c == "[") {
-        pos++
-        skip()
-        if (substr(doc, pos, 1) == (c == "{" ? "}" : "]")) { pos++; return }
-        idx = 0
-        while (!bad) {
-          skip()
-          if (c == "{") {
-            if (substr(doc, pos, 1) != "\\"") { bad = 1; return }
-            key = str()
-            skip()
-            if (substr(doc, pos, 1) != ":") { bad = 1; return }
-            pos++
-          } else {
-            key = idx ""
-            idx++
-          }
-          value(level + 1, on && level <= segments && key == segment[level])
-          skip()
-          s = substr(doc, pos, 1)
-          pos++
-          if (s == (c == "{" ? "}" : "]")) return
-          if (s != ",") { bad = 1; return }
-        }
-        return
-      }
-      if (c == "\\"") {
-        s = str()
-      } else {
-        s = ""
-        while (pos <= n && index(",}] \\t\\r\\n", c = substr(doc, pos, 1)) == 0) { s = s c; pos++ }
-        if (s !~ /^(-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|null)$/) { bad = 1; return }
-        if (s == "null") return
-      }
-      if (on && level == segments + 1) { found = s; has = 1 }
-    }
-    BEGIN { segments = split(path, segment, ".") }
-    { doc = doc $0 "\\n" }
-    END {
-      n = length(doc)
-      pos = 1
-      value(1, 1)
-      skip()
-      if (pos <= n) bad = 1
-      if (!bad && has) printf "%s", found
-    }
-  '
-}
-
-# Prints the value of the response header $1 in the curl -D file $2 (the last response's).
-header_value() {
-  awk -v name="$1" '
-    BEGIN { name = tolower(name) }
-    /^HTTP\\// { has = 0; next }
-    {
-      line = $0
-      sub(/\\r$/, "", line)
-      i = index(line, ":")
-      if (i > 1 && tolower(substr(line, 1, i - 1)) == name) {
-        v = substr(line, i + 1)
-        gsub(/^[ \\t]+|[ \\t]+$/, "", v)
-        has = 1
-      }
-    }
-    END { if (has) printf "%s", v }
-  ' "$2"
-}
-
-# The version the last health answer reported, the way VERSION_SOURCE says (none: empty).
-reported_version() {
-  case "$VERSION_SOURCE" in
-    json) head -c 65536 "$WORK_DIR/health.body" | json_path_value "$VERSION_FIELD" ;;
-    header) header_value "$VERSION_FIELD" "$WORK_DIR/health.headers" ;;
-  esac
-}
-
-compose_pull() { compose pull; }
-compose_up() { compose up -d; }
-
-# Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
-# timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
-wait_healthy() {
-  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body"
-  local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
-  if [ "$VERSION_SOURCE" = 'none' ]; then expected=''; fi
-  while :; do
-    attempts=$((attempts + 1))
-    : >"$body"
-    : >"$WORK_DIR/health.headers"
-    HTTP_STATUS="$(curl -sS -o "$body" -D "$WORK_DIR/health.headers" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
-    HTTP_STATUS="\${HTTP_STATUS:-000}"
-    REPORTED_VERSION="$(reported_version 2>/dev/null | tr -d '\\000-\\037' | cut -c1-200)" || REPORTED_VERSION=''
-    HEALTH_SECONDS=$((SECONDS - started))
-    if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
-      log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
-      return 0
-    fi
-    if [ "$HTTP_STATUS $REPORTED_VERSION" != "$last_note" ]; then
-      last_note="$HTTP_STATUS $REPORTED_VERSION"
-      log "health: HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none} (want \${expected:-any})"
-    fi
-    if [ "$HEALTH_SECONDS" -ge "$HEALTH_TIMEOUT" ] || [ "$attempts" -ge "$max_attempts" ]; then
-      return 1
-    fi
-    sleep "$HEALTH_INTERVAL"
-  done
-}
-
-deploy() {
-  run_step pull compose_pull || return 1
-  run_step up compose_up || return 1
-  if ! wait_healthy "$VERSION"; then
-    FAILED_STEP='health'
-    log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
-    return 1
-  fi
-}
-
-restore_previous() {
-  log "restoring the previous version \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE)"
-  restore_env
-  local status=$HTTP_STATUS version=$REPORTED_VERSION seconds=$HEALTH_SECONDS ok=0
-  if run_step rollback-up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
-    ok=1
-  fi
-  ROLLBACK_HTTP_STATUS=$HTTP_STATUS
-  HTTP_STATUS=$status
-  REPORTED_VERSION=$version
-  HEALTH_SECONDS=$seconds
-  [ "$ok" = 1 ]
-}
-
-main() {
-  log "$MODE: $IMAGE as $VERSION in $APP_DIR"
-  if [ ! -d "$APP_DIR" ]; then
-    FAILED_STEP='app-dir'
-    log "app-dir: $APP_DIR does not exist"
-    report failed-unchanged 13
-  fi
-  cd "$APP_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    # Two runs on one instance would interleave their .env writes; the second waits its turn.
-    exec 9<"$APP_DIR"
-    if ! flock -w 60 9; then
-      FAILED_STEP='lock'
-      log 'lock: another deploy is still running on this instance'
-      report failed-unchanged 13
-    fi
-  fi
-  if [ -f "$ENV_FILE" ]; then
-    cp "$ENV_FILE" "$WORK_DIR/env.before"
-  fi
-  PREVIOUS_IMAGE="$(env_value IMAGE)"
-  PREVIOUS_VERSION="$(env_value APP_VERSION)"
-  printf '%s {"image":%s,"version":%s}\\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
-  if ! detect_compose; then
-    FAILED_STEP='compose'
-    log 'compose: neither "docker compose" (v2) nor docker-compose (v1) is installed'
-    report failed-unchanged 13
-  fi
-  log "compose: $COMPOSE_KIND"
-  if ! run_step ecr-login ecr_login; then
-    report failed-unchanged 13
-  fi
-  write_env "$IMAGE" "$VERSION"
-  if deploy; then
-    report deployed 0
-  fi
-  if [ "$ROLLBACK" != 'true' ]; then
-    log 'rollback is disabled: leaving the instance as it is'
-    report failed 14
-  fi
-  if [ -z "$PREVIOUS_IMAGE" ]; then
-    log '.env named no previous IMAGE: nothing to roll back to'
-    report first-deploy-failed 12
-  fi
-  if restore_previous; then
-    report rolled-back 10
-  fi
-  report rollback-failed 11
-}
-
-main
-`;
-
-// EXTERNAL MODULE: ./action/health-version.ts
-var health_version = __nccwpck_require__(18);
-;// CONCATENATED MODULE: ./action/instance-script.ts
 
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
@@ -72984,8 +73204,8 @@ function checkedSeconds(name, value) {
     return String(value);
 }
 function versionAssignments(healthVersion) {
-    const { source, field } = (0,health_version/* scriptFields */.ro)(healthVersion);
-    const pattern = source === 'json' ? health_version/* JSON_PATH */.Vx : source === 'header' ? health_version/* HEADER_NAME */.EQ : /^$/;
+    const { source, field } = (0,_health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .scriptFields */ .ro)(healthVersion);
+    const pattern = source === 'json' ? _health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .JSON_PATH */ .Vx : source === 'header' ? _health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .HEADER_NAME */ .EQ : /^$/;
     return [
         ['VERSION_SOURCE', source],
         ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
@@ -73010,13 +73230,24 @@ function renderInstanceScript(values) {
         ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
         ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
         ['ROLLBACK', values.rollback ? 'true' : 'false'],
-        ...versionAssignments(values.healthVersion ?? health_version/* DEFAULT_HEALTH_VERSION */.Kt),
+        ...versionAssignments(values.healthVersion ?? _health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .DEFAULT_HEALTH_VERSION */ .Kt),
+        ['COMPOSE_CONTENT', values.composeContent ?? ''],
+        ['ENV_ENTRIES', (0,_app_config_js__WEBPACK_IMPORTED_MODULE_0__/* .envLines */ .Xk)(values.envEntries ?? [])],
     ];
-    const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
-    if (!deployScriptTemplate.includes(PLACEHOLDER)) {
+    const block = assignments.map(([name, value]) => {
+        const line = `readonly ${name}=${shellQuote(value)}`;
+        // A compose file or an env value may hold "$" or "`": literal here on purpose.
+        return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+    });
+    if (!_deploy_script_generated_js__WEBPACK_IMPORTED_MODULE_2__/* .deployScriptTemplate */ .L.includes(PLACEHOLDER)) {
         throw new Error('instance script: the template has lost its values placeholder');
     }
-    return deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+    const script = _deploy_script_generated_js__WEBPACK_IMPORTED_MODULE_2__/* .deployScriptTemplate */ .L.replace(PLACEHOLDER, () => block.join('\n'));
+    const bytes = Buffer.byteLength(script);
+    if (bytes > _app_config_js__WEBPACK_IMPORTED_MODULE_0__/* .MAX_COMMAND_BYTES */ .JB) {
+        throw new Error(`instance script: ${bytes} bytes, more than one SSM command carries (${_app_config_js__WEBPACK_IMPORTED_MODULE_0__/* .MAX_COMMAND_BYTES */ .JB}); make compose-file or env smaller`);
+    }
+    return script;
 }
 const outcomeByExitCode = {
     [ScriptExit.deployed]: 'deployed',
@@ -73043,7 +73274,7 @@ function lastJsonAfter(output, prefix) {
     }
     return undefined;
 }
-function instance_script_text(value) {
+function text(value) {
     return typeof value === 'string' && value !== '' ? value : undefined;
 }
 /**
@@ -73055,22 +73286,22 @@ function parseScriptReport(output, exitCode) {
     const result = lastJsonAfter(output, RESULT_PREFIX);
     const previous = lastJsonAfter(output, PREVIOUS_PREFIX);
     const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
-    const fromLine = instance_script_text(result?.outcome);
+    const fromLine = text(result?.outcome);
     const outcome = fromLine && Object.values(outcomeByExitCode).includes(fromLine)
         ? fromLine
         : (fromCode ?? 'unknown');
     const healthSeconds = Number(result?.healthSeconds);
     return {
         outcome,
-        version: instance_script_text(result?.version),
-        image: instance_script_text(result?.image),
-        previousVersion: instance_script_text(result?.previousVersion) ?? instance_script_text(previous?.version),
-        previousImage: instance_script_text(result?.previousImage) ?? instance_script_text(previous?.image),
-        failedStep: instance_script_text(result?.failedStep),
-        httpStatus: instance_script_text(result?.httpStatus),
-        reportedVersion: instance_script_text(result?.reportedVersion),
+        version: text(result?.version),
+        image: text(result?.image),
+        previousVersion: text(result?.previousVersion) ?? text(previous?.version),
+        previousImage: text(result?.previousImage) ?? text(previous?.image),
+        failedStep: text(result?.failedStep),
+        httpStatus: text(result?.httpStatus),
+        reportedVersion: text(result?.reportedVersion),
         healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
-        rollbackHttpStatus: instance_script_text(result?.rollbackHttpStatus),
+        rollbackHttpStatus: text(result?.rollbackHttpStatus),
         fromResultLine: result !== undefined,
     };
 }

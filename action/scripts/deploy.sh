@@ -10,12 +10,18 @@
 #     rendered script as `readonly NAME='value'` lines, one per name: MODE (deploy|rollback), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's `health-version`) and VERSION_FIELD (the
-#     JSON dot path or the header name; empty for none).
+#     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
+#     `compose-file`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's `env`:
+#     `KEY='value'` lines; keys validated, values free of quotes and control characters).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
-#     DATABASE_URL or API_TOKEN, is kept as it was), then `pull` and `up -d` with `docker compose`
-#     (v2) when available, else `docker-compose` (v1).
+#     DATABASE_URL or API_TOKEN, is kept as it was) and the ENV_ENTRIES (replacing lines with the
+#     same keys), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then `pull`
+#     and `up -d` with `docker compose` (v2) when available, else `docker-compose` (v1).
+#     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
+#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
 #  3. Health check: `curl` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
 #     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
 #       json    the value at the dot path VERSION_FIELD of the JSON body (`version`: {"version":"v8"};
@@ -28,7 +34,8 @@
 #       header  the value of the response header VERSION_FIELD (name case-insensitive, surrounding
 #               blanks trimmed; of repeated headers the last wins).
 #       none    no version: HTTP 200 is enough (an old container still answering passes too).
-#     On failure it restores the previous .env, brings the previous image up and health-checks it
+#     On failure it restores the previous .env and compose file exactly, brings the previous image
+#     up and health-checks it
 #     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION, reported the same
 #     way).
 #  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
@@ -37,7 +44,7 @@
 #       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
-#                 (app-dir|lock|compose|ecr-login|pull|up|health), httpStatus ("000": no answer),
+#                 (app-dir|lock|compose|ecr-login|backup|pull|up|health), httpStatus ("000": no answer),
 #                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
@@ -45,7 +52,7 @@
 #           11 rollback-failed      failed; the previous version did not become healthy either
 #           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
-#                                   no compose, ECR login)
+#                                   no compose, ECR login, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
@@ -70,6 +77,8 @@ WORK_DIR="$(mktemp -d)"
 readonly WORK_DIR
 trap 'rm -rf "$WORK_DIR"' EXIT
 readonly ENV_FILE="$APP_DIR/.env"
+readonly COMPOSE_FILE="$APP_DIR/docker-compose.yml"
+readonly BACKUP_DIR="$APP_DIR/.challenge-deploy"
 
 COMPOSE_KIND=''
 PREVIOUS_IMAGE=''
@@ -148,20 +157,60 @@ ecr_login() {
 }
 
 write_env() {
-  local image="$1" version="$2"
+  local image="$1" version="$2" keys='IMAGE|APP_VERSION'
+  if [ -n "$ENV_ENTRIES" ]; then
+    # The keys are validated names ([A-Za-z_][A-Za-z0-9_]*): safe inside the pattern.
+    keys="$keys|$(printf '%s\n' "$ENV_ENTRIES" | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' | tr '\n' '|')"
+    keys="${keys%|}"
+  fi
   {
     if [ -f "$WORK_DIR/env.before" ]; then
-      grep -v -E '^(IMAGE|APP_VERSION)=' "$WORK_DIR/env.before" || true
+      grep -v -E "^($keys)=" "$WORK_DIR/env.before" || true
     fi
+    if [ -n "$ENV_ENTRIES" ]; then printf '%s\n' "$ENV_ENTRIES"; fi
     printf 'IMAGE=%s\nAPP_VERSION=%s\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
 }
 
+write_compose() {
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    printf '%s' "$COMPOSE_CONTENT" >"$COMPOSE_FILE"
+  fi
+}
+
+# Keeps what this deploy replaces, for the action's rollback from VERSION (MODE=rollback).
+keep_backup() {
+  mkdir -p "$BACKUP_DIR"
+  chmod 700 "$BACKUP_DIR"
+  rm -f "$BACKUP_DIR"/before-*
+  if [ -f "$WORK_DIR/env.before" ]; then cp "$WORK_DIR/env.before" "$BACKUP_DIR/before-$VERSION.env"; fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml"
+  fi
+}
+
+# MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
+# asked for, restores it exactly. Returns 1 when there is no such backup.
+restore_backup() {
+  local from="$PREVIOUS_VERSION"
+  [[ "$from" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || return 1
+  [ -f "$BACKUP_DIR/before-$from.env" ] || return 1
+  grep -q -x "APP_VERSION=$VERSION" "$BACKUP_DIR/before-$from.env" || return 1
+  cat "$BACKUP_DIR/before-$from.env" >"$ENV_FILE"
+  if [ -f "$BACKUP_DIR/before-$from.compose.yml" ]; then
+    cat "$BACKUP_DIR/before-$from.compose.yml" >"$COMPOSE_FILE"
+  fi
+  log "restored .env and the compose file as they were before $from"
+}
+
 restore_env() {
   if [ -f "$WORK_DIR/env.before" ]; then
     cat "$WORK_DIR/env.before" >"$ENV_FILE"
+  fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cat "$WORK_DIR/compose.before" >"$COMPOSE_FILE"
   fi
 }
 
@@ -350,6 +399,9 @@ main() {
   if [ -f "$ENV_FILE" ]; then
     cp "$ENV_FILE" "$WORK_DIR/env.before"
   fi
+  if [ -f "$COMPOSE_FILE" ]; then
+    cp "$COMPOSE_FILE" "$WORK_DIR/compose.before"
+  fi
   PREVIOUS_IMAGE="$(env_value IMAGE)"
   PREVIOUS_VERSION="$(env_value APP_VERSION)"
   printf '%s {"image":%s,"version":%s}\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
@@ -362,7 +414,16 @@ main() {
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
   fi
-  write_env "$IMAGE" "$VERSION"
+  if [ "$MODE" = 'deploy' ]; then
+    if ! run_step backup keep_backup; then
+      report failed-unchanged 13
+    fi
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  elif ! restore_backup; then
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  fi
   if deploy; then
     report deployed 0
   fi

@@ -1,7 +1,7 @@
 // Runs the rendered instance script with bash in a sandbox whose PATH holds stand-ins for
 // docker, docker-compose, aws, curl and sleep (see instance-sandbox.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
@@ -296,5 +296,98 @@ describe('the instance script recognising the version the way health-version say
     expect(run.exitCode).toBe(ScriptExit.deployed);
     expect(run.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v7' });
     expect(run.running).toBe('v7');
+  });
+});
+
+describe('the instance script delivering compose-file and env', () => {
+  const COMPOSE_V8 =
+    "services:\n  app:\n    image: ${IMAGE}\n    environment:\n      GREETING: 'it''s $(touch PWNED) `touch PWNED2`'\n";
+  const ENTRIES = [
+    { key: 'GREETING', value: 'hello $(touch PWNED3) `touch PWNED4` "quoted" \\ back' },
+    { key: 'API_TOKEN', value: 'token-c' },
+  ];
+
+  it('writes the compose file and merges the entries into .env, keeping every other line', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      values: { composeContent: COMPOSE_V8, envEntries: ENTRIES },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(readFileSync(join(run.root, 'app', 'docker-compose.yml'), 'utf8')).toBe(COMPOSE_V8);
+    expect(run.env).toBe(
+      "DATABASE_URL=postgres://app:s3cret@db:5432/app\nGREETING='hello $(touch PWNED3) `touch PWNED4` \"quoted\" \\ back'\nAPI_TOKEN='token-c'\nIMAGE=10.231.0.1:5000/challenge-app:v8\nAPP_VERSION=v8\n",
+    );
+    for (const name of ['PWNED', 'PWNED2', 'PWNED3', 'PWNED4']) {
+      expect(existsSync(join(run.root, name))).toBe(false);
+      expect(existsSync(join(run.root, 'app', name))).toBe(false);
+    }
+    // The values are in .env only, not in the output that SSM keeps and the action logs.
+    expect(run.output).not.toContain('token-c');
+    expect(run.output).not.toContain('hello');
+  });
+
+  it('restores the previous compose file and .env exactly when the new version fails', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'new-unhealthy',
+      values: { composeContent: COMPOSE_V8, envEntries: ENTRIES },
+    });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(readFileSync(join(run.root, 'app', 'docker-compose.yml'), 'utf8')).toBe(
+      'services: {}\n',
+    );
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('leaves the compose file alone when compose-file is not set', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy' });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(readFileSync(join(run.root, 'app', 'docker-compose.yml'), 'utf8')).toBe(
+      'services: {}\n',
+    );
+  });
+
+  it("returns an updated instance to exactly what the deploy replaced (the action's rollback)", () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const base = { ...BASE, appDir: sandbox.appDir };
+    const deployed = sandbox.run(
+      renderInstanceScript({ ...base, composeContent: COMPOSE_V8, envEntries: ENTRIES }),
+    );
+    expect(deployed.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.env()).toContain("API_TOKEN='token-c'");
+    const rolledBack = sandbox.run(
+      renderInstanceScript({
+        ...base,
+        mode: 'rollback',
+        image: '10.231.0.1:5000/challenge-app:v7',
+        version: 'v7',
+      }),
+    );
+    expect(rolledBack.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+    expect(sandbox.running()).toBe('v7');
+  });
+
+  it('rewrites only IMAGE and APP_VERSION on a rollback without a matching backup', () => {
+    const sandbox = createSandbox({ env: OLD_ENV.replace(/v7/g, 'v8'), health: 'healthy' });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, 'docker-compose.yml'), COMPOSE_V8);
+    const run = sandbox.run(
+      renderInstanceScript({
+        ...BASE,
+        appDir: sandbox.appDir,
+        mode: 'rollback',
+        image: '10.231.0.1:5000/challenge-app:v7',
+        version: 'v7',
+      }),
+    );
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.env()).toBe(
+      'DATABASE_URL=postgres://app:s3cret@db:5432/app\nAPI_TOKEN=token-a,token-b\nIMAGE=10.231.0.1:5000/challenge-app:v7\nAPP_VERSION=v7\n',
+    );
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe(COMPOSE_V8);
   });
 });

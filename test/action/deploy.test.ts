@@ -274,4 +274,60 @@ describe('a deploy', () => {
     expect(running.running.get(fleet[0]!)?.version).toBe('v7');
     expect(running.runs.map((r) => r.instanceId)).not.toContain(fleet[1]);
   });
+
+  it('refuses a compose-file too large for one SSM command before any AWS call, naming the limit', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const base = {
+      'ecr-repository': 'challenge-app',
+      'aws-region': 'eu-west-1',
+      'source-tag': 'main-abc',
+      'instance-ids': fleet.join(','),
+      'compose-file': 'deploy/compose.yml',
+    };
+    const files: string[] = [];
+    const big = (path: string) => {
+      files.push(path);
+      return new TextEncoder().encode(`# ${'x'.repeat(60_000)}\n`);
+    };
+    await expect(deploy({ ...d, readWorkspaceFile: big }, inputs(base))).rejects.toThrow(
+      /^Input compose-file: deploy\/compose.yml is 60003 bytes; .* one SSM command of 65536 bytes \(64 KiB\)/,
+    );
+    expect(files).toEqual(['deploy/compose.yml']);
+    expect(ssmMock.calls()).toHaveLength(0);
+    expect(ecrMock.calls()).toHaveLength(0);
+    const missing = () => {
+      throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    };
+    await expect(deploy({ ...d, readWorkspaceFile: missing }, inputs(base))).rejects.toThrow(
+      'Input compose-file: cannot read deploy/compose.yml (ENOENT).',
+    );
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('sends the compose file and env with the deploy and prints no env value in a dry run', async () => {
+    const fleet = ids(1);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const compose = 'services:\n  app:\n    image: ${IMAGE}\n';
+    const result = await deploy(
+      { ...d, readWorkspaceFile: () => new TextEncoder().encode(compose) },
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+        'compose-file': 'compose.yml',
+        env: 'API_TOKEN=very-secret-token\nLOG_LEVEL=debug',
+        'dry-run': 'true',
+      }),
+    );
+    expect(result.failure).toBeUndefined();
+    const printed = [...d.log.lines, ...d.log.groups.map((g) => g.body), result.summary].join('\n');
+    expect(printed).toContain("readonly COMPOSE_CONTENT='services:");
+    expect(printed).toContain("API_TOKEN='\\''(hidden)'\\''");
+    expect(printed).not.toContain('very-secret-token');
+    expect(printed).not.toContain('debug');
+  });
 });

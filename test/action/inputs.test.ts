@@ -32,6 +32,8 @@ describe('the inputs', () => {
       targetGroupArn: undefined,
       commandTimeoutSeconds: 600,
       dryRun: false,
+      composeFile: undefined,
+      env: [],
     });
   });
 
@@ -100,6 +102,13 @@ describe('the inputs', () => {
     [{ 'health-version': "header:X-Version'" }, /health-version/],
     [{ 'health-version': 'header:X Version' }, /health-version/],
     [{ 'health-version': 'none:' }, /health-version/],
+    [{ 'compose-file': '/etc/passwd' }, /Input compose-file must be a path relative/],
+    [{ 'compose-file': 'deploy/../../secrets.yml' }, /compose-file/],
+    [{ 'compose-file': 'compose $(reboot).yml' }, /compose-file/],
+    [{ env: 'NOT A NAME=1' }, /^Input env, line 1: expected KEY=value/],
+    [{ env: 'A=1\nIMAGE=evil:latest' }, 'Input env, line 2: IMAGE is set by the deploy itself.'],
+    [{ env: 'A=1\n\nAPP_VERSION=v1' }, /Input env, line 3: APP_VERSION/],
+    [{ env: "TOKEN=it's" }, /Input env, line 1: the value of TOKEN holds a single quote/],
   ])('refuse %j with a message that names the input', (values, message) => {
     expect(() => parse(values)).toThrow(message);
   });
@@ -112,6 +121,25 @@ describe('the inputs', () => {
     ['none', { kind: 'none' }],
   ])('read health-version %s', (raw, expected) => {
     expect(parse({ 'health-version': raw }).healthVersion).toEqual(expected);
+  });
+
+  it('read env entries, skipping blank lines and comments, a later entry for a key winning', () => {
+    const parsed = parse({
+      env: '# settings\nGREETING=hello world = yes\r\n\n  LOG_LEVEL=debug\nEMPTY=\nGREETING=$(not run)\n',
+      'compose-file': 'deploy/docker-compose.prod.yml',
+    });
+    expect(parsed.env).toEqual([
+      { key: 'LOG_LEVEL', value: 'debug' },
+      { key: 'EMPTY', value: '' },
+      { key: 'GREETING', value: '$(not run)' },
+    ]);
+    expect(parsed.composeFile).toBe('deploy/docker-compose.prod.yml');
+  });
+
+  it('never put an env value into an error message', () => {
+    expect(() => parse({ env: "API_TOKEN=s3cr3t'value" })).toThrow(/API_TOKEN/);
+    expect(() => parse({ env: "API_TOKEN=s3cr3t'value" })).not.toThrow(/s3cr3t/);
+    expect(() => parse({ env: 's3cr3t-without-a-key' })).not.toThrow(/s3cr3t/);
   });
 
   it('need a region from aws-region or AWS_REGION', () => {

@@ -65,6 +65,13 @@ describe('rendering the instance script', () => {
     },
   );
 
+  it('refuses to render a script larger than one SSM command carries', () => {
+    const compose = `# ${'x'.repeat(64 * 1024)}\n`;
+    expect(() => renderInstanceScript({ ...VALUES, composeContent: compose })).toThrow(
+      /more than one SSM command carries \(65536\)/,
+    );
+  });
+
   it('sets every value as a quoted readonly variable in place of the placeholder', () => {
     const script = renderInstanceScript(VALUES);
     expect(script).not.toContain('#@VALUES@#');
@@ -109,6 +116,22 @@ describe('rendering the instance script', () => {
     });
     expect(result.stdout).toBe('');
     expect(result.status).toBe(0);
+  });
+
+  it('passes shellcheck with a compose file, env entries and a header health-version', () => {
+    const script = renderInstanceScript({
+      ...VALUES,
+      healthVersion: { kind: 'header', name: 'X-App-Version' },
+      composeContent: "services:\n  app:\n    image: ${IMAGE} # it's $(x)\n",
+      envEntries: [{ key: 'A', value: '$(touch /tmp/pwned) `x` "y"' }],
+    });
+    const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
+      input: script,
+      encoding: 'utf8',
+    });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+    expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
   });
 
   it('is bundled from action/scripts/deploy.sh (run npm run bundle after editing it)', () => {

@@ -10,6 +10,8 @@ import {
   type ListCommandInvocationsCommandInput,
   type SendCommandCommandInput,
 } from '@aws-sdk/client-ssm';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { planBatches, rollOut } from '../../action/rollout.js';
@@ -165,5 +167,32 @@ describe('a rollout running the real instance script', () => {
     );
     expect(sandboxes.get(fleet[0]!)?.running()).toBe('v7');
     expect(sandboxes.get(fleet[0]!)?.calls()).toContain('docker compose up -d');
+  });
+
+  it('returns instances to their previous compose file and .env exactly when a later one fails', async () => {
+    const fleet = ids(3);
+    instancesRunningScripts(
+      Object.fromEntries(fleet.map((id, i) => [id, i === 1 ? 'new-unhealthy' : 'healthy'])),
+    );
+    const report = await rollOut(
+      { ssm, clock: fakeClock(), log: recordingLogger() },
+      {
+        ...plan(fleet, 1),
+        composeContent: 'services:\n  app:\n    image: ${IMAGE}\n    env_file: .env\n',
+        envEntries: [{ key: 'FEATURE_X', value: 'on' }],
+      },
+    );
+    expect(report.results.map((r) => r.outcome)).toEqual([
+      'rolled-back',
+      'rolled-back',
+      'not-reached',
+    ]);
+    for (const id of fleet) {
+      const sandbox = sandboxes.get(id)!;
+      expect(sandbox.env()).toBe(ENV_V7);
+      expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe(
+        'services: {}\n',
+      );
+    }
   });
 });
