@@ -99,6 +99,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       composeContent: compose,
       // The plan is printed: the env values are not.
       envEntries: inputs.env.map(({ key }) => ({ key, value: '(hidden)' })),
+      envFromSsm: inputs.envFromSsm,
     });
     const source =
       inputs.imageSource.kind === 'promote'
@@ -147,6 +148,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       healthVersion: inputs.healthVersion,
       composeContent: compose,
       envEntries: inputs.env,
+      envFromSsm: inputs.envFromSsm,
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       commandTimeoutSeconds: inputs.commandTimeoutSeconds,
       rollback: inputs.rollback,

@@ -31,6 +31,8 @@ export interface DeployInputs {
   composeFile?: string;
   /** `env`: entries merged into the instance's .env on every deploy. */
   env: EnvEntry[];
+  /** `env-from-ssm`: a Parameter Store path the instances read into .env on every deploy. */
+  envFromSsm?: string;
 }
 
 /** A wrong input; the message names it. */
@@ -146,6 +148,16 @@ function envEntries(raw: string): EnvEntry[] {
   }
 }
 
+function envFromSsm(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!patterns.ssmPath.test(raw) || raw.length > 1011) {
+    throw new InputError(
+      `Input env-from-ssm must be a Parameter Store path such as /my-app/production/ (letters, digits, "_", ".", "-" between slashes), got "${raw}".`,
+    );
+  }
+  return raw;
+}
+
 function healthVersion(raw: string): HealthVersion {
   const parsed = parseHealthVersion(raw);
   if (!parsed) {
@@ -244,6 +256,7 @@ export function parseInputs(
     dryRun: boolean('dry-run', get('dry-run', 'false')),
     composeFile: composeFile(get('compose-file')),
     env: envEntries(read('env')),
+    envFromSsm: envFromSsm(get('env-from-ssm')),
   };
 }
 

@@ -28,6 +28,8 @@ export interface InstanceScriptValues {
   composeContent?: string;
   /** Entries merged into .env (validated by app-config.ts). */
   envEntries?: EnvEntry[];
+  /** A Parameter Store path read on the instance into .env with each deploy. */
+  envFromSsm?: string;
 }
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
@@ -53,6 +55,8 @@ export const patterns = {
   version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
   appDir: /^\/[A-Za-z0-9._/-]*$/,
   healthUrl: /^https?:\/\/[^\s]+$/,
+  /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
+  ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
 } as const;
 
 /** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
@@ -107,6 +111,10 @@ export function renderInstanceScript(values: InstanceScriptValues): string {
     ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
     ['COMPOSE_CONTENT', values.composeContent ?? ''],
     ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
+    [
+      'ENV_FROM_SSM',
+      values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
+    ],
   ];
   const block = assignments.map(([name, value]) => {
     const line = `readonly ${name}=${shellQuote(value)}`;

@@ -34,6 +34,7 @@ export interface RolloutPlan {
   /** `compose-file`'s text and `env`, delivered with the deploy (not with the action's rollback). */
   composeContent?: string;
   envEntries?: EnvEntry[];
+  envFromSsm?: string;
   healthTimeoutSeconds: number;
   commandTimeoutSeconds: number;
   rollback: boolean;
@@ -98,6 +99,7 @@ function scriptFor(
     // The action's rollback restores what the deploy replaced (the script's backup), never these.
     composeContent: mode === 'deploy' ? plan.composeContent : undefined,
     envEntries: mode === 'deploy' ? plan.envEntries : undefined,
+    envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
     healthTimeoutSeconds: plan.healthTimeoutSeconds,
     rollback: plan.rollback || mode === 'rollback',
   });

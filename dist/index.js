@@ -71377,12 +71377,18 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
 #     \`compose-file\`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's \`env\`:
-#     \`KEY='value'\` lines; keys validated, values free of quotes and control characters).
+#     \`KEY='value'\` lines; keys validated, values free of quotes and control characters) and
+#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
 #     DATABASE_URL or API_TOKEN, is kept as it was) and the ENV_ENTRIES (replacing lines with the
-#     same keys), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
+#     same keys; before them, with MODE=deploy and ENV_FROM_SSM set, every parameter under that
+#     path, read on the instance with its own role by
+#       aws ssm get-parameters-by-path --path ENV_FROM_SSM --recursive --with-decryption
+#     as KEY='value' with KEY the last segment of the parameter's name; a name that is not a
+#     variable name or a value with a quote or control character fails the step, naming the
+#     parameter, never the value), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
 #     and \`up -d\` with \`docker compose\` (v2) when available, else \`docker-compose\` (v1).
 #     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
 #     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
@@ -71409,7 +71415,7 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
-#                 (app-dir|lock|compose|ecr-login|backup|pull|up|health), httpStatus ("000": no answer),
+#                 (app-dir|lock|compose|ecr-login|env-from-ssm|backup|pull|up|health), httpStatus ("000": no answer),
 #                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
@@ -71417,7 +71423,7 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #           11 rollback-failed      failed; the previous version did not become healthy either
 #           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
-#                                   no compose, ECR login, backup)
+#                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
@@ -71522,21 +71528,56 @@ ecr_login() {
 }
 
 write_env() {
-  local image="$1" version="$2" keys='IMAGE|APP_VERSION'
-  if [ -n "$ENV_ENTRIES" ]; then
+  local image="$1" version="$2" keys='IMAGE|APP_VERSION' entries="$ENV_ENTRIES"
+  if [ -s "$WORK_DIR/ssm.env" ]; then
+    entries="$(cat "$WORK_DIR/ssm.env")\${ENV_ENTRIES:+$'\\n'$ENV_ENTRIES}"
+  fi
+  if [ -n "$entries" ]; then
+    # One line per key, the last one (env over env-from-ssm).
+    entries="$(printf '%s\\n' "$entries" | awk -F= '{ key[NR] = $1; line[NR] = $0; last[$1] = NR }
+      END { for (i = 1; i <= NR; i++) if (last[key[i]] == i) print line[i] }')"
     # The keys are validated names ([A-Za-z_][A-Za-z0-9_]*): safe inside the pattern.
-    keys="$keys|$(printf '%s\\n' "$ENV_ENTRIES" | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' '|')"
+    keys="$keys|$(printf '%s\\n' "$entries" | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' '|')"
     keys="\${keys%|}"
   fi
   {
     if [ -f "$WORK_DIR/env.before" ]; then
       grep -v -E "^($keys)=" "$WORK_DIR/env.before" || true
     fi
-    if [ -n "$ENV_ENTRIES" ]; then printf '%s\\n' "$ENV_ENTRIES"; fi
+    if [ -n "$entries" ]; then printf '%s\\n' "$entries"; fi
     printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
+}
+
+# Reads every parameter under ENV_FROM_SSM with the instance's own role (SecureString decrypted
+# here) into $WORK_DIR/ssm.env as KEY='value' lines: KEY is the parameter name's last segment.
+# Nothing of a value is printed.
+read_ssm_env() {
+  local json="$WORK_DIR/ssm.json" i=0 name key value
+  # Steps run under \`||\` (run_step), where set -e does not apply: every failure returns itself.
+  aws ssm get-parameters-by-path --region "$REGION" --path "$ENV_FROM_SSM" --recursive \\
+    --with-decryption --output json >"$json" || return 1
+  : >"$WORK_DIR/ssm.env"
+  while :; do
+    name="$(json_path_value "Parameters.$i.Name" <"$json")"
+    [ -n "$name" ] || break
+    value="$(json_path_value "Parameters.$i.Value" <"$json"; printf x)"
+    value="\${value%x}"
+    key="\${name##*/}"
+    if ! [[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ "$key" = IMAGE ] || [ "$key" = APP_VERSION ]; then
+      echo "env-from-ssm: $name: the last part of the name is not a usable variable name"
+      return 1
+    fi
+    if [[ "$value" == *"'"* ]] || [[ "$value" =~ [[:cntrl:]] ]]; then
+      echo "env-from-ssm: $name: the value holds a single quote or a control character"
+      return 1
+    fi
+    printf "%s='%s'\\n" "$key" "$value" >>"$WORK_DIR/ssm.env" || return 1
+    i=$((i + 1))
+  done
+  echo "env-from-ssm: $i parameter(s) under $ENV_FROM_SSM"
 }
 
 write_compose() {
@@ -71547,12 +71588,12 @@ write_compose() {
 
 # Keeps what this deploy replaces, for the action's rollback from VERSION (MODE=rollback).
 keep_backup() {
-  mkdir -p "$BACKUP_DIR"
-  chmod 700 "$BACKUP_DIR"
-  rm -f "$BACKUP_DIR"/before-*
-  if [ -f "$WORK_DIR/env.before" ]; then cp "$WORK_DIR/env.before" "$BACKUP_DIR/before-$VERSION.env"; fi
+  mkdir -p "$BACKUP_DIR" && chmod 700 "$BACKUP_DIR" && rm -f "$BACKUP_DIR"/before-* || return 1
+  if [ -f "$WORK_DIR/env.before" ]; then
+    cp "$WORK_DIR/env.before" "$BACKUP_DIR/before-$VERSION.env" || return 1
+  fi
   if [ -f "$WORK_DIR/compose.before" ]; then
-    cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml"
+    cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml" || return 1
   fi
 }
 
@@ -71778,6 +71819,11 @@ main() {
   log "compose: $COMPOSE_KIND"
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
+  fi
+  if [ "$MODE" = 'deploy' ] && [ -n "$ENV_FROM_SSM" ]; then
+    if ! run_step env-from-ssm read_ssm_env; then
+      report failed-unchanged 13
+    fi
   fi
   if [ "$MODE" = 'deploy' ]; then
     if ! run_step backup keep_backup; then
@@ -72457,6 +72503,7 @@ function scriptFor(plan, mode, image, version) {
         // The action's rollback restores what the deploy replaced (the script's backup), never these.
         composeContent: mode === 'deploy' ? plan.composeContent : undefined,
         envEntries: mode === 'deploy' ? plan.envEntries : undefined,
+        envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
         healthTimeoutSeconds: plan.healthTimeoutSeconds,
         rollback: plan.rollback || mode === 'rollback',
     });
@@ -72838,6 +72885,7 @@ async function deploy(deps, inputs) {
             composeContent: compose,
             // The plan is printed: the env values are not.
             envEntries: inputs.env.map(({ key }) => ({ key, value: '(hidden)' })),
+            envFromSsm: inputs.envFromSsm,
         });
         const source = inputs.imageSource.kind === 'promote'
             ? `ECR tag ${inputs.imageSource.sourceTag}`
@@ -72876,6 +72924,7 @@ async function deploy(deps, inputs) {
         healthVersion: inputs.healthVersion,
         composeContent: compose,
         envEntries: inputs.env,
+        envFromSsm: inputs.envFromSsm,
         healthTimeoutSeconds: inputs.healthTimeoutSeconds,
         commandTimeoutSeconds: inputs.commandTimeoutSeconds,
         rollback: inputs.rollback,
@@ -73065,6 +73114,14 @@ function envEntries(raw) {
         throw error;
     }
 }
+function envFromSsm(raw) {
+    if (raw === '')
+        return undefined;
+    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_2__/* .patterns */ .qp.ssmPath.test(raw) || raw.length > 1011) {
+        throw new InputError(`Input env-from-ssm must be a Parameter Store path such as /my-app/production/ (letters, digits, "_", ".", "-" between slashes), got "${raw}".`);
+    }
+    return raw;
+}
 function healthVersion(raw) {
     const parsed = (0,_health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .parseHealthVersion */ .ev)(raw);
     if (!parsed) {
@@ -73137,6 +73194,7 @@ function parseInputs(read, env = {}) {
         dryRun: boolean('dry-run', get('dry-run', 'false')),
         composeFile: composeFile(get('compose-file')),
         env: envEntries(read('env')),
+        envFromSsm: envFromSsm(get('env-from-ssm')),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -73186,6 +73244,8 @@ const patterns = {
     version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
     appDir: /^\/[A-Za-z0-9._/-]*$/,
     healthUrl: /^https?:\/\/[^\s]+$/,
+    /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
+    ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
 };
 /** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
 function shellQuote(value) {
@@ -73233,6 +73293,10 @@ function renderInstanceScript(values) {
         ...versionAssignments(values.healthVersion ?? _health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .DEFAULT_HEALTH_VERSION */ .Kt),
         ['COMPOSE_CONTENT', values.composeContent ?? ''],
         ['ENV_ENTRIES', (0,_app_config_js__WEBPACK_IMPORTED_MODULE_0__/* .envLines */ .Xk)(values.envEntries ?? [])],
+        [
+            'ENV_FROM_SSM',
+            values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
+        ],
     ];
     const block = assignments.map(([name, value]) => {
         const line = `readonly ${name}=${shellQuote(value)}`;

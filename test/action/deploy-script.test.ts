@@ -18,6 +18,7 @@ interface Scenario {
   health: Health;
   composeV2?: boolean;
   appShape?: AppShape;
+  ssmParametersJson?: string;
   values?: Partial<InstanceScriptValues>;
   /** How SSM's agent starts it: `sh <file>` on instances whose sh is dash. */
   shell?: string;
@@ -340,6 +341,19 @@ describe('the instance script delivering compose-file and env', () => {
     expect(run.env).toBe(OLD_ENV);
   });
 
+  it('changes nothing when it cannot keep the backup (a file where its directory goes)', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, '.challenge-deploy'), 'not a directory');
+    const run = sandbox.run(
+      renderInstanceScript({ ...BASE, appDir: sandbox.appDir, composeContent: COMPOSE_V8 }),
+    );
+    expect(run.exitCode).toBe(ScriptExit.failedUnchanged);
+    expect(parseScriptReport(run.stdout, run.exitCode ?? undefined).failedStep).toBe('backup');
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+  });
+
   it('leaves the compose file alone when compose-file is not set', () => {
     const run = runScenario({ env: OLD_ENV, health: 'healthy' });
     expect(run.exitCode).toBe(ScriptExit.deployed);
@@ -389,5 +403,87 @@ describe('the instance script delivering compose-file and env', () => {
       'DATABASE_URL=postgres://app:s3cret@db:5432/app\nAPI_TOKEN=token-a,token-b\nIMAGE=10.231.0.1:5000/challenge-app:v7\nAPP_VERSION=v7\n',
     );
     expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe(COMPOSE_V8);
+  });
+});
+
+describe('the instance script reading env-from-ssm', () => {
+  const parameter = (name: string, value: string, type = 'SecureString') => ({
+    Name: name,
+    Type: type,
+    Value: value,
+    Version: 3,
+    LastModifiedDate: '2026-11-30T12:00:00.000000+00:00',
+    ARN: `arn:aws:ssm:eu-west-1:123456789012:parameter${name}`,
+    DataType: 'text',
+  });
+  // As the AWS CLI prints it (--output json: indented, one parameter after another).
+  const PARAMETERS = JSON.stringify(
+    {
+      Parameters: [
+        parameter('/my-app/production/API_TOKEN', 's3cret-from-ssm $(touch PWNED) "x" \\ y'),
+        parameter('/my-app/production/db/DATABASE_URL', 'postgres://u:p@db/app'),
+        parameter('/my-app/production/LOG_LEVEL', 'info', 'String'),
+      ],
+    },
+    null,
+    4,
+  );
+  const FROM_SSM = { envFromSsm: '/my-app/production/' };
+
+  it('writes every parameter under the path into .env, the env input winning, and prints no value', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      ssmParametersJson: PARAMETERS,
+      values: { ...FROM_SSM, envEntries: [{ key: 'LOG_LEVEL', value: 'debug' }] },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.calls).toContain(
+      'aws ssm get-parameters-by-path --region eu-west-1 --path /my-app/production/ --recursive --with-decryption --output json',
+    );
+    expect(run.env).toBe(
+      [
+        `API_TOKEN='s3cret-from-ssm $(touch PWNED) "x" \\ y'`,
+        "DATABASE_URL='postgres://u:p@db/app'",
+        "LOG_LEVEL='debug'",
+        'IMAGE=10.231.0.1:5000/challenge-app:v8',
+        'APP_VERSION=v8',
+        '',
+      ].join('\n'),
+    );
+    expect(existsSync(join(run.root, 'PWNED'))).toBe(false);
+    expect(existsSync(join(run.root, 'app', 'PWNED'))).toBe(false);
+    expect(run.output).not.toContain('s3cret-from-ssm');
+    expect(run.output).not.toContain('postgres://u:p@db/app');
+  });
+
+  it('changes nothing when the instance may not read the parameters', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy', values: FROM_SSM });
+    expect(run.exitCode).toBe(ScriptExit.failedUnchanged);
+    expect(run.report).toMatchObject({ outcome: 'failed-unchanged', failedStep: 'env-from-ssm' });
+    expect(run.output).toContain('AccessDeniedException');
+    expect(run.env).toBe(OLD_ENV);
+    expect(run.calls).not.toContain('docker compose pull');
+  });
+
+  it('refuses a parameter whose value .env cannot carry, naming the parameter and not the value', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      ssmParametersJson: JSON.stringify({
+        Parameters: [parameter('/my-app/production/TOKEN', "it's-s3cret")],
+      }),
+      values: FROM_SSM,
+    });
+    expect(run.exitCode).toBe(ScriptExit.failedUnchanged);
+    expect(run.output).toContain('/my-app/production/TOKEN: the value holds a single quote');
+    expect(run.output).not.toContain('s3cret');
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('does not read Parameter Store when env-from-ssm is not set', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy' });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.calls.some((call) => call.startsWith('aws ssm'))).toBe(false);
   });
 });

@@ -34,6 +34,7 @@ describe('the inputs', () => {
       dryRun: false,
       composeFile: undefined,
       env: [],
+      envFromSsm: undefined,
     });
   });
 
@@ -109,6 +110,10 @@ describe('the inputs', () => {
     [{ env: 'A=1\nIMAGE=evil:latest' }, 'Input env, line 2: IMAGE is set by the deploy itself.'],
     [{ env: 'A=1\n\nAPP_VERSION=v1' }, /Input env, line 3: APP_VERSION/],
     [{ env: "TOKEN=it's" }, /Input env, line 1: the value of TOKEN holds a single quote/],
+    [{ 'env-from-ssm': 'my-app/production' }, /Input env-from-ssm must be a Parameter Store path/],
+    [{ 'env-from-ssm': '/my-app/$(reboot)/' }, /env-from-ssm/],
+    [{ 'env-from-ssm': '/my app/' }, /env-from-ssm/],
+    [{ 'env-from-ssm': '/my-app//x' }, /env-from-ssm/],
   ])('refuse %j with a message that names the input', (values, message) => {
     expect(() => parse(values)).toThrow(message);
   });
@@ -134,6 +139,8 @@ describe('the inputs', () => {
       { key: 'GREETING', value: '$(not run)' },
     ]);
     expect(parsed.composeFile).toBe('deploy/docker-compose.prod.yml');
+    expect(parse({ 'env-from-ssm': '/my-app/production/' }).envFromSsm).toBe('/my-app/production/');
+    expect(parse({ 'env-from-ssm': '/my-app/prod.eu_1' }).envFromSsm).toBe('/my-app/prod.eu_1');
   });
 
   it('never put an env value into an error message', () => {

@@ -65,6 +65,10 @@ esac
 `,
   aws: `#!/bin/bash
 echo "aws $*" >> "$STATE/calls"
+if [ "$1" = ssm ]; then
+  [ -f "$STATE/ssm-parameters.json" ] || { echo 'An error occurred (AccessDeniedException) when calling the GetParametersByPath operation' >&2; exit 254; }
+  exec cat "$STATE/ssm-parameters.json"
+fi
 echo 'ecr-password'
 `,
   curl: `#!/bin/bash
@@ -109,6 +113,8 @@ export interface SandboxOptions {
   oldVersion?: string;
   /** Default json. */
   appShape?: AppShape;
+  /** What `aws ssm get-parameters-by-path` prints; undefined: it fails with AccessDenied. */
+  ssmParametersJson?: string;
 }
 
 export interface Sandbox {
@@ -144,6 +150,9 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   }
   if (options.env !== undefined) writeFileSync(join(appDir, '.env'), options.env);
   writeFileSync(join(appDir, 'docker-compose.yml'), 'services: {}\n');
+  if (options.ssmParametersJson !== undefined) {
+    writeFileSync(join(state, 'ssm-parameters.json'), options.ssmParametersJson);
+  }
   const running = /^APP_VERSION=(.*)$/m.exec(options.env ?? '')?.[1];
   if (running) writeFileSync(join(state, 'running'), running);
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');

@@ -219,21 +219,46 @@ describe('github-oidc-trust-policy.json', () => {
   });
 });
 
+/**
+ * The IAM actions of the `aws <service> <command>` calls in the instance script (the CLI's
+ * kebab-case command is the API operation; get-login-password calls GetAuthorizationToken).
+ */
+async function instanceScriptCalls(): Promise<string[]> {
+  const script = await readFile(join(root, 'action', 'scripts', 'deploy.sh'), 'utf8');
+  const calls = new Set<string>();
+  for (const [, service, command] of script.matchAll(/^\s*aws (ecr|ssm) ([a-z-]+)/gm)) {
+    const operation =
+      command === 'get-login-password'
+        ? 'GetAuthorizationToken'
+        : command!.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
+    calls.add(`${service}:${operation}`);
+  }
+  return [...calls].sort();
+}
+
 describe('instance-role-policy.json', () => {
-  it('lets the instance log in to ECR and pull from the one repository, nothing else', async () => {
+  it('grants the aws calls of the instance script and the pull, nothing else', async () => {
+    const calls = await instanceScriptCalls();
+    expect(calls).toEqual(['ecr:GetAuthorizationToken', 'ssm:GetParametersByPath']);
     const doc = await policy('instance-role-policy.json');
-    expect([...allowed(doc)].sort()).toEqual([
+    // docker pull is authorized as these (the registry API, not the CLI).
+    const pull = [
       'ecr:BatchCheckLayerAvailability',
       'ecr:BatchGetImage',
-      'ecr:GetAuthorizationToken',
       'ecr:GetDownloadUrlForLayer',
-    ]);
+    ];
+    expect([...allowed(doc)].sort()).toEqual([...calls, ...pull].sort());
     for (const statement of doc.Statement) {
       const actions = list(statement.Action);
       expect(list(statement.Resource)).toEqual(
         actions.includes('ecr:GetAuthorizationToken')
           ? ['*']
-          : ['arn:aws:ecr:REGION:ACCOUNT_ID:repository/ECR_REPOSITORY'],
+          : actions.includes('ssm:GetParametersByPath')
+            ? [
+                'arn:aws:ssm:REGION:ACCOUNT_ID:parameter/APP_PARAMETER_PATH',
+                'arn:aws:ssm:REGION:ACCOUNT_ID:parameter/APP_PARAMETER_PATH/*',
+              ]
+            : ['arn:aws:ecr:REGION:ACCOUNT_ID:repository/ECR_REPOSITORY'],
       );
     }
   });
