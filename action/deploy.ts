@@ -9,6 +9,7 @@ import { deployScriptTemplate } from './deploy-script.generated.js';
 import { resolveFleet } from './fleet.js';
 import { batchSize, InputError, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
+import { publishRelease, runContext, type Release } from './release.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
 import { planBatches, rollOut } from './rollout.js';
@@ -27,6 +28,8 @@ export interface DeployDeps {
   /** Told the version and image as soon as they exist, so a later failure still reports them. */
   onImage?: (outputs: Partial<ActionOutputs>) => void;
   inFlight?: InFlightCommands;
+  /** The commit and run recorded in release-parameter; default: from the runner's environment. */
+  run?: { commit: string; run: string };
   /** Reads `compose-file`; default: the file under GITHUB_WORKSPACE. */
   readWorkspaceFile?: (path: string) => Uint8Array;
 }
@@ -155,9 +158,32 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       targetGroupArn: inputs.targetGroupArn,
     },
   );
-  return {
-    outputs: rolloutOutputs(report, image.digest),
-    summary: renderSummary(report, image.digest),
-    failure: report.failure,
-  };
+  let failure = report.failure;
+  let summary = renderSummary(report, image.digest);
+  if (report.succeeded && !failure && inputs.releaseParameter) {
+    failure = await recordRelease(deps, inputs.releaseParameter, {
+      version: image.version,
+      image: image.uri,
+      digest: image.digest,
+      ...(deps.run ?? runContext(process.env)),
+    });
+    if (failure) summary += `\n### ❌ ${failure}\n`;
+  }
+  return { outputs: rolloutOutputs(report, image.digest), summary, failure };
+}
+
+/** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
+async function recordRelease(
+  deps: DeployDeps,
+  name: string,
+  release: Release,
+): Promise<string | undefined> {
+  try {
+    await publishRelease(deps.ssm, name, release);
+    deps.log.info(`Release ${release.version} recorded in SSM parameter ${name}.`);
+    return undefined;
+  } catch (error) {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return `${release.version} runs healthy on every instance, but recording it in the SSM parameter ${name} failed (${text}): instances launched from now on would start the previous release. Re-run the job, or put the release there by hand.`;
+  }
 }

@@ -1,5 +1,6 @@
 import { AppConfigError, parseEnvEntries, type EnvEntry } from './app-config.js';
 import { parseHealthVersion, type HealthVersion } from './health-version.js';
+import { RELEASE_PARAMETER, RESERVED_PREFIX } from './release.js';
 import { patterns } from './instance-script.js';
 
 /** `max-parallel`: a fixed number of instances, or a percentage of the fleet. */
@@ -33,6 +34,8 @@ export interface DeployInputs {
   env: EnvEntry[];
   /** `env-from-ssm`: a Parameter Store path the instances read into .env on every deploy. */
   envFromSsm?: string;
+  /** `release-parameter`: the SSM parameter written after a fully successful deploy. */
+  releaseParameter?: string;
 }
 
 /** A wrong input; the message names it. */
@@ -158,6 +161,16 @@ function envFromSsm(raw: string): string | undefined {
   return raw;
 }
 
+function releaseParameter(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!RELEASE_PARAMETER.test(raw) || RESERVED_PREFIX.test(raw) || raw.length > 1011) {
+    throw new InputError(
+      `Input release-parameter must be an SSM parameter name such as /my-app/production/release (letters, digits, "_", ".", "-" between slashes, not starting with aws or ssm), got "${raw}".`,
+    );
+  }
+  return raw;
+}
+
 function healthVersion(raw: string): HealthVersion {
   const parsed = parseHealthVersion(raw);
   if (!parsed) {
@@ -257,6 +270,7 @@ export function parseInputs(
     composeFile: composeFile(get('compose-file')),
     env: envEntries(read('env')),
     envFromSsm: envFromSsm(get('env-from-ssm')),
+    releaseParameter: releaseParameter(get('release-parameter')),
   };
 }
 

@@ -18670,7 +18670,7 @@ __webpack_unused_export__ = PutInventoryCommand;
 __webpack_unused_export__ = PutInventoryRequest$;
 __webpack_unused_export__ = PutInventoryResult$;
 __webpack_unused_export__ = PutParameter$;
-__webpack_unused_export__ = PutParameterCommand;
+exports.ihh = PutParameterCommand;
 __webpack_unused_export__ = PutParameterRequest$;
 __webpack_unused_export__ = PutParameterResult$;
 __webpack_unused_export__ = PutResourcePolicy$;
@@ -71958,6 +71958,8 @@ async function resolveFleet(ssm, target) {
 var action_inputs = __nccwpck_require__(3116);
 // EXTERNAL MODULE: ./action/instance-script.ts
 var instance_script = __nccwpck_require__(6320);
+// EXTERNAL MODULE: ./action/release.ts
+var action_release = __nccwpck_require__(196);
 // EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
 var client_ecr_dist_cjs = __nccwpck_require__(8249);
 ;// CONCATENATED MODULE: ./action/version.ts
@@ -72827,6 +72829,7 @@ function renderDryRun(plan) {
 
 
 
+
 /**
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
@@ -72930,11 +72933,31 @@ async function deploy(deps, inputs) {
         rollback: inputs.rollback,
         targetGroupArn: inputs.targetGroupArn,
     });
-    return {
-        outputs: rolloutOutputs(report, image.digest),
-        summary: renderSummary(report, image.digest),
-        failure: report.failure,
-    };
+    let failure = report.failure;
+    let summary = renderSummary(report, image.digest);
+    if (report.succeeded && !failure && inputs.releaseParameter) {
+        failure = await recordRelease(deps, inputs.releaseParameter, {
+            version: image.version,
+            image: image.uri,
+            digest: image.digest,
+            ...(deps.run ?? (0,action_release/* runContext */.pO)(process.env)),
+        });
+        if (failure)
+            summary += `\n### ❌ ${failure}\n`;
+    }
+    return { outputs: rolloutOutputs(report, image.digest), summary, failure };
+}
+/** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
+async function recordRelease(deps, name, release) {
+    try {
+        await (0,action_release/* publishRelease */.Dl)(deps.ssm, name, release);
+        deps.log.info(`Release ${release.version} recorded in SSM parameter ${name}.`);
+        return undefined;
+    }
+    catch (error) {
+        const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        return `${release.version} runs healthy on every instance, but recording it in the SSM parameter ${name} failed (${text}): instances launched from now on would start the previous release. Re-run the job, or put the release there by hand.`;
+    }
 }
 
 
@@ -73010,7 +73033,9 @@ function describeHealthVersion(healthVersion) {
 /* unused harmony export INSTANCE_ID */
 /* harmony import */ var _app_config_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8173);
 /* harmony import */ var _health_version_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(18);
+/* harmony import */ var _release_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(196);
 /* harmony import */ var _instance_script_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6320);
+
 
 
 
@@ -73122,6 +73147,14 @@ function envFromSsm(raw) {
     }
     return raw;
 }
+function releaseParameter(raw) {
+    if (raw === '')
+        return undefined;
+    if (!_release_js__WEBPACK_IMPORTED_MODULE_3__/* .RELEASE_PARAMETER */ .cQ.test(raw) || _release_js__WEBPACK_IMPORTED_MODULE_3__/* .RESERVED_PREFIX */ .Uy.test(raw) || raw.length > 1011) {
+        throw new InputError(`Input release-parameter must be an SSM parameter name such as /my-app/production/release (letters, digits, "_", ".", "-" between slashes, not starting with aws or ssm), got "${raw}".`);
+    }
+    return raw;
+}
 function healthVersion(raw) {
     const parsed = (0,_health_version_js__WEBPACK_IMPORTED_MODULE_1__/* .parseHealthVersion */ .ev)(raw);
     if (!parsed) {
@@ -73195,6 +73228,7 @@ function parseInputs(read, env = {}) {
         composeFile: composeFile(get('compose-file')),
         env: envEntries(read('env')),
         envFromSsm: envFromSsm(get('env-from-ssm')),
+        releaseParameter: releaseParameter(get('release-parameter')),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -73545,6 +73579,43 @@ async function cancelInFlight(ssm, commandIds, log) {
         }
     }
     return cancelled;
+}
+
+
+/***/ }),
+
+/***/ 196:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Dl: () => (/* binding */ publishRelease),
+/* harmony export */   Uy: () => (/* binding */ RESERVED_PREFIX),
+/* harmony export */   cQ: () => (/* binding */ RELEASE_PARAMETER),
+/* harmony export */   pO: () => (/* binding */ runContext)
+/* harmony export */ });
+/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4736);
+
+/** Parameter Store names: a path of letters, digits, "_", "." and "-", or one such name. */
+const RELEASE_PARAMETER = /^(\/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$/;
+/** Names AWS keeps for itself. */
+const RESERVED_PREFIX = /^\/?(aws|ssm)/i;
+/** The run the deploy belongs to, from the variables every GitHub runner sets. */
+function runContext(env) {
+    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const run = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+        : '';
+    return { commit: env.GITHUB_SHA ?? '', run };
+}
+/** Overwrites the parameter with the release as JSON (a String parameter: nothing in it is secret). */
+async function publishRelease(ssm, name, release) {
+    await ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .PutParameterCommand */ .ihh({
+        Name: name,
+        Value: JSON.stringify(release),
+        Type: 'String',
+        Overwrite: true,
+        Description: `challenge-deploy: the release new instances start (${release.version})`,
+    }));
 }
 
 

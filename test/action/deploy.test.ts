@@ -12,7 +12,7 @@ import {
   RegisterTargetsCommand,
   type TargetHealthStateEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -329,5 +329,68 @@ describe('a deploy', () => {
     expect(printed).toContain("API_TOKEN='\\''(hidden)'\\''");
     expect(printed).not.toContain('very-secret-token');
     expect(printed).not.toContain('debug');
+  });
+
+  describe('with release-parameter', () => {
+    const RUN = { commit: 'abc123', run: 'https://github.com/o/r/actions/runs/42' };
+    const values = (fleet: string[]) => ({
+      'ecr-repository': 'challenge-app',
+      'aws-region': 'eu-west-1',
+      'source-tag': 'main-abc',
+      'instance-ids': fleet.join(','),
+      'release-parameter': '/challenge-app/production/release',
+    });
+
+    it('records the release after every instance runs it healthy', async () => {
+      const fleet = ids(2);
+      const running = fakeFleet(ssmMock, fleet);
+      ssmMock.on(PutParameterCommand).callsFake(() => {
+        // Written only once the whole fleet runs the new version.
+        expect([...running.running.values()].every((r) => r.version === 'v8')).toBe(true);
+        return { Version: 1 };
+      });
+      const { deps: d } = deps();
+      const result = await deploy({ ...d, run: RUN }, inputs(values(fleet)));
+      expect(result.failure).toBeUndefined();
+      const put = ssmMock.commandCalls(PutParameterCommand);
+      expect(put).toHaveLength(1);
+      expect(put[0]?.args[0].input).toMatchObject({
+        Name: '/challenge-app/production/release',
+        Overwrite: true,
+      });
+      expect(JSON.parse(put[0]?.args[0].input.Value ?? '')).toEqual({
+        version: 'v8',
+        image: `${REPOSITORY_URI}:v8`,
+        digest: DIGEST,
+        ...RUN,
+      });
+    });
+
+    it('leaves the release alone when the deploy fails, and in a dry run', async () => {
+      const fleet = ids(3);
+      fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
+      const { deps: d } = deps();
+      const failed = await deploy({ ...d, run: RUN }, inputs(values(fleet)));
+      expect(failed.failure).toBeDefined();
+      await deploy({ ...d, run: RUN }, inputs({ ...values(fleet), 'dry-run': 'true' }));
+      expect(ssmMock).not.toHaveReceivedCommand(PutParameterCommand);
+    });
+
+    it('fails the job, saying what runs where, when the release cannot be recorded', async () => {
+      const fleet = ids(2);
+      fakeFleet(ssmMock, fleet);
+      ssmMock.on(PutParameterCommand).rejects(
+        Object.assign(new Error('not authorized to perform: ssm:PutParameter'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+      const { deps: d } = deps();
+      const result = await deploy({ ...d, run: RUN }, inputs(values(fleet)));
+      expect(result.failure).toBe(
+        'v8 runs healthy on every instance, but recording it in the SSM parameter /challenge-app/production/release failed (AccessDeniedException: not authorized to perform: ssm:PutParameter): instances launched from now on would start the previous release. Re-run the job, or put the release there by hand.',
+      );
+      expect(result.outputs['deployed-instances']).toBe(fleet.join(','));
+      expect(result.summary).toContain('recording it in the SSM parameter');
+    });
   });
 });

@@ -35,6 +35,7 @@ describe('the inputs', () => {
       composeFile: undefined,
       env: [],
       envFromSsm: undefined,
+      releaseParameter: undefined,
     });
   });
 
@@ -45,6 +46,18 @@ describe('the inputs', () => {
     expect(parsed.fleet).toEqual({
       kind: 'ids',
       instanceIds: ['i-0123456789abcdef0', 'mi-0123456789abcdef1'],
+    });
+  });
+
+  it('read the Auto Scaling group tag as instance-tag', () => {
+    const parsed = parse({
+      'instance-ids': '',
+      'instance-tag': 'aws:autoscaling:groupName=my-app-asg',
+    });
+    expect(parsed.fleet).toEqual({
+      kind: 'tag',
+      key: 'aws:autoscaling:groupName',
+      value: 'my-app-asg',
     });
   });
 
@@ -114,6 +127,10 @@ describe('the inputs', () => {
     [{ 'env-from-ssm': '/my-app/$(reboot)/' }, /env-from-ssm/],
     [{ 'env-from-ssm': '/my app/' }, /env-from-ssm/],
     [{ 'env-from-ssm': '/my-app//x' }, /env-from-ssm/],
+    [{ 'release-parameter': '/aws/app/release' }, /Input release-parameter must be an SSM/],
+    [{ 'release-parameter': 'ssm-release' }, /release-parameter/],
+    [{ 'release-parameter': '/app/release/' }, /release-parameter/],
+    [{ 'release-parameter': '/app/$(reboot)' }, /release-parameter/],
   ])('refuse %j with a message that names the input', (values, message) => {
     expect(() => parse(values)).toThrow(message);
   });
@@ -141,6 +158,12 @@ describe('the inputs', () => {
     expect(parsed.composeFile).toBe('deploy/docker-compose.prod.yml');
     expect(parse({ 'env-from-ssm': '/my-app/production/' }).envFromSsm).toBe('/my-app/production/');
     expect(parse({ 'env-from-ssm': '/my-app/prod.eu_1' }).envFromSsm).toBe('/my-app/prod.eu_1');
+    expect(parse({ 'release-parameter': '/my-app/prod/release' }).releaseParameter).toBe(
+      '/my-app/prod/release',
+    );
+    expect(parse({ 'release-parameter': 'my-app-release' }).releaseParameter).toBe(
+      'my-app-release',
+    );
   });
 
   it('never put an env value into an error message', () => {
