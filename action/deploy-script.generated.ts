@@ -9,23 +9,49 @@ export const deployScriptTemplate = `#!/usr/bin/env bash
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
 #     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
-#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK.
+#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
+#     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
+#     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
+#     \`compose-file\`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's \`env\`:
+#     \`KEY='value'\` lines; keys validated, values free of quotes and control characters) and
+#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
-#     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
-#     (v2) when available, else \`docker-compose\` (v1).
-#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 with a JSON body whose "version"
-#     equals VERSION (whitespace-insensitive match, no jq needed), or HEALTH_TIMEOUT seconds pass.
-#     On failure it restores the previous .env, brings the previous image up and health-checks it
-#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION).
+#     DATABASE_URL or API_TOKEN, is kept as it was) and the ENV_ENTRIES (replacing lines with the
+#     same keys; before them, with MODE=deploy and ENV_FROM_SSM set, every parameter under that
+#     path, read on the instance with its own role by
+#       aws ssm get-parameters-by-path --path ENV_FROM_SSM --recursive --with-decryption
+#     as KEY='value' with KEY the last segment of the parameter's name; a name that is not a
+#     variable name or a value with a quote or control character fails the step, naming the
+#     parameter, never the value), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
+#     and \`up -d\` with \`docker compose\` (v2) when available, else \`docker-compose\` (v1).
+#     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
+#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
+#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
+#     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
+#       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
+#               \`build.version\`: {"build":{"version":"v8"}}; a numeric segment indexes an array),
+#               a string (escapes other than \\uXXXX decoded) or a bare number, read by the awk
+#               below (no jq or python on the instance). Limits: only the first 64 KiB of the body
+#               is read; a key holding "." or a character outside [A-Za-z0-9_-] cannot be
+#               addressed; of duplicate keys the last wins (as JSON.parse); nesting deeper than 64
+#               or a body that is not JSON reports no version.
+#       header  the value of the response header VERSION_FIELD (name case-insensitive, surrounding
+#               blanks trimmed; of repeated headers the last wins).
+#       none    no version: HTTP 200 is enough (an old container still answering passes too).
+#     On failure it restores the previous .env and compose file exactly, brings the previous image
+#     up and health-checks it
+#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION, reported the same
+#     way).
 #  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
 #     commands write to a file; only a failing step's tail is printed) and the state is reported
 #     three ways:
 #       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
-#                 (app-dir|lock|compose|ecr-login|pull|up|health), httpStatus ("000": no answer),
+#                 (app-dir|lock|compose|ecr-login|env-from-ssm|backup|pull|up|health), httpStatus ("000": no answer),
 #                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
@@ -33,7 +59,7 @@ export const deployScriptTemplate = `#!/usr/bin/env bash
 #           11 rollback-failed      failed; the previous version did not become healthy either
 #           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
-#                                   no compose, ECR login)
+#                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
@@ -58,6 +84,8 @@ WORK_DIR="$(mktemp -d)"
 readonly WORK_DIR
 trap 'rm -rf "$WORK_DIR"' EXIT
 readonly ENV_FILE="$APP_DIR/.env"
+readonly COMPOSE_FILE="$APP_DIR/docker-compose.yml"
+readonly BACKUP_DIR="$APP_DIR/.challenge-deploy"
 
 COMPOSE_KIND=''
 PREVIOUS_IMAGE=''
@@ -136,21 +164,205 @@ ecr_login() {
 }
 
 write_env() {
-  local image="$1" version="$2"
+  local image="$1" version="$2" keys='IMAGE|APP_VERSION' entries="$ENV_ENTRIES"
+  if [ -s "$WORK_DIR/ssm.env" ]; then
+    entries="$(cat "$WORK_DIR/ssm.env")\${ENV_ENTRIES:+$'\\n'$ENV_ENTRIES}"
+  fi
+  if [ -n "$entries" ]; then
+    # One line per key, the last one (env over env-from-ssm).
+    entries="$(printf '%s\\n' "$entries" | awk -F= '{ key[NR] = $1; line[NR] = $0; last[$1] = NR }
+      END { for (i = 1; i <= NR; i++) if (last[key[i]] == i) print line[i] }')"
+    # The keys are validated names ([A-Za-z_][A-Za-z0-9_]*): safe inside the pattern.
+    keys="$keys|$(printf '%s\\n' "$entries" | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' '|')"
+    keys="\${keys%|}"
+  fi
   {
     if [ -f "$WORK_DIR/env.before" ]; then
-      grep -v -E '^(IMAGE|APP_VERSION)=' "$WORK_DIR/env.before" || true
+      grep -v -E "^($keys)=" "$WORK_DIR/env.before" || true
     fi
+    if [ -n "$entries" ]; then printf '%s\\n' "$entries"; fi
     printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
 }
 
+# Reads every parameter under ENV_FROM_SSM with the instance's own role (SecureString decrypted
+# here) into $WORK_DIR/ssm.env as KEY='value' lines: KEY is the parameter name's last segment.
+# Nothing of a value is printed.
+read_ssm_env() {
+  local json="$WORK_DIR/ssm.json" i=0 name key value
+  # Steps run under \`||\` (run_step), where set -e does not apply: every failure returns itself.
+  aws ssm get-parameters-by-path --region "$REGION" --path "$ENV_FROM_SSM" --recursive \\
+    --with-decryption --output json >"$json" || return 1
+  : >"$WORK_DIR/ssm.env"
+  while :; do
+    name="$(json_path_value "Parameters.$i.Name" <"$json")"
+    [ -n "$name" ] || break
+    value="$(json_path_value "Parameters.$i.Value" <"$json"; printf x)"
+    value="\${value%x}"
+    key="\${name##*/}"
+    if ! [[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ "$key" = IMAGE ] || [ "$key" = APP_VERSION ]; then
+      echo "env-from-ssm: $name: the last part of the name is not a usable variable name"
+      return 1
+    fi
+    if [[ "$value" == *"'"* ]] || [[ "$value" =~ [[:cntrl:]] ]]; then
+      echo "env-from-ssm: $name: the value holds a single quote or a control character"
+      return 1
+    fi
+    printf "%s='%s'\\n" "$key" "$value" >>"$WORK_DIR/ssm.env" || return 1
+    i=$((i + 1))
+  done
+  echo "env-from-ssm: $i parameter(s) under $ENV_FROM_SSM"
+}
+
+write_compose() {
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    printf '%s' "$COMPOSE_CONTENT" >"$COMPOSE_FILE"
+  fi
+}
+
+# Keeps what this deploy replaces, for the action's rollback from VERSION (MODE=rollback).
+keep_backup() {
+  mkdir -p "$BACKUP_DIR" && chmod 700 "$BACKUP_DIR" && rm -f "$BACKUP_DIR"/before-* || return 1
+  if [ -f "$WORK_DIR/env.before" ]; then
+    cp "$WORK_DIR/env.before" "$BACKUP_DIR/before-$VERSION.env" || return 1
+  fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml" || return 1
+  fi
+}
+
+# MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
+# asked for, restores it exactly. Returns 1 when there is no such backup.
+restore_backup() {
+  local from="$PREVIOUS_VERSION"
+  [[ "$from" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || return 1
+  [ -f "$BACKUP_DIR/before-$from.env" ] || return 1
+  grep -q -x "APP_VERSION=$VERSION" "$BACKUP_DIR/before-$from.env" || return 1
+  cat "$BACKUP_DIR/before-$from.env" >"$ENV_FILE"
+  if [ -f "$BACKUP_DIR/before-$from.compose.yml" ]; then
+    cat "$BACKUP_DIR/before-$from.compose.yml" >"$COMPOSE_FILE"
+  fi
+  log "restored .env and the compose file as they were before $from"
+}
+
 restore_env() {
   if [ -f "$WORK_DIR/env.before" ]; then
     cat "$WORK_DIR/env.before" >"$ENV_FILE"
   fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cat "$WORK_DIR/compose.before" >"$COMPOSE_FILE"
+  fi
+}
+
+# Prints the scalar at the dot path $1 of the JSON document on stdin (see the contract, 3.).
+json_path_value() {
+  awk -v path="$1" '
+    function skip() { while (pos <= n && index(" \\t\\r\\n", substr(doc, pos, 1)) > 0) pos++ }
+    function str(   out, c, e) {
+      pos++
+      out = ""
+      while (pos <= n) {
+        c = substr(doc, pos, 1)
+        if (c == "\\"") { pos++; return out }
+        if (c == "\\\\") {
+          e = substr(doc, pos + 1, 1)
+          pos += 2
+          if (e == "u") { out = out "\\\\u" substr(doc, pos, 4); pos += 4 }
+          else if (e == "n") out = out "\\n"
+          else if (e == "t") out = out "\\t"
+          else if (e == "r") out = out "\\r"
+          else if (e == "b" || e == "f") out = out " "
+          else out = out e
+          continue
+        }
+        out = out c
+        pos++
+      }
+      bad = 1
+      return out
+    }
+    # level: the path segment a key or index here must match; on: every enclosing one matched.
+    function value(level, on,   c, key, idx, s) {
+      if (bad) return
+      if (level > 64) { bad = 1; return }
+      skip()
+      c = substr(doc, pos, 1)
+      if (c == "{" || c == "[") {
+        pos++
+        skip()
+        if (substr(doc, pos, 1) == (c == "{" ? "}" : "]")) { pos++; return }
+        idx = 0
+        while (!bad) {
+          skip()
+          if (c == "{") {
+            if (substr(doc, pos, 1) != "\\"") { bad = 1; return }
+            key = str()
+            skip()
+            if (substr(doc, pos, 1) != ":") { bad = 1; return }
+            pos++
+          } else {
+            key = idx ""
+            idx++
+          }
+          value(level + 1, on && level <= segments && key == segment[level])
+          skip()
+          s = substr(doc, pos, 1)
+          pos++
+          if (s == (c == "{" ? "}" : "]")) return
+          if (s != ",") { bad = 1; return }
+        }
+        return
+      }
+      if (c == "\\"") {
+        s = str()
+      } else {
+        s = ""
+        while (pos <= n && index(",}] \\t\\r\\n", c = substr(doc, pos, 1)) == 0) { s = s c; pos++ }
+        if (s !~ /^(-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|null)$/) { bad = 1; return }
+        if (s == "null") return
+      }
+      if (on && level == segments + 1) { found = s; has = 1 }
+    }
+    BEGIN { segments = split(path, segment, ".") }
+    { doc = doc $0 "\\n" }
+    END {
+      n = length(doc)
+      pos = 1
+      value(1, 1)
+      skip()
+      if (pos <= n) bad = 1
+      if (!bad && has) printf "%s", found
+    }
+  '
+}
+
+# Prints the value of the response header $1 in the curl -D file $2 (the last response's).
+header_value() {
+  awk -v name="$1" '
+    BEGIN { name = tolower(name) }
+    /^HTTP\\// { has = 0; next }
+    {
+      line = $0
+      sub(/\\r$/, "", line)
+      i = index(line, ":")
+      if (i > 1 && tolower(substr(line, 1, i - 1)) == name) {
+        v = substr(line, i + 1)
+        gsub(/^[ \\t]+|[ \\t]+$/, "", v)
+        has = 1
+      }
+    }
+    END { if (has) printf "%s", v }
+  ' "$2"
+}
+
+# The version the last health answer reported, the way VERSION_SOURCE says (none: empty).
+reported_version() {
+  case "$VERSION_SOURCE" in
+    json) head -c 65536 "$WORK_DIR/health.body" | json_path_value "$VERSION_FIELD" ;;
+    header) header_value "$VERSION_FIELD" "$WORK_DIR/health.headers" ;;
+  esac
 }
 
 compose_pull() { compose pull; }
@@ -159,15 +371,16 @@ compose_up() { compose up -d; }
 # Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
 # timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
 wait_healthy() {
-  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body" compact
+  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body"
   local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
+  if [ "$VERSION_SOURCE" = 'none' ]; then expected=''; fi
   while :; do
     attempts=$((attempts + 1))
     : >"$body"
-    HTTP_STATUS="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
+    : >"$WORK_DIR/health.headers"
+    HTTP_STATUS="$(curl -sS -o "$body" -D "$WORK_DIR/health.headers" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
     HTTP_STATUS="\${HTTP_STATUS:-000}"
-    compact="$(tr -d '[:space:]' <"$body" 2>/dev/null | cut -c1-2000)" || compact=''
-    REPORTED_VERSION="$(printf '%s' "$compact" | grep -o '"version":"[^"]*"' | head -n 1 | cut -d'"' -f4)" || true
+    REPORTED_VERSION="$(reported_version 2>/dev/null | tr -d '\\000-\\037' | cut -c1-200)" || REPORTED_VERSION=''
     HEALTH_SECONDS=$((SECONDS - started))
     if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
       log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
@@ -228,6 +441,9 @@ main() {
   if [ -f "$ENV_FILE" ]; then
     cp "$ENV_FILE" "$WORK_DIR/env.before"
   fi
+  if [ -f "$COMPOSE_FILE" ]; then
+    cp "$COMPOSE_FILE" "$WORK_DIR/compose.before"
+  fi
   PREVIOUS_IMAGE="$(env_value IMAGE)"
   PREVIOUS_VERSION="$(env_value APP_VERSION)"
   printf '%s {"image":%s,"version":%s}\\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
@@ -240,7 +456,21 @@ main() {
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
   fi
-  write_env "$IMAGE" "$VERSION"
+  if [ "$MODE" = 'deploy' ] && [ -n "$ENV_FROM_SSM" ]; then
+    if ! run_step env-from-ssm read_ssm_env; then
+      report failed-unchanged 13
+    fi
+  fi
+  if [ "$MODE" = 'deploy' ]; then
+    if ! run_step backup keep_backup; then
+      report failed-unchanged 13
+    fi
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  elif ! restore_backup; then
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  fi
   if deploy; then
     report deployed 0
   fi

@@ -1,10 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.js';
+import { AppConfigError, checkComposeContent, envLines } from './app-config.js';
+import { deployScriptTemplate } from './deploy-script.generated.js';
 import { resolveFleet } from './fleet.js';
-import { batchSize, type DeployInputs } from './inputs.js';
+import { batchSize, InputError, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
+import { publishRelease, runContext, type Release } from './release.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
 import { planBatches, rollOut, type InstanceResult } from './rollout.js';
@@ -31,6 +36,10 @@ export interface DeployDeps {
   throttleCount?: () => number;
   /** When the AWS session's credentials expire, where the SDK knows it. */
   sessionExpiry?: () => Promise<Date | undefined>;
+  /** The commit and run recorded in release-parameter; default: from the runner's environment. */
+  run?: { commit: string; run: string };
+  /** Reads `compose-file`; default: the file under GITHUB_WORKSPACE. */
+  readWorkspaceFile?: (path: string) => Uint8Array;
 }
 
 export interface DeployResult {
@@ -45,8 +54,35 @@ export interface DeployResult {
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
  */
+/** Reads and checks `compose-file` before any AWS call; undefined when it is not set. */
+function composeContent(deps: DeployDeps, inputs: DeployInputs): string | undefined {
+  if (inputs.composeFile === undefined) return undefined;
+  const read =
+    deps.readWorkspaceFile ??
+    ((path: string) => readFileSync(resolve(process.env.GITHUB_WORKSPACE ?? '.', path)));
+  let bytes: Uint8Array;
+  try {
+    bytes = read(inputs.composeFile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new InputError(`Input compose-file: cannot read ${inputs.composeFile} (${code}).`);
+  }
+  if (bytes.length === 0)
+    throw new InputError(`Input compose-file: ${inputs.composeFile} is empty.`);
+  // Room for the template, the env entries and the other values (paths, URL, image: < 4 KiB).
+  const otherBytes =
+    Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(envLines(inputs.env)) + 4096;
+  try {
+    return checkComposeContent(inputs.composeFile, bytes, otherBytes);
+  } catch (error) {
+    if (error instanceof AppConfigError) throw new InputError(error.message);
+    throw error;
+  }
+}
+
 export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<DeployResult> {
   const { ecr, ssm, log } = deps;
+  const compose = composeContent(deps, inputs);
   const fleet = await resolveFleet(ssm, inputs.fleet);
   const ids = fleet.map((instance) => instance.instanceId);
   const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
@@ -93,8 +129,13 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       version: image.version,
       appDir: inputs.appDir,
       healthUrl: inputs.healthUrl,
+      healthVersion: inputs.healthVersion,
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       rollback: inputs.rollback,
+      composeContent: compose,
+      // The plan is printed: the env values are not.
+      envEntries: inputs.env.map(({ key }) => ({ key, value: '(hidden)' })),
+      envFromSsm: inputs.envFromSsm,
     });
     const source =
       inputs.imageSource.kind === 'promote'
@@ -141,6 +182,10 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       batches,
       appDir: inputs.appDir,
       healthUrl: inputs.healthUrl,
+      healthVersion: inputs.healthVersion,
+      composeContent: compose,
+      envEntries: inputs.env,
+      envFromSsm: inputs.envFromSsm,
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       commandTimeoutSeconds: inputs.commandTimeoutSeconds,
       rollback: inputs.rollback,
@@ -156,11 +201,34 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       { title: 'AWS throttling' },
     );
   }
-  return {
-    outputs: rolloutOutputs(report, image.digest),
-    summary: renderSummary(report, image.digest),
-    failure: report.failure,
-  };
+  let failure = report.failure;
+  let summary = renderSummary(report, image.digest);
+  if (report.succeeded && !failure && inputs.releaseParameter) {
+    failure = await recordRelease(deps, inputs.releaseParameter, {
+      version: image.version,
+      image: image.uri,
+      digest: image.digest,
+      ...(deps.run ?? runContext(process.env)),
+    });
+    if (failure) summary += `\n### ❌ ${failure}\n`;
+  }
+  return { outputs: rolloutOutputs(report, image.digest), summary, failure };
+}
+
+/** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
+async function recordRelease(
+  deps: DeployDeps,
+  name: string,
+  release: Release,
+): Promise<string | undefined> {
+  try {
+    await publishRelease(deps.ssm, name, release);
+    deps.log.info(`Release ${release.version} recorded in SSM parameter ${name}.`);
+    return undefined;
+  } catch (error) {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return `${release.version} runs healthy on every instance, but recording it in the SSM parameter ${name} failed (${text}): instances launched from now on would start the previous release. Re-run the job, or put the release there by hand.`;
+  }
 }
 
 const OUTCOME_TITLE: Partial<Record<InstanceResult['outcome'], string>> = {

@@ -1,4 +1,7 @@
+import { AppConfigError, parseEnvEntries, type EnvEntry } from './app-config.js';
+import { parseHealthVersion, type HealthVersion } from './health-version.js';
 import { ECR_REPOSITORY_NAME, patterns } from './instance-script.js';
+import { RELEASE_PARAMETER, RESERVED_PREFIX } from './release.js';
 
 /** `max-parallel`: a fixed number of instances, or a percentage of the fleet. */
 export type MaxParallel = { count: number } | { percent: number };
@@ -17,12 +20,22 @@ export interface DeployInputs {
   fleet: FleetTarget;
   appDir: string;
   healthUrl: string;
+  /** How the health gate recognises the new version (`health-version`). */
+  healthVersion: HealthVersion;
   healthTimeoutSeconds: number;
   maxParallel: MaxParallel;
   rollback: boolean;
   targetGroupArn?: string;
   commandTimeoutSeconds: number;
   dryRun: boolean;
+  /** `compose-file`: the path relative to the workspace, when set. */
+  composeFile?: string;
+  /** `env`: entries merged into the instance's .env on every deploy. */
+  env: EnvEntry[];
+  /** `env-from-ssm`: a Parameter Store path the instances read into .env on every deploy. */
+  envFromSsm?: string;
+  /** `release-parameter`: the SSM parameter written after a fully successful deploy. */
+  releaseParameter?: string;
 }
 
 /** A wrong input; the message names it. */
@@ -121,6 +134,57 @@ function healthUrl(raw: string): string {
   return raw;
 }
 
+const COMPOSE_FILE = /^[A-Za-z0-9_][A-Za-z0-9._/-]{0,1023}$/;
+
+function composeFile(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!COMPOSE_FILE.test(raw) || raw.split('/').includes('..')) {
+    throw new InputError(
+      `Input compose-file must be a path relative to the workspace, of letters, digits, ".", "_", "-" and "/", without "..", got "${raw}".`,
+    );
+  }
+  return raw;
+}
+
+function envEntries(raw: string): EnvEntry[] {
+  try {
+    return parseEnvEntries(raw);
+  } catch (error) {
+    if (error instanceof AppConfigError) throw new InputError(error.message);
+    throw error;
+  }
+}
+
+function envFromSsm(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!patterns.ssmPath.test(raw) || raw.length > 1011) {
+    throw new InputError(
+      `Input env-from-ssm must be a Parameter Store path such as /my-app/production/ (letters, digits, "_", ".", "-" between slashes), got "${raw}".`,
+    );
+  }
+  return raw;
+}
+
+function releaseParameter(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!RELEASE_PARAMETER.test(raw) || RESERVED_PREFIX.test(raw) || raw.length > 1011) {
+    throw new InputError(
+      `Input release-parameter must be an SSM parameter name such as /my-app/production/release (letters, digits, "_", ".", "-" between slashes, not starting with aws or ssm), got "${raw}".`,
+    );
+  }
+  return raw;
+}
+
+function healthVersion(raw: string): HealthVersion {
+  const parsed = parseHealthVersion(raw);
+  if (!parsed) {
+    throw new InputError(
+      `Input health-version must be json:<field> (a dot path into the JSON body, such as json:version or json:build.version; letters, digits, "_" and "-" between the dots), header:<Header-Name> (such as header:X-App-Version) or none; got "${raw}".`,
+    );
+  }
+  return parsed;
+}
+
 /**
  * Parses and validates every input before any AWS call. `read` returns an input's raw value
  * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
@@ -200,12 +264,17 @@ export function parseInputs(
     fleet: fleet(get('instance-ids'), get('instance-tag')),
     appDir: appDir(get('app-dir', '/opt/challenge-app')),
     healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
+    healthVersion: healthVersion(get('health-version', 'json:version')),
     healthTimeoutSeconds,
     maxParallel: maxParallel(get('max-parallel', '1')),
     rollback: boolean('rollback', get('rollback', 'true')),
     targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
     commandTimeoutSeconds,
     dryRun: boolean('dry-run', get('dry-run', 'false')),
+    composeFile: composeFile(get('compose-file')),
+    env: envEntries(read('env')),
+    envFromSsm: envFromSsm(get('env-from-ssm')),
+    releaseParameter: releaseParameter(get('release-parameter')),
   };
 }
 

@@ -1,5 +1,13 @@
 // Why a bash template sent through AWS-RunShellScript: docs/decisions.md.
+import { envLines, MAX_COMMAND_BYTES, type EnvEntry } from './app-config.js';
 import { deployScriptTemplate } from './deploy-script.generated.js';
+import {
+  DEFAULT_HEALTH_VERSION,
+  HEADER_NAME,
+  JSON_PATH,
+  scriptFields,
+  type HealthVersion,
+} from './health-version.js';
 
 /** Values the instance script needs; `renderInstanceScript` is the only way they reach it. */
 export interface InstanceScriptValues {
@@ -15,6 +23,14 @@ export interface InstanceScriptValues {
   healthTimeoutSeconds: number;
   healthIntervalSeconds?: number;
   rollback: boolean;
+  /** How the health gate recognises the version; default `json:version`. */
+  healthVersion?: HealthVersion;
+  /** The text written as APP_DIR/docker-compose.yml; undefined: the file is left as it is. */
+  composeContent?: string;
+  /** Entries merged into .env (validated by app-config.ts). */
+  envEntries?: EnvEntry[];
+  /** A Parameter Store path read on the instance into .env with each deploy. */
+  envFromSsm?: string;
 }
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
@@ -48,6 +64,8 @@ export const patterns = {
   version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
   appDir: /^\/[A-Za-z0-9._/-]*$/,
   healthUrl: /^https?:\/\/[^\s]+$/,
+  /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
+  ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
 } as const;
 
 /** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
@@ -67,6 +85,15 @@ function checkedSeconds(name: string, value: number): string {
     throw new Error(`instance script: ${name} must be a whole number of seconds, got ${value}`);
   }
   return String(value);
+}
+
+function versionAssignments(healthVersion: HealthVersion): Array<[string, string]> {
+  const { source, field } = scriptFields(healthVersion);
+  const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
+  return [
+    ['VERSION_SOURCE', source],
+    ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
+  ];
 }
 
 /**
@@ -90,12 +117,30 @@ export function renderInstanceScript(values: InstanceScriptValues): string {
     ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
     ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
     ['ROLLBACK', values.rollback ? 'true' : 'false'],
+    ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+    ['COMPOSE_CONTENT', values.composeContent ?? ''],
+    ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
+    [
+      'ENV_FROM_SSM',
+      values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
+    ],
   ];
-  const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
+  const block = assignments.map(([name, value]) => {
+    const line = `readonly ${name}=${shellQuote(value)}`;
+    // A compose file or an env value may hold "$" or "`": literal here on purpose.
+    return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+  });
   if (!deployScriptTemplate.includes(PLACEHOLDER)) {
     throw new Error('instance script: the template has lost its values placeholder');
   }
-  return deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+  const script = deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+  const bytes = Buffer.byteLength(script);
+  if (bytes > MAX_COMMAND_BYTES) {
+    throw new Error(
+      `instance script: ${bytes} bytes, more than one SSM command carries (${MAX_COMMAND_BYTES}); make compose-file or env smaller`,
+    );
+  }
+  return script;
 }
 
 export interface ScriptReport {

@@ -5,6 +5,8 @@ import type {
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { describeAwsError } from './aws-errors.js';
 import type { Clock } from './clock.js';
+import type { EnvEntry } from './app-config.js';
+import type { HealthVersion } from './health-version.js';
 import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { runScript, type InFlightCommands, type Invocation } from './run-command.js';
@@ -29,6 +31,12 @@ export interface RolloutPlan {
   batches: string[][];
   appDir: string;
   healthUrl: string;
+  /** Default `json:version`. */
+  healthVersion?: HealthVersion;
+  /** `compose-file`'s text and `env`, delivered with the deploy (not with the action's rollback). */
+  composeContent?: string;
+  envEntries?: EnvEntry[];
+  envFromSsm?: string;
   healthTimeoutSeconds: number;
   commandTimeoutSeconds: number;
   rollback: boolean;
@@ -98,6 +106,11 @@ function scriptFor(
     version,
     appDir: plan.appDir,
     healthUrl: plan.healthUrl,
+    healthVersion: plan.healthVersion,
+    // The action's rollback restores what the deploy replaced (the script's backup), never these.
+    composeContent: mode === 'deploy' ? plan.composeContent : undefined,
+    envEntries: mode === 'deploy' ? plan.envEntries : undefined,
+    envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
     healthTimeoutSeconds: plan.healthTimeoutSeconds,
     rollback: plan.rollback || mode === 'rollback',
   });

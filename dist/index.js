@@ -18670,7 +18670,7 @@ __webpack_unused_export__ = PutInventoryCommand;
 __webpack_unused_export__ = PutInventoryRequest$;
 __webpack_unused_export__ = PutInventoryResult$;
 __webpack_unused_export__ = PutParameter$;
-__webpack_unused_export__ = PutParameterCommand;
+exports.ihh = PutParameterCommand;
 __webpack_unused_export__ = PutParameterRequest$;
 __webpack_unused_export__ = PutParameterResult$;
 __webpack_unused_export__ = PutResourcePolicy$;
@@ -71264,7 +71264,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8885);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8567);
 // The bundle's entry point (ncc builds dist/index.js from it): it only runs the action. The action
 // is main.ts's run(), which tools such as @github/local-action import and call themselves, so
 // main.ts must not run anything at import (it did, and such a tool then deployed twice).
@@ -71276,7 +71276,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8885:
+/***/ 8567:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74394,74 +74394,78 @@ function awsClients({ region, endpoint, onThrottle }) {
     };
 }
 
-;// CONCATENATED MODULE: ./action/fleet.ts
-
-/** DescribeInstanceInformation takes at most 50 results per page (and ids per filter here). */
-const PAGE = 50;
-async function describe(ssm, filters) {
-    const found = [];
-    const pages = (0,client_ssm_dist_cjs/* paginateDescribeInstanceInformation */.KKC)({ client: ssm, pageSize: PAGE }, { Filters: filters });
-    for await (const page of pages)
-        found.push(...(page.InstanceInformationList ?? []));
-    return found;
-}
-function toManaged(info) {
-    if (!info.InstanceId)
-        return undefined;
-    return {
-        instanceId: info.InstanceId,
-        pingStatus: info.PingStatus ?? 'Unknown',
-        platformType: info.PlatformType,
-        computerName: info.ComputerName,
-    };
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+;// CONCATENATED MODULE: ./action/app-config.ts
+/**
+ * The app's configuration delivered with every deploy: the compose file (input `compose-file`)
+ * and `.env` entries (input `env`). Both travel inside the SSM command, so their size is bounded
+ * and the env values are never logged.
+ */
+/**
+ * The largest rendered instance script the action sends. The SSM API model gives no size for
+ * SendCommand's parameters; the one size it documents for what a command runs is the 64 KB of a
+ * document (MaxDocumentSizeExceeded), so the whole command stays within that.
+ */
+const MAX_COMMAND_BYTES = 64 * 1024;
+const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Set by the deploy itself. */
+const RESERVED_KEYS = new Set(['IMAGE', 'APP_VERSION']);
+/** A wrong `env` or `compose-file`; the message names the input (inputs.ts wraps it). */
+class AppConfigError extends Error {
+    name = 'AppConfigError';
 }
 /**
- * Resolves the target to SSM-managed instances and checks, before anything changes, that every
- * one of them is Online and runs Linux (AWS-RunShellScript). Throws naming each instance that is
- * not, with its ping status.
+ * Parses the `env` input: one `KEY=value` a line; blank lines and lines starting with `#` are
+ * skipped; a later entry for the same key wins. Values are written in single quotes on the
+ * instance, which compose reads literally, so a value cannot hold a single quote or a control
+ * character. Error messages name the line and key, never the value.
  */
-async function resolveFleet(ssm, target) {
-    let wanted;
-    let managed;
-    if (target.kind === 'tag') {
-        const infos = await describe(ssm, [{ Key: `tag:${target.key}`, Values: [target.value] }]);
-        managed = infos.map(toManaged).filter((m) => m !== undefined);
-        wanted = [...new Set(managed.map((m) => m.instanceId))].sort();
-        if (wanted.length === 0) {
-            throw new Error(`No SSM-managed instance carries the tag ${target.key}=${target.value} (instance-tag) in this region.`);
+function parseEnvEntries(raw) {
+    const byKey = new Map();
+    raw.split('\n').forEach((rawLine, index) => {
+        const line = rawLine.replace(/\r$/, '');
+        if (line.trim() === '' || line.trimStart().startsWith('#'))
+            return;
+        const at = line.indexOf('=');
+        const key = at < 0 ? line.trim() : line.slice(0, at).trim();
+        const where = `line ${index + 1}`;
+        if (at < 0 || !ENV_KEY.test(key)) {
+            throw new AppConfigError(`Input env, ${where}: expected KEY=value with a name of letters, digits and "_" not starting with a digit.`);
         }
+        if (RESERVED_KEYS.has(key)) {
+            throw new AppConfigError(`Input env, ${where}: ${key} is set by the deploy itself.`);
+        }
+        const value = line.slice(at + 1);
+        // eslint-disable-next-line no-control-regex
+        if (/['\u0000-\u001f\u007f]/.test(value)) {
+            throw new AppConfigError(`Input env, ${where}: the value of ${key} holds a single quote or a control character, which .env cannot carry safely.`);
+        }
+        byKey.delete(key);
+        byKey.set(key, value);
+    });
+    return [...byKey].map(([key, value]) => ({ key, value }));
+}
+/** The lines the instance script merges into .env. */
+function envLines(entries) {
+    return entries.map(({ key, value }) => `${key}='${value}'`).join('\n');
+}
+/**
+ * Checks that the compose file's text can travel in the command: UTF-8 text without NUL bytes,
+ * and small enough with the rest of the script (`otherBytes`) to stay within MAX_COMMAND_BYTES.
+ */
+function checkComposeContent(path, bytes, otherBytes) {
+    const text = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    if (text.includes('\u0000') || text.includes('\uFFFD')) {
+        throw new AppConfigError(`Input compose-file: ${path} is not UTF-8 text.`);
     }
-    else {
-        wanted = target.instanceIds;
-        managed = [];
-        for (let i = 0; i < wanted.length; i += PAGE) {
-            const chunk = wanted.slice(i, i + PAGE);
-            const infos = await describe(ssm, [{ Key: 'InstanceIds', Values: chunk }]);
-            managed.push(...infos.map(toManaged).filter((m) => m !== undefined));
-        }
+    const room = MAX_COMMAND_BYTES - otherBytes;
+    if (bytes.length > room) {
+        throw new AppConfigError(`Input compose-file: ${path} is ${bytes.length} bytes; with the deploy script and the env entries it must fit in one SSM command of ${MAX_COMMAND_BYTES} bytes (64 KiB), which leaves ${Math.max(room, 0)} bytes for it.`);
     }
-    const byId = new Map(managed.map((m) => [m.instanceId, m]));
-    const problems = [];
-    const fleet = [];
-    for (const id of wanted) {
-        const instance = byId.get(id);
-        if (!instance) {
-            problems.push(`${id}: not managed by SSM in this region (no agent, no instance role, or wrong region)`);
-        }
-        else if (instance.pingStatus !== 'Online') {
-            problems.push(`${id}: SSM ping status ${instance.pingStatus}`);
-        }
-        else if (instance.platformType && instance.platformType !== 'Linux') {
-            problems.push(`${id}: platform ${instance.platformType}, but the deploy script needs Linux`);
-        }
-        else {
-            fleet.push(instance);
-        }
-    }
-    if (problems.length > 0) {
-        throw new Error(`Preflight failed, nothing was changed: ${problems.length} of ${wanted.length} instances cannot run the deploy.\n${problems.join('\n')}`);
-    }
-    return fleet;
+    return text;
 }
 
 ;// CONCATENATED MODULE: ./action/deploy-script.generated.ts
@@ -74476,23 +74480,49 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
 #     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
-#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK.
+#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
+#     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
+#     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
+#     \`compose-file\`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's \`env\`:
+#     \`KEY='value'\` lines; keys validated, values free of quotes and control characters) and
+#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
-#     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
-#     (v2) when available, else \`docker-compose\` (v1).
-#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 with a JSON body whose "version"
-#     equals VERSION (whitespace-insensitive match, no jq needed), or HEALTH_TIMEOUT seconds pass.
-#     On failure it restores the previous .env, brings the previous image up and health-checks it
-#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION).
+#     DATABASE_URL or API_TOKEN, is kept as it was) and the ENV_ENTRIES (replacing lines with the
+#     same keys; before them, with MODE=deploy and ENV_FROM_SSM set, every parameter under that
+#     path, read on the instance with its own role by
+#       aws ssm get-parameters-by-path --path ENV_FROM_SSM --recursive --with-decryption
+#     as KEY='value' with KEY the last segment of the parameter's name; a name that is not a
+#     variable name or a value with a quote or control character fails the step, naming the
+#     parameter, never the value), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
+#     and \`up -d\` with \`docker compose\` (v2) when available, else \`docker-compose\` (v1).
+#     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
+#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
+#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
+#     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
+#       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
+#               \`build.version\`: {"build":{"version":"v8"}}; a numeric segment indexes an array),
+#               a string (escapes other than \\uXXXX decoded) or a bare number, read by the awk
+#               below (no jq or python on the instance). Limits: only the first 64 KiB of the body
+#               is read; a key holding "." or a character outside [A-Za-z0-9_-] cannot be
+#               addressed; of duplicate keys the last wins (as JSON.parse); nesting deeper than 64
+#               or a body that is not JSON reports no version.
+#       header  the value of the response header VERSION_FIELD (name case-insensitive, surrounding
+#               blanks trimmed; of repeated headers the last wins).
+#       none    no version: HTTP 200 is enough (an old container still answering passes too).
+#     On failure it restores the previous .env and compose file exactly, brings the previous image
+#     up and health-checks it
+#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION, reported the same
+#     way).
 #  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
 #     commands write to a file; only a failing step's tail is printed) and the state is reported
 #     three ways:
 #       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
-#                 (app-dir|lock|compose|ecr-login|pull|up|health), httpStatus ("000": no answer),
+#                 (app-dir|lock|compose|ecr-login|env-from-ssm|backup|pull|up|health), httpStatus ("000": no answer),
 #                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
@@ -74500,7 +74530,7 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #           11 rollback-failed      failed; the previous version did not become healthy either
 #           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
-#                                   no compose, ECR login)
+#                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
@@ -74525,6 +74555,8 @@ WORK_DIR="$(mktemp -d)"
 readonly WORK_DIR
 trap 'rm -rf "$WORK_DIR"' EXIT
 readonly ENV_FILE="$APP_DIR/.env"
+readonly COMPOSE_FILE="$APP_DIR/docker-compose.yml"
+readonly BACKUP_DIR="$APP_DIR/.challenge-deploy"
 
 COMPOSE_KIND=''
 PREVIOUS_IMAGE=''
@@ -74603,21 +74635,205 @@ ecr_login() {
 }
 
 write_env() {
-  local image="$1" version="$2"
+  local image="$1" version="$2" keys='IMAGE|APP_VERSION' entries="$ENV_ENTRIES"
+  if [ -s "$WORK_DIR/ssm.env" ]; then
+    entries="$(cat "$WORK_DIR/ssm.env")\${ENV_ENTRIES:+$'\\n'$ENV_ENTRIES}"
+  fi
+  if [ -n "$entries" ]; then
+    # One line per key, the last one (env over env-from-ssm).
+    entries="$(printf '%s\\n' "$entries" | awk -F= '{ key[NR] = $1; line[NR] = $0; last[$1] = NR }
+      END { for (i = 1; i <= NR; i++) if (last[key[i]] == i) print line[i] }')"
+    # The keys are validated names ([A-Za-z_][A-Za-z0-9_]*): safe inside the pattern.
+    keys="$keys|$(printf '%s\\n' "$entries" | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p' | tr '\\n' '|')"
+    keys="\${keys%|}"
+  fi
   {
     if [ -f "$WORK_DIR/env.before" ]; then
-      grep -v -E '^(IMAGE|APP_VERSION)=' "$WORK_DIR/env.before" || true
+      grep -v -E "^($keys)=" "$WORK_DIR/env.before" || true
     fi
+    if [ -n "$entries" ]; then printf '%s\\n' "$entries"; fi
     printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
 }
 
+# Reads every parameter under ENV_FROM_SSM with the instance's own role (SecureString decrypted
+# here) into $WORK_DIR/ssm.env as KEY='value' lines: KEY is the parameter name's last segment.
+# Nothing of a value is printed.
+read_ssm_env() {
+  local json="$WORK_DIR/ssm.json" i=0 name key value
+  # Steps run under \`||\` (run_step), where set -e does not apply: every failure returns itself.
+  aws ssm get-parameters-by-path --region "$REGION" --path "$ENV_FROM_SSM" --recursive \\
+    --with-decryption --output json >"$json" || return 1
+  : >"$WORK_DIR/ssm.env"
+  while :; do
+    name="$(json_path_value "Parameters.$i.Name" <"$json")"
+    [ -n "$name" ] || break
+    value="$(json_path_value "Parameters.$i.Value" <"$json"; printf x)"
+    value="\${value%x}"
+    key="\${name##*/}"
+    if ! [[ "$key" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || [ "$key" = IMAGE ] || [ "$key" = APP_VERSION ]; then
+      echo "env-from-ssm: $name: the last part of the name is not a usable variable name"
+      return 1
+    fi
+    if [[ "$value" == *"'"* ]] || [[ "$value" =~ [[:cntrl:]] ]]; then
+      echo "env-from-ssm: $name: the value holds a single quote or a control character"
+      return 1
+    fi
+    printf "%s='%s'\\n" "$key" "$value" >>"$WORK_DIR/ssm.env" || return 1
+    i=$((i + 1))
+  done
+  echo "env-from-ssm: $i parameter(s) under $ENV_FROM_SSM"
+}
+
+write_compose() {
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    printf '%s' "$COMPOSE_CONTENT" >"$COMPOSE_FILE"
+  fi
+}
+
+# Keeps what this deploy replaces, for the action's rollback from VERSION (MODE=rollback).
+keep_backup() {
+  mkdir -p "$BACKUP_DIR" && chmod 700 "$BACKUP_DIR" && rm -f "$BACKUP_DIR"/before-* || return 1
+  if [ -f "$WORK_DIR/env.before" ]; then
+    cp "$WORK_DIR/env.before" "$BACKUP_DIR/before-$VERSION.env" || return 1
+  fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml" || return 1
+  fi
+}
+
+# MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
+# asked for, restores it exactly. Returns 1 when there is no such backup.
+restore_backup() {
+  local from="$PREVIOUS_VERSION"
+  [[ "$from" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]] || return 1
+  [ -f "$BACKUP_DIR/before-$from.env" ] || return 1
+  grep -q -x "APP_VERSION=$VERSION" "$BACKUP_DIR/before-$from.env" || return 1
+  cat "$BACKUP_DIR/before-$from.env" >"$ENV_FILE"
+  if [ -f "$BACKUP_DIR/before-$from.compose.yml" ]; then
+    cat "$BACKUP_DIR/before-$from.compose.yml" >"$COMPOSE_FILE"
+  fi
+  log "restored .env and the compose file as they were before $from"
+}
+
 restore_env() {
   if [ -f "$WORK_DIR/env.before" ]; then
     cat "$WORK_DIR/env.before" >"$ENV_FILE"
   fi
+  if [ -f "$WORK_DIR/compose.before" ]; then
+    cat "$WORK_DIR/compose.before" >"$COMPOSE_FILE"
+  fi
+}
+
+# Prints the scalar at the dot path $1 of the JSON document on stdin (see the contract, 3.).
+json_path_value() {
+  awk -v path="$1" '
+    function skip() { while (pos <= n && index(" \\t\\r\\n", substr(doc, pos, 1)) > 0) pos++ }
+    function str(   out, c, e) {
+      pos++
+      out = ""
+      while (pos <= n) {
+        c = substr(doc, pos, 1)
+        if (c == "\\"") { pos++; return out }
+        if (c == "\\\\") {
+          e = substr(doc, pos + 1, 1)
+          pos += 2
+          if (e == "u") { out = out "\\\\u" substr(doc, pos, 4); pos += 4 }
+          else if (e == "n") out = out "\\n"
+          else if (e == "t") out = out "\\t"
+          else if (e == "r") out = out "\\r"
+          else if (e == "b" || e == "f") out = out " "
+          else out = out e
+          continue
+        }
+        out = out c
+        pos++
+      }
+      bad = 1
+      return out
+    }
+    # level: the path segment a key or index here must match; on: every enclosing one matched.
+    function value(level, on,   c, key, idx, s) {
+      if (bad) return
+      if (level > 64) { bad = 1; return }
+      skip()
+      c = substr(doc, pos, 1)
+      if (c == "{" || c == "[") {
+        pos++
+        skip()
+        if (substr(doc, pos, 1) == (c == "{" ? "}" : "]")) { pos++; return }
+        idx = 0
+        while (!bad) {
+          skip()
+          if (c == "{") {
+            if (substr(doc, pos, 1) != "\\"") { bad = 1; return }
+            key = str()
+            skip()
+            if (substr(doc, pos, 1) != ":") { bad = 1; return }
+            pos++
+          } else {
+            key = idx ""
+            idx++
+          }
+          value(level + 1, on && level <= segments && key == segment[level])
+          skip()
+          s = substr(doc, pos, 1)
+          pos++
+          if (s == (c == "{" ? "}" : "]")) return
+          if (s != ",") { bad = 1; return }
+        }
+        return
+      }
+      if (c == "\\"") {
+        s = str()
+      } else {
+        s = ""
+        while (pos <= n && index(",}] \\t\\r\\n", c = substr(doc, pos, 1)) == 0) { s = s c; pos++ }
+        if (s !~ /^(-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?|true|false|null)$/) { bad = 1; return }
+        if (s == "null") return
+      }
+      if (on && level == segments + 1) { found = s; has = 1 }
+    }
+    BEGIN { segments = split(path, segment, ".") }
+    { doc = doc $0 "\\n" }
+    END {
+      n = length(doc)
+      pos = 1
+      value(1, 1)
+      skip()
+      if (pos <= n) bad = 1
+      if (!bad && has) printf "%s", found
+    }
+  '
+}
+
+# Prints the value of the response header $1 in the curl -D file $2 (the last response's).
+header_value() {
+  awk -v name="$1" '
+    BEGIN { name = tolower(name) }
+    /^HTTP\\// { has = 0; next }
+    {
+      line = $0
+      sub(/\\r$/, "", line)
+      i = index(line, ":")
+      if (i > 1 && tolower(substr(line, 1, i - 1)) == name) {
+        v = substr(line, i + 1)
+        gsub(/^[ \\t]+|[ \\t]+$/, "", v)
+        has = 1
+      }
+    }
+    END { if (has) printf "%s", v }
+  ' "$2"
+}
+
+# The version the last health answer reported, the way VERSION_SOURCE says (none: empty).
+reported_version() {
+  case "$VERSION_SOURCE" in
+    json) head -c 65536 "$WORK_DIR/health.body" | json_path_value "$VERSION_FIELD" ;;
+    header) header_value "$VERSION_FIELD" "$WORK_DIR/health.headers" ;;
+  esac
 }
 
 compose_pull() { compose pull; }
@@ -74626,15 +74842,16 @@ compose_up() { compose up -d; }
 # Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
 # timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
 wait_healthy() {
-  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body" compact
+  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body"
   local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
+  if [ "$VERSION_SOURCE" = 'none' ]; then expected=''; fi
   while :; do
     attempts=$((attempts + 1))
     : >"$body"
-    HTTP_STATUS="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
+    : >"$WORK_DIR/health.headers"
+    HTTP_STATUS="$(curl -sS -o "$body" -D "$WORK_DIR/health.headers" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
     HTTP_STATUS="\${HTTP_STATUS:-000}"
-    compact="$(tr -d '[:space:]' <"$body" 2>/dev/null | cut -c1-2000)" || compact=''
-    REPORTED_VERSION="$(printf '%s' "$compact" | grep -o '"version":"[^"]*"' | head -n 1 | cut -d'"' -f4)" || true
+    REPORTED_VERSION="$(reported_version 2>/dev/null | tr -d '\\000-\\037' | cut -c1-200)" || REPORTED_VERSION=''
     HEALTH_SECONDS=$((SECONDS - started))
     if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
       log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
@@ -74695,6 +74912,9 @@ main() {
   if [ -f "$ENV_FILE" ]; then
     cp "$ENV_FILE" "$WORK_DIR/env.before"
   fi
+  if [ -f "$COMPOSE_FILE" ]; then
+    cp "$COMPOSE_FILE" "$WORK_DIR/compose.before"
+  fi
   PREVIOUS_IMAGE="$(env_value IMAGE)"
   PREVIOUS_VERSION="$(env_value APP_VERSION)"
   printf '%s {"image":%s,"version":%s}\\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
@@ -74707,7 +74927,21 @@ main() {
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
   fi
-  write_env "$IMAGE" "$VERSION"
+  if [ "$MODE" = 'deploy' ] && [ -n "$ENV_FROM_SSM" ]; then
+    if ! run_step env-from-ssm read_ssm_env; then
+      report failed-unchanged 13
+    fi
+  fi
+  if [ "$MODE" = 'deploy' ]; then
+    if ! run_step backup keep_backup; then
+      report failed-unchanged 13
+    fi
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  elif ! restore_backup; then
+    write_env "$IMAGE" "$VERSION"
+    write_compose
+  fi
   if deploy; then
     report deployed 0
   fi
@@ -74728,7 +74962,126 @@ main() {
 main
 `;
 
+;// CONCATENATED MODULE: ./action/fleet.ts
+
+/** DescribeInstanceInformation takes at most 50 results per page (and ids per filter here). */
+const PAGE = 50;
+async function describe(ssm, filters) {
+    const found = [];
+    const pages = (0,client_ssm_dist_cjs/* paginateDescribeInstanceInformation */.KKC)({ client: ssm, pageSize: PAGE }, { Filters: filters });
+    for await (const page of pages)
+        found.push(...(page.InstanceInformationList ?? []));
+    return found;
+}
+function toManaged(info) {
+    if (!info.InstanceId)
+        return undefined;
+    return {
+        instanceId: info.InstanceId,
+        pingStatus: info.PingStatus ?? 'Unknown',
+        platformType: info.PlatformType,
+        computerName: info.ComputerName,
+    };
+}
+/**
+ * Resolves the target to SSM-managed instances and checks, before anything changes, that every
+ * one of them is Online and runs Linux (AWS-RunShellScript). Throws naming each instance that is
+ * not, with its ping status.
+ */
+async function resolveFleet(ssm, target) {
+    let wanted;
+    let managed;
+    if (target.kind === 'tag') {
+        const infos = await describe(ssm, [{ Key: `tag:${target.key}`, Values: [target.value] }]);
+        managed = infos.map(toManaged).filter((m) => m !== undefined);
+        wanted = [...new Set(managed.map((m) => m.instanceId))].sort();
+        if (wanted.length === 0) {
+            throw new Error(`No SSM-managed instance carries the tag ${target.key}=${target.value} (instance-tag) in this region.`);
+        }
+    }
+    else {
+        wanted = target.instanceIds;
+        managed = [];
+        for (let i = 0; i < wanted.length; i += PAGE) {
+            const chunk = wanted.slice(i, i + PAGE);
+            const infos = await describe(ssm, [{ Key: 'InstanceIds', Values: chunk }]);
+            managed.push(...infos.map(toManaged).filter((m) => m !== undefined));
+        }
+    }
+    const byId = new Map(managed.map((m) => [m.instanceId, m]));
+    const problems = [];
+    const fleet = [];
+    for (const id of wanted) {
+        const instance = byId.get(id);
+        if (!instance) {
+            problems.push(`${id}: not managed by SSM in this region (no agent, no instance role, or wrong region)`);
+        }
+        else if (instance.pingStatus !== 'Online') {
+            problems.push(`${id}: SSM ping status ${instance.pingStatus}`);
+        }
+        else if (instance.platformType && instance.platformType !== 'Linux') {
+            problems.push(`${id}: platform ${instance.platformType}, but the deploy script needs Linux`);
+        }
+        else {
+            fleet.push(instance);
+        }
+    }
+    if (problems.length > 0) {
+        throw new Error(`Preflight failed, nothing was changed: ${problems.length} of ${wanted.length} instances cannot run the deploy.\n${problems.join('\n')}`);
+    }
+    return fleet;
+}
+
+;// CONCATENATED MODULE: ./action/health-version.ts
+const DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
+/**
+ * Object keys or array indexes, joined by dots. The instance's reader (awk) compares them
+ * literally, so a key that holds a dot or a character outside this set cannot be addressed.
+ */
+const JSON_PATH = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,15}$/;
+/** An HTTP field name (RFC 9110 token), without the characters a shell or awk treats specially. */
+const HEADER_NAME = /^[A-Za-z0-9!#%&*+.^_|~-]{1,128}$/;
+/** Parses `json:<path>`, `header:<Name>` or `none`; undefined when the text is none of them. */
+function parseHealthVersion(raw) {
+    if (raw === 'none')
+        return { kind: 'none' };
+    if (raw.startsWith('json:')) {
+        const path = raw.slice('json:'.length);
+        return JSON_PATH.test(path) ? { kind: 'json', path } : undefined;
+    }
+    if (raw.startsWith('header:')) {
+        const name = raw.slice('header:'.length);
+        return HEADER_NAME.test(name) ? { kind: 'header', name } : undefined;
+    }
+    return undefined;
+}
+/** The instance script's VERSION_SOURCE and VERSION_FIELD for a health-version. */
+function scriptFields(healthVersion) {
+    switch (healthVersion.kind) {
+        case 'json':
+            return { source: 'json', field: healthVersion.path };
+        case 'header':
+            return { source: 'header', field: healthVersion.name };
+        case 'none':
+            return { source: 'none', field: '' };
+    }
+}
+/** Words for log lines and messages: `"version" in the JSON body`, `header X-Version`. */
+function describeHealthVersion(healthVersion) {
+    switch (healthVersion.kind) {
+        case 'json':
+            return `"${healthVersion.path}" in the JSON body`;
+        case 'header':
+            return `header ${healthVersion.name}`;
+        case 'none':
+            return 'nothing (HTTP 200 is enough)';
+    }
+}
+
 ;// CONCATENATED MODULE: ./action/instance-script.ts
+// Why a bash template sent through AWS-RunShellScript: docs/decisions.md.
+
+
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
 const ScriptExit = {
@@ -74754,6 +75107,8 @@ const patterns = {
     version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
     appDir: /^\/[A-Za-z0-9._/-]*$/,
     healthUrl: /^https?:\/\/[^\s]+$/,
+    /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
+    ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
 };
 /** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
 function shellQuote(value) {
@@ -74770,6 +75125,14 @@ function checkedSeconds(name, value) {
         throw new Error(`instance script: ${name} must be a whole number of seconds, got ${value}`);
     }
     return String(value);
+}
+function versionAssignments(healthVersion) {
+    const { source, field } = scriptFields(healthVersion);
+    const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
+    return [
+        ['VERSION_SOURCE', source],
+        ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
+    ];
 }
 /**
  * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
@@ -74790,12 +75153,28 @@ function renderInstanceScript(values) {
         ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
         ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
         ['ROLLBACK', values.rollback ? 'true' : 'false'],
+        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+        ['COMPOSE_CONTENT', values.composeContent ?? ''],
+        ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
+        [
+            'ENV_FROM_SSM',
+            values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
+        ],
     ];
-    const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
+    const block = assignments.map(([name, value]) => {
+        const line = `readonly ${name}=${shellQuote(value)}`;
+        // A compose file or an env value may hold "$" or "`": literal here on purpose.
+        return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+    });
     if (!deployScriptTemplate.includes(PLACEHOLDER)) {
         throw new Error('instance script: the template has lost its values placeholder');
     }
-    return deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+    const script = deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+    const bytes = Buffer.byteLength(script);
+    if (bytes > MAX_COMMAND_BYTES) {
+        throw new Error(`instance script: ${bytes} bytes, more than one SSM command carries (${MAX_COMMAND_BYTES}); make compose-file or env smaller`);
+    }
+    return script;
 }
 const outcomeByExitCode = {
     [ScriptExit.deployed]: 'deployed',
@@ -74854,7 +75233,35 @@ function parseScriptReport(output, exitCode) {
     };
 }
 
+;// CONCATENATED MODULE: ./action/release.ts
+
+/** Parameter Store names: a path of letters, digits, "_", "." and "-", or one such name. */
+const RELEASE_PARAMETER = /^(\/[A-Za-z0-9_.-]+)+$|^[A-Za-z0-9_.-]+$/;
+/** Names AWS keeps for itself. */
+const RESERVED_PREFIX = /^\/?(aws|ssm)/i;
+/** The run the deploy belongs to, from the variables every GitHub runner sets. */
+function runContext(env) {
+    const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
+    const run = env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+        : '';
+    return { commit: env.GITHUB_SHA ?? '', run };
+}
+/** Overwrites the parameter with the release as JSON (a String parameter: nothing in it is secret). */
+async function publishRelease(ssm, name, release) {
+    await ssm.send(new client_ssm_dist_cjs/* PutParameterCommand */.ihh({
+        Name: name,
+        Value: JSON.stringify(release),
+        Type: 'String',
+        Overwrite: true,
+        Description: `challenge-deploy: the release new instances start (${release.version})`,
+    }));
+}
+
 ;// CONCATENATED MODULE: ./action/inputs.ts
+
+
+
 
 /** A wrong input; the message names it. */
 class InputError extends Error {
@@ -74941,6 +75348,48 @@ function healthUrl(raw) {
     }
     return raw;
 }
+const COMPOSE_FILE = /^[A-Za-z0-9_][A-Za-z0-9._/-]{0,1023}$/;
+function composeFile(raw) {
+    if (raw === '')
+        return undefined;
+    if (!COMPOSE_FILE.test(raw) || raw.split('/').includes('..')) {
+        throw new InputError(`Input compose-file must be a path relative to the workspace, of letters, digits, ".", "_", "-" and "/", without "..", got "${raw}".`);
+    }
+    return raw;
+}
+function envEntries(raw) {
+    try {
+        return parseEnvEntries(raw);
+    }
+    catch (error) {
+        if (error instanceof AppConfigError)
+            throw new InputError(error.message);
+        throw error;
+    }
+}
+function envFromSsm(raw) {
+    if (raw === '')
+        return undefined;
+    if (!patterns.ssmPath.test(raw) || raw.length > 1011) {
+        throw new InputError(`Input env-from-ssm must be a Parameter Store path such as /my-app/production/ (letters, digits, "_", ".", "-" between slashes), got "${raw}".`);
+    }
+    return raw;
+}
+function releaseParameter(raw) {
+    if (raw === '')
+        return undefined;
+    if (!RELEASE_PARAMETER.test(raw) || RESERVED_PREFIX.test(raw) || raw.length > 1011) {
+        throw new InputError(`Input release-parameter must be an SSM parameter name such as /my-app/production/release (letters, digits, "_", ".", "-" between slashes, not starting with aws or ssm), got "${raw}".`);
+    }
+    return raw;
+}
+function healthVersion(raw) {
+    const parsed = parseHealthVersion(raw);
+    if (!parsed) {
+        throw new InputError(`Input health-version must be json:<field> (a dot path into the JSON body, such as json:version or json:build.version; letters, digits, "_" and "-" between the dots), header:<Header-Name> (such as header:X-App-Version) or none; got "${raw}".`);
+    }
+    return parsed;
+}
 /**
  * Parses and validates every input before any AWS call. `read` returns an input's raw value
  * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
@@ -74997,12 +75446,17 @@ function parseInputs(read, env = {}) {
         fleet: fleet(get('instance-ids'), get('instance-tag')),
         appDir: appDir(get('app-dir', '/opt/challenge-app')),
         healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
+        healthVersion: healthVersion(get('health-version', 'json:version')),
         healthTimeoutSeconds,
         maxParallel: maxParallel(get('max-parallel', '1')),
         rollback: inputs_boolean('rollback', get('rollback', 'true')),
         targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
         commandTimeoutSeconds,
         dryRun: inputs_boolean('dry-run', get('dry-run', 'false')),
+        composeFile: composeFile(get('compose-file')),
+        env: envEntries(read('env')),
+        envFromSsm: envFromSsm(get('env-from-ssm')),
+        releaseParameter: releaseParameter(get('release-parameter')),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -75462,6 +75916,7 @@ class PollSchedule {
 }
 
 ;// CONCATENATED MODULE: ./action/run-command.ts
+// Why a polling loop and not the SDK waiter: docs/decisions.md.
 
 
 
@@ -76017,6 +76472,11 @@ function scriptFor(plan, mode, image, version) {
         version,
         appDir: plan.appDir,
         healthUrl: plan.healthUrl,
+        healthVersion: plan.healthVersion,
+        // The action's rollback restores what the deploy replaced (the script's backup), never these.
+        composeContent: mode === 'deploy' ? plan.composeContent : undefined,
+        envEntries: mode === 'deploy' ? plan.envEntries : undefined,
+        envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
         healthTimeoutSeconds: plan.healthTimeoutSeconds,
         rollback: plan.rollback || mode === 'rollback',
     });
@@ -76489,12 +76949,45 @@ function renderDryRun(plan) {
 
 
 
+
+
+
+
+
 /**
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
  */
+/** Reads and checks `compose-file` before any AWS call; undefined when it is not set. */
+function composeContent(deps, inputs) {
+    if (inputs.composeFile === undefined)
+        return undefined;
+    const read = deps.readWorkspaceFile ??
+        ((path) => (0,external_node_fs_.readFileSync)((0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE ?? '.', path)));
+    let bytes;
+    try {
+        bytes = read(inputs.composeFile);
+    }
+    catch (error) {
+        const code = error.code ?? String(error);
+        throw new InputError(`Input compose-file: cannot read ${inputs.composeFile} (${code}).`);
+    }
+    if (bytes.length === 0)
+        throw new InputError(`Input compose-file: ${inputs.composeFile} is empty.`);
+    // Room for the template, the env entries and the other values (paths, URL, image: < 4 KiB).
+    const otherBytes = Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(envLines(inputs.env)) + 4096;
+    try {
+        return checkComposeContent(inputs.composeFile, bytes, otherBytes);
+    }
+    catch (error) {
+        if (error instanceof AppConfigError)
+            throw new InputError(error.message);
+        throw error;
+    }
+}
 async function deploy(deps, inputs) {
     const { ecr, ssm, log } = deps;
+    const compose = composeContent(deps, inputs);
     const fleet = await resolveFleet(ssm, inputs.fleet);
     const ids = fleet.map((instance) => instance.instanceId);
     const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
@@ -76531,8 +77024,13 @@ async function deploy(deps, inputs) {
             version: image.version,
             appDir: inputs.appDir,
             healthUrl: inputs.healthUrl,
+            healthVersion: inputs.healthVersion,
             healthTimeoutSeconds: inputs.healthTimeoutSeconds,
             rollback: inputs.rollback,
+            composeContent: compose,
+            // The plan is printed: the env values are not.
+            envEntries: inputs.env.map(({ key }) => ({ key, value: '(hidden)' })),
+            envFromSsm: inputs.envFromSsm,
         });
         const source = inputs.imageSource.kind === 'promote'
             ? `ECR tag ${inputs.imageSource.sourceTag}`
@@ -76569,6 +77067,10 @@ async function deploy(deps, inputs) {
         batches,
         appDir: inputs.appDir,
         healthUrl: inputs.healthUrl,
+        healthVersion: inputs.healthVersion,
+        composeContent: compose,
+        envEntries: inputs.env,
+        envFromSsm: inputs.envFromSsm,
         healthTimeoutSeconds: inputs.healthTimeoutSeconds,
         commandTimeoutSeconds: inputs.commandTimeoutSeconds,
         rollback: inputs.rollback,
@@ -76580,11 +77082,31 @@ async function deploy(deps, inputs) {
     if (throttled > 0) {
         log.notice(`AWS throttled ${throttled} request(s) of this deploy; the SDK and the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`, { title: 'AWS throttling' });
     }
-    return {
-        outputs: rolloutOutputs(report, image.digest),
-        summary: renderSummary(report, image.digest),
-        failure: report.failure,
-    };
+    let failure = report.failure;
+    let summary = renderSummary(report, image.digest);
+    if (report.succeeded && !failure && inputs.releaseParameter) {
+        failure = await recordRelease(deps, inputs.releaseParameter, {
+            version: image.version,
+            image: image.uri,
+            digest: image.digest,
+            ...(deps.run ?? runContext(process.env)),
+        });
+        if (failure)
+            summary += `\n### ❌ ${failure}\n`;
+    }
+    return { outputs: rolloutOutputs(report, image.digest), summary, failure };
+}
+/** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
+async function recordRelease(deps, name, release) {
+    try {
+        await publishRelease(deps.ssm, name, release);
+        deps.log.info(`Release ${release.version} recorded in SSM parameter ${name}.`);
+        return undefined;
+    }
+    catch (error) {
+        const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        return `${release.version} runs healthy on every instance, but recording it in the SSM parameter ${name} failed (${text}): instances launched from now on would start the previous release. Re-run the job, or put the release there by hand.`;
+    }
 }
 const OUTCOME_TITLE = {
     failed: 'failed',
@@ -76641,6 +77163,7 @@ async function cancelInFlight(ssm, commandIds, log) {
 // `isPost` in the job state, so a run that finds it is the post run (like actions/checkout).
 // index.ts runs it; importing this module runs nothing. This is the only module that touches @actions/core inputs, outputs, state
 // and the job summary; everything it calls takes plain values and injected clients.
+// Why there is no @actions/github: docs/decisions.md.
 
 
 

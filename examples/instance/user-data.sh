@@ -1,8 +1,10 @@
 #!/bin/bash
 # cloud-init user data for one instance of the fleet (Amazon Linux 2023, Ubuntu 22.04 or 24.04).
 # Installs Docker with Compose, the AWS CLI, curl and the SSM agent, and prepares APP_DIR with the
-# compose file and an .env for the service. The first deploy of the action then pulls the image,
-# writes IMAGE and APP_VERSION into .env (keeping every other line) and starts it.
+# compose file and an .env for the service. When the action's release-parameter already names a
+# release, it logs in to ECR and starts that release (a new instance of an Auto Scaling group);
+# otherwise the first deploy of the action pulls the image, writes IMAGE and APP_VERSION into .env
+# (keeping every other line) and starts it.
 #
 # Before launching: fill in DATABASE_URL and API_TOKEN below (or, better, fetch them from SSM
 # Parameter Store / Secrets Manager here), give the instance the role with
@@ -22,6 +24,9 @@ SHUTDOWN_DELAY='25'
 COMPOSE_VERSION='v2.29.7'
 COMPOSE_PLUGIN_DIR="${COMPOSE_PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}"
 OS_RELEASE="${OS_RELEASE:-/etc/os-release}"
+# The action's release-parameter and env-from-ssm (empty: none); new instances start from them.
+RELEASE_PARAMETER="${RELEASE_PARAMETER-/APP_RELEASE_PARAMETER}"
+ENV_FROM_SSM="${ENV_FROM_SSM-/APP_PARAMETER_PATH/}"
 
 log() { echo "[user-data] $*"; }
 
@@ -119,4 +124,33 @@ API_TOKEN=$API_TOKEN
 SHUTDOWN_DELAY=$SHUTDOWN_DELAY
 ENV
 )
+
+# An instance launched after the first deploy (Auto Scaling, a replacement) starts the current
+# release: the action's release-parameter holds {"version","image","digest","commit","run"}.
+if [ -n "$RELEASE_PARAMETER" ]; then
+  region="$(curl -fsS -H "X-aws-ec2-metadata-token: $imds_token" http://169.254.169.254/latest/meta-data/placement/region)"
+  release="$(aws ssm get-parameter --region "$region" --name "$RELEASE_PARAMETER" --query Parameter.Value --output text 2>/dev/null || true)"
+  # The action writes this JSON itself (JSON.stringify of validated tags and image references: no
+  # quotes or backslashes inside), so sed reads it; jq need not be installed.
+  image="$(printf '%s' "$release" | sed -n 's/.*"image":"\([^"]*\)".*/\1/p')"
+  version="$(printf '%s' "$release" | sed -n 's/.*"version":"\([^"]*\)".*/\1/p')"
+  if [ -n "$image" ] && [ -n "$version" ]; then
+    if [ -n "$ENV_FROM_SSM" ]; then
+      # As the deploy does (env-from-ssm): every parameter under the path, NAME='value'.
+      aws ssm get-parameters-by-path --region "$region" --path "$ENV_FROM_SSM" --recursive \
+        --with-decryption --query 'Parameters[].[Name,Value]' --output text |
+        while IFS=$'\t' read -r name value; do
+          case "$value" in *"'"*) log "env-from-ssm: skipping $name (a single quote)"; continue ;; esac
+          printf "%s='%s'\n" "${name##*/}" "$value"
+        done >>"$APP_DIR/.env"
+    fi
+    printf 'IMAGE=%s\nAPP_VERSION=%s\n' "$image" "$version" >>"$APP_DIR/.env"
+    log "starting the current release $version"
+    aws ecr get-login-password --region "$region" | docker login --username AWS --password-stdin "${image%%/*}"
+    (cd "$APP_DIR" && docker compose pull && docker compose up -d)
+    log "ready: $version runs in $APP_DIR (instance $instance_id)"
+    exit 0
+  fi
+  log "no release in $RELEASE_PARAMETER yet"
+fi
 log "ready for the first deploy: $APP_DIR (instance $instance_id)"

@@ -1,7 +1,7 @@
 // Runs the rendered instance script with bash in a sandbox whose PATH holds stand-ins for
 // docker, docker-compose, aws, curl and sleep (see instance-sandbox.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
@@ -11,12 +11,14 @@ import {
   ScriptExit,
   type InstanceScriptValues,
 } from '../../action/instance-script.js';
-import { createSandbox, type Health, type Sandbox } from './instance-sandbox.js';
+import { createSandbox, type AppShape, type Health, type Sandbox } from './instance-sandbox.js';
 
 interface Scenario {
   env?: string;
   health: Health;
   composeV2?: boolean;
+  appShape?: AppShape;
+  ssmParametersJson?: string;
   values?: Partial<InstanceScriptValues>;
   /** How SSM's agent starts it: `sh <file>` on instances whose sh is dash. */
   shell?: string;
@@ -205,5 +207,283 @@ describe('the instance script', () => {
     for (const name of ['PWNED', 'PWNED2', 'PWNED3']) {
       expect(existsSync(join(run.root, name))).toBe(false);
     }
+  });
+});
+
+describe('the instance script recognising the version the way health-version says', () => {
+  it('reads a dot path into the JSON body and ignores a "version" elsewhere', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      appShape: 'nested',
+      values: { healthVersion: { kind: 'json', path: 'app.builds.0.version' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v8' });
+  });
+
+  it('passes neither version under json:version when the body reports it elsewhere', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy', appShape: 'nested' });
+    expect(run.exitCode).toBe(ScriptExit.rollbackFailed);
+    expect(run.report).toMatchObject({ httpStatus: '200', reportedVersion: 'not-this' });
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('reads the version from a response header, whatever the case of its name', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      appShape: 'header',
+      values: { healthVersion: { kind: 'header', name: 'X-App-Version' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v8' });
+  });
+
+  it('rolls back when the header still names the old version, and checks the old one by header', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'old-version-answers',
+      appShape: 'header',
+      values: { healthVersion: { kind: 'header', name: 'x-app-version' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(run.report).toMatchObject({
+      outcome: 'rolled-back',
+      reportedVersion: 'v7',
+      rollbackHttpStatus: '200',
+    });
+  });
+
+  it('passes an app that reports no version with health-version none on HTTP 200 alone', () => {
+    const none = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      appShape: 'plain',
+      values: { healthVersion: { kind: 'none' } },
+    });
+    expect(none.exitCode).toBe(ScriptExit.deployed);
+    expect(none.report).toMatchObject({ outcome: 'deployed', httpStatus: '200' });
+    expect(none.report.reportedVersion).toBeUndefined();
+    // The same app under the default json:version never passes.
+    const json = runScenario({ env: OLD_ENV, health: 'healthy', appShape: 'plain' });
+    expect(json.exitCode).toBe(ScriptExit.rollbackFailed);
+  });
+
+  it('still gates on the HTTP status with health-version none, and rolls back on it', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'new-unhealthy',
+      appShape: 'plain',
+      values: { healthVersion: { kind: 'none' } },
+    });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(run.report).toMatchObject({ httpStatus: '503', rollbackHttpStatus: '200' });
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('rolls back by the same rule in rollback mode (the action returning an updated instance)', () => {
+    const run = runScenario({
+      env: OLD_ENV.replace(/v7/g, 'v8'),
+      health: 'healthy',
+      appShape: 'header',
+      values: {
+        mode: 'rollback',
+        image: '10.231.0.1:5000/challenge-app:v7',
+        version: 'v7',
+        healthVersion: { kind: 'header', name: 'X-App-Version' },
+      },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v7' });
+    expect(run.running).toBe('v7');
+  });
+});
+
+describe('the instance script delivering compose-file and env', () => {
+  const COMPOSE_V8 =
+    "services:\n  app:\n    image: ${IMAGE}\n    environment:\n      GREETING: 'it''s $(touch PWNED) `touch PWNED2`'\n";
+  const ENTRIES = [
+    { key: 'GREETING', value: 'hello $(touch PWNED3) `touch PWNED4` "quoted" \\ back' },
+    { key: 'API_TOKEN', value: 'token-c' },
+  ];
+
+  it('writes the compose file and merges the entries into .env, keeping every other line', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      values: { composeContent: COMPOSE_V8, envEntries: ENTRIES },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(readFileSync(join(run.root, 'app', 'docker-compose.yml'), 'utf8')).toBe(COMPOSE_V8);
+    expect(run.env).toBe(
+      "DATABASE_URL=postgres://app:s3cret@db:5432/app\nGREETING='hello $(touch PWNED3) `touch PWNED4` \"quoted\" \\ back'\nAPI_TOKEN='token-c'\nIMAGE=10.231.0.1:5000/challenge-app:v8\nAPP_VERSION=v8\n",
+    );
+    for (const name of ['PWNED', 'PWNED2', 'PWNED3', 'PWNED4']) {
+      expect(existsSync(join(run.root, name))).toBe(false);
+      expect(existsSync(join(run.root, 'app', name))).toBe(false);
+    }
+    // The values are in .env only, not in the output that SSM keeps and the action logs.
+    expect(run.output).not.toContain('token-c');
+    expect(run.output).not.toContain('hello');
+  });
+
+  it('restores the previous compose file and .env exactly when the new version fails', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'new-unhealthy',
+      values: { composeContent: COMPOSE_V8, envEntries: ENTRIES },
+    });
+    expect(run.exitCode).toBe(ScriptExit.rolledBack);
+    expect(readFileSync(join(run.root, 'app', 'docker-compose.yml'), 'utf8')).toBe(
+      'services: {}\n',
+    );
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('changes nothing when it cannot keep the backup (a file where its directory goes)', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, '.challenge-deploy'), 'not a directory');
+    const run = sandbox.run(
+      renderInstanceScript({ ...BASE, appDir: sandbox.appDir, composeContent: COMPOSE_V8 }),
+    );
+    expect(run.exitCode).toBe(ScriptExit.failedUnchanged);
+    expect(parseScriptReport(run.stdout, run.exitCode ?? undefined).failedStep).toBe('backup');
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+  });
+
+  it('leaves the compose file alone when compose-file is not set', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy' });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(readFileSync(join(run.root, 'app', 'docker-compose.yml'), 'utf8')).toBe(
+      'services: {}\n',
+    );
+  });
+
+  it("returns an updated instance to exactly what the deploy replaced (the action's rollback)", () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const base = { ...BASE, appDir: sandbox.appDir };
+    const deployed = sandbox.run(
+      renderInstanceScript({ ...base, composeContent: COMPOSE_V8, envEntries: ENTRIES }),
+    );
+    expect(deployed.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.env()).toContain("API_TOKEN='token-c'");
+    const rolledBack = sandbox.run(
+      renderInstanceScript({
+        ...base,
+        mode: 'rollback',
+        image: '10.231.0.1:5000/challenge-app:v7',
+        version: 'v7',
+      }),
+    );
+    expect(rolledBack.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+    expect(sandbox.running()).toBe('v7');
+  });
+
+  it('rewrites only IMAGE and APP_VERSION on a rollback without a matching backup', () => {
+    const sandbox = createSandbox({ env: OLD_ENV.replace(/v7/g, 'v8'), health: 'healthy' });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, 'docker-compose.yml'), COMPOSE_V8);
+    const run = sandbox.run(
+      renderInstanceScript({
+        ...BASE,
+        appDir: sandbox.appDir,
+        mode: 'rollback',
+        image: '10.231.0.1:5000/challenge-app:v7',
+        version: 'v7',
+      }),
+    );
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.env()).toBe(
+      'DATABASE_URL=postgres://app:s3cret@db:5432/app\nAPI_TOKEN=token-a,token-b\nIMAGE=10.231.0.1:5000/challenge-app:v7\nAPP_VERSION=v7\n',
+    );
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe(COMPOSE_V8);
+  });
+});
+
+describe('the instance script reading env-from-ssm', () => {
+  const parameter = (name: string, value: string, type = 'SecureString') => ({
+    Name: name,
+    Type: type,
+    Value: value,
+    Version: 3,
+    LastModifiedDate: '2026-11-30T12:00:00.000000+00:00',
+    ARN: `arn:aws:ssm:eu-west-1:123456789012:parameter${name}`,
+    DataType: 'text',
+  });
+  // As the AWS CLI prints it (--output json: indented, one parameter after another).
+  const PARAMETERS = JSON.stringify(
+    {
+      Parameters: [
+        parameter('/my-app/production/API_TOKEN', 's3cret-from-ssm $(touch PWNED) "x" \\ y'),
+        parameter('/my-app/production/db/DATABASE_URL', 'postgres://u:p@db/app'),
+        parameter('/my-app/production/LOG_LEVEL', 'info', 'String'),
+      ],
+    },
+    null,
+    4,
+  );
+  const FROM_SSM = { envFromSsm: '/my-app/production/' };
+
+  it('writes every parameter under the path into .env, the env input winning, and prints no value', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      ssmParametersJson: PARAMETERS,
+      values: { ...FROM_SSM, envEntries: [{ key: 'LOG_LEVEL', value: 'debug' }] },
+    });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.calls).toContain(
+      'aws ssm get-parameters-by-path --region eu-west-1 --path /my-app/production/ --recursive --with-decryption --output json',
+    );
+    expect(run.env).toBe(
+      [
+        `API_TOKEN='s3cret-from-ssm $(touch PWNED) "x" \\ y'`,
+        "DATABASE_URL='postgres://u:p@db/app'",
+        "LOG_LEVEL='debug'",
+        'IMAGE=10.231.0.1:5000/challenge-app:v8',
+        'APP_VERSION=v8',
+        '',
+      ].join('\n'),
+    );
+    expect(existsSync(join(run.root, 'PWNED'))).toBe(false);
+    expect(existsSync(join(run.root, 'app', 'PWNED'))).toBe(false);
+    expect(run.output).not.toContain('s3cret-from-ssm');
+    expect(run.output).not.toContain('postgres://u:p@db/app');
+  });
+
+  it('changes nothing when the instance may not read the parameters', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy', values: FROM_SSM });
+    expect(run.exitCode).toBe(ScriptExit.failedUnchanged);
+    expect(run.report).toMatchObject({ outcome: 'failed-unchanged', failedStep: 'env-from-ssm' });
+    expect(run.output).toContain('AccessDeniedException');
+    expect(run.env).toBe(OLD_ENV);
+    expect(run.calls).not.toContain('docker compose pull');
+  });
+
+  it('refuses a parameter whose value .env cannot carry, naming the parameter and not the value', () => {
+    const run = runScenario({
+      env: OLD_ENV,
+      health: 'healthy',
+      ssmParametersJson: JSON.stringify({
+        Parameters: [parameter('/my-app/production/TOKEN', "it's-s3cret")],
+      }),
+      values: FROM_SSM,
+    });
+    expect(run.exitCode).toBe(ScriptExit.failedUnchanged);
+    expect(run.output).toContain('/my-app/production/TOKEN: the value holds a single quote');
+    expect(run.output).not.toContain('s3cret');
+    expect(run.env).toBe(OLD_ENV);
+  });
+
+  it('does not read Parameter Store when env-from-ssm is not set', () => {
+    const run = runScenario({ env: OLD_ENV, health: 'healthy' });
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(run.calls.some((call) => call.startsWith('aws ssm'))).toBe(false);
   });
 });

@@ -13,7 +13,7 @@ import {
   RegisterTargetsCommand,
   type TargetHealthStateEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -378,5 +378,124 @@ describe('a deploy', () => {
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(elbMock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
     expect(running.runs).toEqual([]);
+  });
+
+  it('refuses a compose-file too large for one SSM command before any AWS call, naming the limit', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const base = {
+      'ecr-repository': 'challenge-app',
+      'aws-region': 'eu-west-1',
+      'source-tag': 'main-abc',
+      'instance-ids': fleet.join(','),
+      'compose-file': 'deploy/compose.yml',
+    };
+    const files: string[] = [];
+    const big = (path: string) => {
+      files.push(path);
+      return new TextEncoder().encode(`# ${'x'.repeat(60_000)}\n`);
+    };
+    await expect(deploy({ ...d, readWorkspaceFile: big }, inputs(base))).rejects.toThrow(
+      /^Input compose-file: deploy\/compose.yml is 60003 bytes; .* one SSM command of 65536 bytes \(64 KiB\)/,
+    );
+    expect(files).toEqual(['deploy/compose.yml']);
+    expect(ssmMock.calls()).toHaveLength(0);
+    expect(ecrMock.calls()).toHaveLength(0);
+    const missing = () => {
+      throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    };
+    await expect(deploy({ ...d, readWorkspaceFile: missing }, inputs(base))).rejects.toThrow(
+      'Input compose-file: cannot read deploy/compose.yml (ENOENT).',
+    );
+    expect(ssmMock.calls()).toHaveLength(0);
+  });
+
+  it('sends the compose file and env with the deploy and prints no env value in a dry run', async () => {
+    const fleet = ids(1);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const compose = 'services:\n  app:\n    image: ${IMAGE}\n';
+    const result = await deploy(
+      { ...d, readWorkspaceFile: () => new TextEncoder().encode(compose) },
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+        'compose-file': 'compose.yml',
+        env: 'API_TOKEN=very-secret-token\nLOG_LEVEL=debug',
+        'dry-run': 'true',
+      }),
+    );
+    expect(result.failure).toBeUndefined();
+    const printed = [...d.log.lines, ...d.log.groups.map((g) => g.body), result.summary].join('\n');
+    expect(printed).toContain("readonly COMPOSE_CONTENT='services:");
+    expect(printed).toContain("API_TOKEN='\\''(hidden)'\\''");
+    expect(printed).not.toContain('very-secret-token');
+    expect(printed).not.toContain('debug');
+  });
+
+  describe('with release-parameter', () => {
+    const RUN = { commit: 'abc123', run: 'https://github.com/o/r/actions/runs/42' };
+    const values = (fleet: string[]) => ({
+      'ecr-repository': 'challenge-app',
+      'aws-region': 'eu-west-1',
+      'source-tag': 'main-abc',
+      'instance-ids': fleet.join(','),
+      'release-parameter': '/challenge-app/production/release',
+    });
+
+    it('records the release after every instance runs it healthy', async () => {
+      const fleet = ids(2);
+      const running = fakeFleet(ssmMock, fleet);
+      ssmMock.on(PutParameterCommand).callsFake(() => {
+        // Written only once the whole fleet runs the new version.
+        expect([...running.running.values()].every((r) => r.version === 'v8')).toBe(true);
+        return { Version: 1 };
+      });
+      const { deps: d } = deps();
+      const result = await deploy({ ...d, run: RUN }, inputs(values(fleet)));
+      expect(result.failure).toBeUndefined();
+      const put = ssmMock.commandCalls(PutParameterCommand);
+      expect(put).toHaveLength(1);
+      expect(put[0]?.args[0].input).toMatchObject({
+        Name: '/challenge-app/production/release',
+        Overwrite: true,
+      });
+      expect(JSON.parse(put[0]?.args[0].input.Value ?? '')).toEqual({
+        version: 'v8',
+        image: `${REPOSITORY_URI}:v8`,
+        digest: DIGEST,
+        ...RUN,
+      });
+    });
+
+    it('leaves the release alone when the deploy fails, and in a dry run', async () => {
+      const fleet = ids(3);
+      fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
+      const { deps: d } = deps();
+      const failed = await deploy({ ...d, run: RUN }, inputs(values(fleet)));
+      expect(failed.failure).toBeDefined();
+      await deploy({ ...d, run: RUN }, inputs({ ...values(fleet), 'dry-run': 'true' }));
+      expect(ssmMock).not.toHaveReceivedCommand(PutParameterCommand);
+    });
+
+    it('fails the job, saying what runs where, when the release cannot be recorded', async () => {
+      const fleet = ids(2);
+      fakeFleet(ssmMock, fleet);
+      ssmMock.on(PutParameterCommand).rejects(
+        Object.assign(new Error('not authorized to perform: ssm:PutParameter'), {
+          name: 'AccessDeniedException',
+        }),
+      );
+      const { deps: d } = deps();
+      const result = await deploy({ ...d, run: RUN }, inputs(values(fleet)));
+      expect(result.failure).toBe(
+        'v8 runs healthy on every instance, but recording it in the SSM parameter /challenge-app/production/release failed (AccessDeniedException: not authorized to perform: ssm:PutParameter): instances launched from now on would start the previous release. Re-run the job, or put the release there by hand.',
+      );
+      expect(result.outputs['deployed-instances']).toBe(fleet.join(','));
+      expect(result.summary).toContain('recording it in the SSM parameter');
+    });
   });
 });

@@ -25,12 +25,17 @@ describe('the inputs', () => {
       fleet: { kind: 'ids', instanceIds: ['i-0123456789abcdef0'] },
       appDir: '/opt/challenge-app',
       healthUrl: 'http://localhost/health',
+      healthVersion: { kind: 'json', path: 'version' },
       healthTimeoutSeconds: 120,
       maxParallel: { count: 1 },
       rollback: true,
       targetGroupArn: undefined,
       commandTimeoutSeconds: 600,
       dryRun: false,
+      composeFile: undefined,
+      env: [],
+      envFromSsm: undefined,
+      releaseParameter: undefined,
     });
   });
 
@@ -41,6 +46,18 @@ describe('the inputs', () => {
     expect(parsed.fleet).toEqual({
       kind: 'ids',
       instanceIds: ['i-0123456789abcdef0', 'mi-0123456789abcdef1'],
+    });
+  });
+
+  it('read the Auto Scaling group tag as instance-tag', () => {
+    const parsed = parse({
+      'instance-ids': '',
+      'instance-tag': 'aws:autoscaling:groupName=my-app-asg',
+    });
+    expect(parsed.fleet).toEqual({
+      kind: 'tag',
+      key: 'aws:autoscaling:groupName',
+      value: 'my-app-asg',
     });
   });
 
@@ -94,6 +111,31 @@ describe('the inputs', () => {
     [{ 'dry-run': '1' }, /dry-run/],
     [{ 'tag-prefix': 'v1' }, /tag-prefix/],
     [{ 'target-group-arn': 'arn:aws:s3:::bucket' }, /target-group-arn/],
+    [{ 'health-version': 'version' }, /Input health-version must be json:<field>/],
+    [{ 'health-version': 'JSON:version' }, /health-version/],
+    [{ 'health-version': 'json:' }, /health-version/],
+    [{ 'health-version': 'json:a..b' }, /health-version/],
+    [{ 'health-version': 'json:$(reboot)' }, /health-version/],
+    [{ 'health-version': 'json:a b' }, /health-version/],
+    [{ 'health-version': 'header:' }, /health-version/],
+    [{ 'health-version': "header:X-Version'" }, /health-version/],
+    [{ 'health-version': 'header:X Version' }, /health-version/],
+    [{ 'health-version': 'none:' }, /health-version/],
+    [{ 'compose-file': '/etc/passwd' }, /Input compose-file must be a path relative/],
+    [{ 'compose-file': 'deploy/../../secrets.yml' }, /compose-file/],
+    [{ 'compose-file': 'compose $(reboot).yml' }, /compose-file/],
+    [{ env: 'NOT A NAME=1' }, /^Input env, line 1: expected KEY=value/],
+    [{ env: 'A=1\nIMAGE=evil:latest' }, 'Input env, line 2: IMAGE is set by the deploy itself.'],
+    [{ env: 'A=1\n\nAPP_VERSION=v1' }, /Input env, line 3: APP_VERSION/],
+    [{ env: "TOKEN=it's" }, /Input env, line 1: the value of TOKEN holds a single quote/],
+    [{ 'env-from-ssm': 'my-app/production' }, /Input env-from-ssm must be a Parameter Store path/],
+    [{ 'env-from-ssm': '/my-app/$(reboot)/' }, /env-from-ssm/],
+    [{ 'env-from-ssm': '/my app/' }, /env-from-ssm/],
+    [{ 'env-from-ssm': '/my-app//x' }, /env-from-ssm/],
+    [{ 'release-parameter': '/aws/app/release' }, /Input release-parameter must be an SSM/],
+    [{ 'release-parameter': 'ssm-release' }, /release-parameter/],
+    [{ 'release-parameter': '/app/release/' }, /release-parameter/],
+    [{ 'release-parameter': '/app/$(reboot)' }, /release-parameter/],
   ])('refuse %j with a message that names the input', (values, message) => {
     expect(() => parse(values)).toThrow(message);
   });
@@ -111,6 +153,43 @@ describe('the inputs', () => {
       kind: 'ids',
       instanceIds: valid,
     });
+  });
+
+  it.each([
+    ['json:version', { kind: 'json', path: 'version' }],
+    ['json:build.info.version', { kind: 'json', path: 'build.info.version' }],
+    ['json:releases.0.tag', { kind: 'json', path: 'releases.0.tag' }],
+    ['header:X-App-Version', { kind: 'header', name: 'X-App-Version' }],
+    ['none', { kind: 'none' }],
+  ])('read health-version %s', (raw, expected) => {
+    expect(parse({ 'health-version': raw }).healthVersion).toEqual(expected);
+  });
+
+  it('read env entries, skipping blank lines and comments, a later entry for a key winning', () => {
+    const parsed = parse({
+      env: '# settings\nGREETING=hello world = yes\r\n\n  LOG_LEVEL=debug\nEMPTY=\nGREETING=$(not run)\n',
+      'compose-file': 'deploy/docker-compose.prod.yml',
+    });
+    expect(parsed.env).toEqual([
+      { key: 'LOG_LEVEL', value: 'debug' },
+      { key: 'EMPTY', value: '' },
+      { key: 'GREETING', value: '$(not run)' },
+    ]);
+    expect(parsed.composeFile).toBe('deploy/docker-compose.prod.yml');
+    expect(parse({ 'env-from-ssm': '/my-app/production/' }).envFromSsm).toBe('/my-app/production/');
+    expect(parse({ 'env-from-ssm': '/my-app/prod.eu_1' }).envFromSsm).toBe('/my-app/prod.eu_1');
+    expect(parse({ 'release-parameter': '/my-app/prod/release' }).releaseParameter).toBe(
+      '/my-app/prod/release',
+    );
+    expect(parse({ 'release-parameter': 'my-app-release' }).releaseParameter).toBe(
+      'my-app-release',
+    );
+  });
+
+  it('never put an env value into an error message', () => {
+    expect(() => parse({ env: "API_TOKEN=s3cr3t'value" })).toThrow(/API_TOKEN/);
+    expect(() => parse({ env: "API_TOKEN=s3cr3t'value" })).not.toThrow(/s3cr3t/);
+    expect(() => parse({ env: 's3cr3t-without-a-key' })).not.toThrow(/s3cr3t/);
   });
 
   it('need a region from aws-region or AWS_REGION', () => {

@@ -17,15 +17,24 @@ import { join } from 'node:path';
 
 export type Health = 'healthy' | 'new-unhealthy' | 'old-version-answers' | 'down';
 
+/**
+ * How the stand-in app reports its version: `{"version": …}`, at `app.builds.0.version` (with a
+ * decoy "version" at the top), in an `X-App-Version` header, or not at all (a plain `OK`).
+ */
+export type AppShape = 'json' | 'nested' | 'header' | 'plain';
+
 const SYSTEM_TOOLS = [
+  'awk',
   'bash',
   'cat',
+  'chmod',
   'cp',
   'cut',
   'date',
   'flock',
   'grep',
   'head',
+  'mkdir',
   'mktemp',
   'rm',
   'sed',
@@ -56,17 +65,31 @@ esac
 `,
   aws: `#!/bin/bash
 echo "aws $*" >> "$STATE/calls"
+if [ "$1" = ssm ]; then
+  [ -f "$STATE/ssm-parameters.json" ] || { echo 'An error occurred (AccessDeniedException) when calling the GetParametersByPath operation' >&2; exit 254; }
+  exec cat "$STATE/ssm-parameters.json"
+fi
 echo 'ecr-password'
 `,
   curl: `#!/bin/bash
 echo "curl $*" >> "$STATE/calls"
-out=''; url=''
+out=''; url=''; headers=/dev/null
 while [ $# -gt 0 ]; do
-  case "$1" in -o) out="$2"; shift 2 ;; -w|--max-time) shift 2 ;; -*) shift ;; *) url="$1"; shift ;; esac
+  case "$1" in -o) out="$2"; shift 2 ;; -D) headers="$2"; shift 2 ;; -w|--max-time) shift 2 ;; -*) shift ;; *) url="$1"; shift ;; esac
 done
 echo "$url" > "$STATE/last-url"
 running="$(cat "$STATE/running" 2>/dev/null)"
-answer() { printf '{ "status": "ok",\\n  "version" : "%s" }' "$2" > "$out"; printf '%s' "$1"; }
+answer() {
+  printf 'HTTP/1.1 %s X\\r\\nContent-Type: text/plain\\r\\n' "$1" > "$headers"
+  case "$APP_SHAPE" in
+    json) printf '{ "status": "ok",\\n  "version" : "%s" }' "$2" > "$out" ;;
+    nested) printf '{"version":"not-this","app":{"builds":[{"version":"%s"}]}}' "$2" > "$out" ;;
+    header) printf 'x-app-version:  %s \\r\\n' "$2" >> "$headers"; printf 'OK' > "$out" ;;
+    plain) printf 'OK' > "$out" ;;
+  esac
+  printf '\\r\\n' >> "$headers"
+  printf '%s' "$1"
+}
 case "$HEALTH" in
   healthy) answer 200 "$running" ;;
   new-unhealthy) if [ "$running" = "$NEW_VERSION" ]; then answer 503 "$running"; else answer 200 "$running"; fi ;;
@@ -88,6 +111,10 @@ export interface SandboxOptions {
   badVersion?: string;
   /** For old-version-answers: the version the old container keeps reporting. */
   oldVersion?: string;
+  /** Default json. */
+  appShape?: AppShape;
+  /** What `aws ssm get-parameters-by-path` prints; undefined: it fails with AccessDenied. */
+  ssmParametersJson?: string;
 }
 
 export interface Sandbox {
@@ -123,6 +150,9 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   }
   if (options.env !== undefined) writeFileSync(join(appDir, '.env'), options.env);
   writeFileSync(join(appDir, 'docker-compose.yml'), 'services: {}\n');
+  if (options.ssmParametersJson !== undefined) {
+    writeFileSync(join(state, 'ssm-parameters.json'), options.ssmParametersJson);
+  }
   const running = /^APP_VERSION=(.*)$/m.exec(options.env ?? '')?.[1];
   if (running) writeFileSync(join(state, 'running'), running);
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
@@ -143,6 +173,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
           COMPOSE_V2: options.composeV2 === false ? '0' : '1',
           NEW_VERSION: options.badVersion ?? 'v8',
           OLD_VERSION: options.oldVersion ?? 'v7',
+          APP_SHAPE: options.appShape ?? 'json',
         },
       });
       return { exitCode: result.status, stdout: result.stdout, stderr: result.stderr };

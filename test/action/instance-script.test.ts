@@ -38,6 +38,40 @@ describe('rendering the instance script', () => {
     expect(echoed).toBe(value);
   });
 
+  it('renders health-version as VERSION_SOURCE and VERSION_FIELD, json:version by default', () => {
+    expect(renderInstanceScript(VALUES)).toContain(
+      "readonly VERSION_SOURCE='json'\nreadonly VERSION_FIELD='version'",
+    );
+    const header = renderInstanceScript({
+      ...VALUES,
+      healthVersion: { kind: 'header', name: 'X-App-Version' },
+    });
+    expect(header).toContain(
+      "readonly VERSION_SOURCE='header'\nreadonly VERSION_FIELD='X-App-Version'",
+    );
+    const none = renderInstanceScript({ ...VALUES, healthVersion: { kind: 'none' } });
+    expect(none).toContain("readonly VERSION_SOURCE='none'\nreadonly VERSION_FIELD=''");
+  });
+
+  it.each(HOSTILE.filter((value) => value !== ''))(
+    'refuses %j as a JSON path or a header name',
+    (value) => {
+      expect(() =>
+        renderInstanceScript({ ...VALUES, healthVersion: { kind: 'json', path: value } }),
+      ).toThrow(/VERSION_FIELD/);
+      expect(() =>
+        renderInstanceScript({ ...VALUES, healthVersion: { kind: 'header', name: value } }),
+      ).toThrow(/VERSION_FIELD/);
+    },
+  );
+
+  it('refuses to render a script larger than one SSM command carries', () => {
+    const compose = `# ${'x'.repeat(64 * 1024)}\n`;
+    expect(() => renderInstanceScript({ ...VALUES, composeContent: compose })).toThrow(
+      /more than one SSM command carries \(65536\)/,
+    );
+  });
+
   it('sets every value as a quoted readonly variable in place of the placeholder', () => {
     const script = renderInstanceScript(VALUES);
     expect(script).not.toContain('#@VALUES@#');
@@ -90,6 +124,22 @@ describe('rendering the instance script', () => {
     });
     expect(result.stdout).toBe('');
     expect(result.status).toBe(0);
+  });
+
+  it('passes shellcheck with a compose file, env entries and a header health-version', () => {
+    const script = renderInstanceScript({
+      ...VALUES,
+      healthVersion: { kind: 'header', name: 'X-App-Version' },
+      composeContent: "services:\n  app:\n    image: ${IMAGE} # it's $(x)\n",
+      envEntries: [{ key: 'A', value: '$(touch /tmp/pwned) `x` "y"' }],
+    });
+    const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
+      input: script,
+      encoding: 'utf8',
+    });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+    expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
   });
 
   it('is bundled from action/scripts/deploy.sh (run npm run bundle after editing it)', () => {

@@ -10,12 +10,14 @@ import {
   type ListCommandInvocationsCommandInput,
   type SendCommandCommandInput,
 } from '@aws-sdk/client-ssm';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { planBatches, rollOut } from '../../action/rollout.js';
 import { rolloutOutputs } from '../../action/summary.js';
 import { fakeClock, ids, recordingLogger } from './fakes.js';
-import { createSandbox, type Health, type Sandbox } from './instance-sandbox.js';
+import { createSandbox, type AppShape, type Health, type Sandbox } from './instance-sandbox.js';
 
 const ssmMock = mockClient(SSMClient);
 const ssm = new SSMClient({ region: 'eu-west-1' });
@@ -34,7 +36,10 @@ afterEach(() => {
 });
 
 /** Each instance runs the script in its own sandbox; its APP_DIR is its sandbox's app dir. */
-function instancesRunningScripts(health: Record<string, Health>): void {
+function instancesRunningScripts(
+  health: Record<string, Health>,
+  appShape: AppShape = 'json',
+): void {
   const commands = new Map<string, Map<string, { exitCode: number; stdout: string }>>();
   let sequence = 0;
   ssmMock.on(SendCommandCommand).callsFake((input: SendCommandCommandInput) => {
@@ -66,7 +71,7 @@ function instancesRunningScripts(health: Record<string, Health>): void {
     return { ResponseCode: r?.exitCode, StandardOutputContent: r?.stdout };
   });
   for (const [id, mode] of Object.entries(health)) {
-    sandboxes.set(id, createSandbox({ env: ENV_V7, health: mode, badVersion: 'v8' }));
+    sandboxes.set(id, createSandbox({ env: ENV_V7, health: mode, badVersion: 'v8', appShape }));
   }
 }
 
@@ -137,5 +142,57 @@ describe('a rollout running the real instance script', () => {
       g.title.startsWith(`${fleet[0]}: rolled back to v7`),
     );
     expect(rollbackLog?.body).toContain('rollback: 10.231.0.1:5000/challenge-app:v7 as v7');
+  });
+
+  it('deploys and rolls back apps that report their version in a header (health-version)', async () => {
+    const fleet = ids(3);
+    instancesRunningScripts(
+      Object.fromEntries(fleet.map((id, i) => [id, i === 1 ? 'new-unhealthy' : 'healthy'])),
+      'header',
+    );
+    const report = await rollOut(
+      { ssm, clock: fakeClock(), log: recordingLogger() },
+      { ...plan(fleet, 1), healthVersion: { kind: 'header', name: 'X-App-Version' } },
+    );
+    // Instance 1 passed on v8 by its header, then went back to v7, checked by its header too.
+    expect(report.results.map((r) => r.outcome)).toEqual([
+      'rolled-back',
+      'rolled-back',
+      'not-reached',
+    ]);
+    expect(report.failure).toMatch(
+      new RegExp(
+        `${fleet[1]}: v8 failed its health check .*\\(HTTP 503\\); rolled back to v7 \\(healthy\\)`,
+      ),
+    );
+    expect(sandboxes.get(fleet[0]!)?.running()).toBe('v7');
+    expect(sandboxes.get(fleet[0]!)?.calls()).toContain('docker compose up -d');
+  });
+
+  it('returns instances to their previous compose file and .env exactly when a later one fails', async () => {
+    const fleet = ids(3);
+    instancesRunningScripts(
+      Object.fromEntries(fleet.map((id, i) => [id, i === 1 ? 'new-unhealthy' : 'healthy'])),
+    );
+    const report = await rollOut(
+      { ssm, clock: fakeClock(), log: recordingLogger() },
+      {
+        ...plan(fleet, 1),
+        composeContent: 'services:\n  app:\n    image: ${IMAGE}\n    env_file: .env\n',
+        envEntries: [{ key: 'FEATURE_X', value: 'on' }],
+      },
+    );
+    expect(report.results.map((r) => r.outcome)).toEqual([
+      'rolled-back',
+      'rolled-back',
+      'not-reached',
+    ]);
+    for (const id of fleet) {
+      const sandbox = sandboxes.get(id)!;
+      expect(sandbox.env()).toBe(ENV_V7);
+      expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe(
+        'services: {}\n',
+      );
+    }
   });
 });

@@ -184,6 +184,13 @@ describe('deploy-role-policy.json', () => {
     }
   });
 
+  it('lets the deploy role write the one release parameter', async () => {
+    const statements = statementsFor(await policy('deploy-role-policy.json'), 'ssm:PutParameter');
+    expect(statements.flatMap((s) => list(s.Resource))).toEqual([
+      'arn:aws:ssm:REGION:ACCOUNT_ID:parameter/APP_RELEASE_PARAMETER',
+    ]);
+  });
+
   it('limits target group changes to one target group', async () => {
     const doc = await policy('deploy-role-policy.json');
     for (const action of [
@@ -219,21 +226,55 @@ describe('github-oidc-trust-policy.json', () => {
   });
 });
 
+/**
+ * The IAM actions of the `aws <service> <command>` calls in the instance script (the CLI's
+ * kebab-case command is the API operation; get-login-password calls GetAuthorizationToken).
+ */
+async function instanceScriptCalls(): Promise<string[]> {
+  const script = [
+    await readFile(join(root, 'action', 'scripts', 'deploy.sh'), 'utf8'),
+    await readFile(join(root, 'examples', 'instance', 'user-data.sh'), 'utf8'),
+  ].join('\n');
+  const calls = new Set<string>();
+  for (const [, service, command] of script.matchAll(/\baws (ecr|ssm) ([a-z-]+)/g)) {
+    const operation =
+      command === 'get-login-password'
+        ? 'GetAuthorizationToken'
+        : command!.replace(/(^|-)([a-z])/g, (_, _dash: string, c: string) => c.toUpperCase());
+    calls.add(`${service}:${operation}`);
+  }
+  return [...calls].sort();
+}
+
 describe('instance-role-policy.json', () => {
-  it('lets the instance log in to ECR and pull from the one repository, nothing else', async () => {
+  it('grants the aws calls of the instance script and user-data and the pull, nothing else', async () => {
+    const calls = await instanceScriptCalls();
+    expect(calls).toEqual([
+      'ecr:GetAuthorizationToken',
+      'ssm:GetParameter',
+      'ssm:GetParametersByPath',
+    ]);
     const doc = await policy('instance-role-policy.json');
-    expect([...allowed(doc)].sort()).toEqual([
+    // docker pull is authorized as these (the registry API, not the CLI).
+    const pull = [
       'ecr:BatchCheckLayerAvailability',
       'ecr:BatchGetImage',
-      'ecr:GetAuthorizationToken',
       'ecr:GetDownloadUrlForLayer',
-    ]);
+    ];
+    expect([...allowed(doc)].sort()).toEqual([...calls, ...pull].sort());
     for (const statement of doc.Statement) {
       const actions = list(statement.Action);
       expect(list(statement.Resource)).toEqual(
         actions.includes('ecr:GetAuthorizationToken')
           ? ['*']
-          : ['arn:aws:ecr:REGION:ACCOUNT_ID:repository/ECR_REPOSITORY'],
+          : actions.includes('ssm:GetParameter')
+            ? ['arn:aws:ssm:REGION:ACCOUNT_ID:parameter/APP_RELEASE_PARAMETER']
+            : actions.includes('ssm:GetParametersByPath')
+              ? [
+                  'arn:aws:ssm:REGION:ACCOUNT_ID:parameter/APP_PARAMETER_PATH',
+                  'arn:aws:ssm:REGION:ACCOUNT_ID:parameter/APP_PARAMETER_PATH/*',
+                ]
+              : ['arn:aws:ecr:REGION:ACCOUNT_ID:repository/ECR_REPOSITORY'],
       );
     }
   });

@@ -35,7 +35,8 @@ async function instance(
   // Compose v2 is there once a package or the plugin download provided it.
   await stub(
     'docker',
-    `if [ "$1 $2" = "compose version" ]; then
+    `if [ "$1" = login ]; then cat > "${dir}/login-password"; fi
+if [ "$1 $2" = "compose version" ]; then
   grep -q docker-compose-v2 "${dir}/calls.log" || [ -x "${dir}/plugins/docker-compose" ] || exit 1
   echo "Docker Compose version v2"
 fi`,
@@ -48,8 +49,18 @@ while [ $# -gt 0 ]; do case "$1" in -o) out="$2"; shift ;; http*) url="$1" ;; es
 case "$url" in
   */api/token) echo "imds-token" ;;
   */meta-data/instance-id) echo "i-0123456789abcdef0" ;;
+  */meta-data/placement/region) echo "eu-west-1" ;;
   *.sha256) echo "$(printf 'plugin' | sha256sum | cut -d' ' -f1)  docker-compose-linux-x86_64" > "$out" ;;
   *) printf 'plugin' > "$out" ;;
+esac`,
+  );
+  // Parameter Store answers from release.json / parameters.tsv when a test wrote them.
+  await stub(
+    'aws',
+    `case "$1 $2" in
+  "ssm get-parameter") [ -f "${dir}/release.json" ] || exit 254; cat "${dir}/release.json" ;;
+  "ssm get-parameters-by-path") cat "${dir}/parameters.tsv" ;;
+  "ecr get-login-password") echo "ecr-password" ;;
 esac`,
   );
   const result = await new Promise<{ code: number; output: string }>((resolve) => {
@@ -118,6 +129,49 @@ describe('examples/instance/user-data.sh', () => {
       ]),
     );
     expect((await stat(join(dir, 'plugins', 'docker-compose'))).mode & 0o777).toBe(0o755);
+    await expectAppDirReady();
+  });
+
+  it('starts the release named in release-parameter, with the env-from-ssm parameters', async () => {
+    const image = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/challenge-app:v9';
+    await writeFile(
+      join(dir, 'release.json'),
+      JSON.stringify({
+        version: 'v9',
+        image,
+        digest: 'sha256:abc',
+        commit: 'abc',
+        run: 'https://x',
+      }),
+    );
+    await writeFile(
+      join(dir, 'parameters.tsv'),
+      '/APP_PARAMETER_PATH/FEATURE_X\ton $(touch PWNED)\n/APP_PARAMETER_PATH/db/PASSWORD\ts3cret\n',
+    );
+    const result = await instance('ID=ubuntu\nPRETTY_NAME="Ubuntu 24.04 LTS"\n');
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('[user-data] ready: v9 runs in');
+    expect(result.output).not.toContain('s3cret');
+    expect(result.calls).toEqual(
+      expect.arrayContaining([
+        'aws ssm get-parameter --region eu-west-1 --name /APP_RELEASE_PARAMETER --query Parameter.Value --output text',
+        'aws ssm get-parameters-by-path --region eu-west-1 --path /APP_PARAMETER_PATH/ --recursive --with-decryption --query Parameters[].[Name,Value] --output text',
+        'docker login --username AWS --password-stdin 123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+        'docker compose pull',
+        'docker compose up -d',
+      ]),
+    );
+    const env = await readFile(join(dir, 'app', '.env'), 'utf8');
+    expect(env).toContain("FEATURE_X='on $(touch PWNED)'\nPASSWORD='s3cret'\n");
+    expect(env.endsWith(`IMAGE=${image}\nAPP_VERSION=v9\n`)).toBe(true);
+    expect((await stat(join(dir, 'app', '.env'))).mode & 0o777).toBe(0o600);
+  });
+
+  it('waits for the first deploy when release-parameter names no release yet', async () => {
+    const result = await instance('ID=ubuntu\nPRETTY_NAME="Ubuntu 24.04 LTS"\n');
+    expect(result.code).toBe(0);
+    expect(result.output).toContain('no release in /APP_RELEASE_PARAMETER yet');
+    expect(result.calls.filter((call) => call.startsWith('docker compose up'))).toEqual([]);
     await expectAppDirReady();
   });
 

@@ -175,6 +175,8 @@ describe('the workflows', () => {
       const allowedWrites: Record<string, string[]> = {
         '.github/workflows/deploy-to-ecr.yml/deploy': ['id-token'], // OIDC token for AWS
         'examples/workflows/deploy.yml/deploy': ['id-token'],
+        'examples/workflows/staging-production.yml/staging': ['id-token'],
+        'examples/workflows/staging-production.yml/production': ['id-token'],
         '.github/workflows/release.yml/move-major-tag': ['contents'], // pushes the moved major tag
       };
       for (const [name, job] of Object.entries(doc.jobs)) {
