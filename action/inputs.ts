@@ -38,6 +38,23 @@ export interface DeployInputs {
   releaseParameter?: string;
 }
 
+/**
+ * The defaults action.yml declares. The runner applies action.yml's; these apply where nothing
+ * does (tests, scripts that call parseInputs). test/action/input-defaults.test.ts fails when the
+ * two differ, in either direction.
+ */
+export const INPUT_DEFAULTS = {
+  'tag-prefix': 'v',
+  'app-dir': '/opt/challenge-app',
+  'health-url': 'http://localhost/health',
+  'health-version': 'json:version',
+  'health-timeout': '120',
+  'max-parallel': '1',
+  rollback: 'true',
+  'command-timeout': '600',
+  'dry-run': 'false',
+} as const;
+
 /** A wrong input; the message names it. */
 export class InputError extends Error {
   override name = 'InputError';
@@ -193,7 +210,8 @@ export function parseInputs(
   read: (name: string) => string,
   env: Record<string, string | undefined> = {},
 ): DeployInputs {
-  const get = (name: string, fallback = ''): string => {
+  const defaults: Readonly<Record<string, string>> = INPUT_DEFAULTS;
+  const get = (name: string, fallback: string = defaults[name] ?? ''): string => {
     const value = read(name).trim();
     return value === '' ? fallback : value;
   };
@@ -228,20 +246,15 @@ export function parseInputs(
     throw new InputError(`Input source-tag is not an image tag: "${sourceTag}".`);
   }
 
-  const tagPrefix = get('tag-prefix', 'v');
+  const tagPrefix = get('tag-prefix');
   if (!TAG_PREFIX.test(tagPrefix)) {
     throw new InputError(
       `Input tag-prefix must start with a letter or "_", hold only letters, digits, ".", "_" and "-", and not end with a digit; got "${tagPrefix}".`,
     );
   }
 
-  const healthTimeoutSeconds = integer('health-timeout', get('health-timeout', '120'), 1, 3600);
-  const commandTimeoutSeconds = integer(
-    'command-timeout',
-    get('command-timeout', '600'),
-    30,
-    172800,
-  );
+  const healthTimeoutSeconds = integer('health-timeout', get('health-timeout'), 1, 3600);
+  const commandTimeoutSeconds = integer('command-timeout', get('command-timeout'), 30, 172800);
   if (commandTimeoutSeconds < healthTimeoutSeconds + 30) {
     throw new InputError(
       `Input command-timeout (${commandTimeoutSeconds} s) must leave room for the health check: at least health-timeout + 30 = ${healthTimeoutSeconds + 30} s.`,
@@ -262,15 +275,15 @@ export function parseInputs(
         : { kind: 'promote', sourceTag: sourceTag },
     tagPrefix,
     fleet: fleet(get('instance-ids'), get('instance-tag')),
-    appDir: appDir(get('app-dir', '/opt/challenge-app')),
-    healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
-    healthVersion: healthVersion(get('health-version', 'json:version')),
+    appDir: appDir(get('app-dir')),
+    healthUrl: healthUrl(get('health-url')),
+    healthVersion: healthVersion(get('health-version')),
     healthTimeoutSeconds,
-    maxParallel: maxParallel(get('max-parallel', '1')),
-    rollback: boolean('rollback', get('rollback', 'true')),
+    maxParallel: maxParallel(get('max-parallel')),
+    rollback: boolean('rollback', get('rollback')),
     targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
     commandTimeoutSeconds,
-    dryRun: boolean('dry-run', get('dry-run', 'false')),
+    dryRun: boolean('dry-run', get('dry-run')),
     composeFile: composeFile(get('compose-file')),
     env: envEntries(read('env')),
     envFromSsm: envFromSsm(get('env-from-ssm')),

@@ -75263,6 +75263,22 @@ async function publishRelease(ssm, name, release) {
 
 
 
+/**
+ * The defaults action.yml declares. The runner applies action.yml's; these apply where nothing
+ * does (tests, scripts that call parseInputs). test/action/input-defaults.test.ts fails when the
+ * two differ, in either direction.
+ */
+const INPUT_DEFAULTS = {
+    'tag-prefix': 'v',
+    'app-dir': '/opt/challenge-app',
+    'health-url': 'http://localhost/health',
+    'health-version': 'json:version',
+    'health-timeout': '120',
+    'max-parallel': '1',
+    rollback: 'true',
+    'command-timeout': '600',
+    'dry-run': 'false',
+};
 /** A wrong input; the message names it. */
 class InputError extends Error {
     name = 'InputError';
@@ -75395,7 +75411,8 @@ function healthVersion(raw) {
  * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
  */
 function parseInputs(read, env = {}) {
-    const get = (name, fallback = '') => {
+    const defaults = INPUT_DEFAULTS;
+    const get = (name, fallback = defaults[name] ?? '') => {
         const value = read(name).trim();
         return value === '' ? fallback : value;
     };
@@ -75423,12 +75440,12 @@ function parseInputs(read, env = {}) {
     if (sourceTag !== '' && !TAG.test(sourceTag)) {
         throw new InputError(`Input source-tag is not an image tag: "${sourceTag}".`);
     }
-    const tagPrefix = get('tag-prefix', 'v');
+    const tagPrefix = get('tag-prefix');
     if (!TAG_PREFIX.test(tagPrefix)) {
         throw new InputError(`Input tag-prefix must start with a letter or "_", hold only letters, digits, ".", "_" and "-", and not end with a digit; got "${tagPrefix}".`);
     }
-    const healthTimeoutSeconds = integer('health-timeout', get('health-timeout', '120'), 1, 3600);
-    const commandTimeoutSeconds = integer('command-timeout', get('command-timeout', '600'), 30, 172800);
+    const healthTimeoutSeconds = integer('health-timeout', get('health-timeout'), 1, 3600);
+    const commandTimeoutSeconds = integer('command-timeout', get('command-timeout'), 30, 172800);
     if (commandTimeoutSeconds < healthTimeoutSeconds + 30) {
         throw new InputError(`Input command-timeout (${commandTimeoutSeconds} s) must leave room for the health check: at least health-timeout + 30 = ${healthTimeoutSeconds + 30} s.`);
     }
@@ -75444,15 +75461,15 @@ function parseInputs(read, env = {}) {
             : { kind: 'promote', sourceTag: sourceTag },
         tagPrefix,
         fleet: fleet(get('instance-ids'), get('instance-tag')),
-        appDir: appDir(get('app-dir', '/opt/challenge-app')),
-        healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
-        healthVersion: healthVersion(get('health-version', 'json:version')),
+        appDir: appDir(get('app-dir')),
+        healthUrl: healthUrl(get('health-url')),
+        healthVersion: healthVersion(get('health-version')),
         healthTimeoutSeconds,
-        maxParallel: maxParallel(get('max-parallel', '1')),
-        rollback: inputs_boolean('rollback', get('rollback', 'true')),
+        maxParallel: maxParallel(get('max-parallel')),
+        rollback: inputs_boolean('rollback', get('rollback')),
         targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
         commandTimeoutSeconds,
-        dryRun: inputs_boolean('dry-run', get('dry-run', 'false')),
+        dryRun: inputs_boolean('dry-run', get('dry-run')),
         composeFile: composeFile(get('compose-file')),
         env: envEntries(read('env')),
         envFromSsm: envFromSsm(get('env-from-ssm')),
