@@ -14,6 +14,8 @@ import {
   type E2eEnvironment,
 } from './infra/environment.js';
 import { run } from './infra/processes.js';
+import { describeViolation } from './fake-aws/model-validator.js';
+import type { RecordedViolation } from './fake-aws/server.js';
 import { startLoad, type LoadReport } from './infra/load.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -28,7 +30,7 @@ const IMAGE = {
   brokenEverywhere: 'localhost/challenge-app:e2e-broken-everywhere',
   brokenOnSecond: 'localhost/challenge-app:e2e-broken-on-second',
 };
-const SECOND_INSTANCE_ID = 'i-0e2e000000000002';
+const SECOND_INSTANCE_ID = 'i-0e2e0000000000002';
 const HEALTHY_TIMEOUT = '40';
 const BROKEN_TIMEOUT = '8';
 
@@ -40,6 +42,8 @@ interface Row {
   byOperation: string;
   instanceCalls: number;
   throttled: number;
+  /** Requests the fake refused because the service model forbids them (must be 0). */
+  invalid: number;
   load?: LoadReport;
   /** haproxy retries / redispatches while the scenario ran. */
   lbRetries: string;
@@ -61,11 +65,13 @@ async function scenario(
   const e = fleet();
   const started = Date.now();
   const firstCall = e.aws.calls.length;
+  const firstViolation = e.aws.violations.length;
   const countersBefore = await e.lb.counters();
   let load: LoadReport | undefined;
   let passed = false;
   try {
     await body((report) => (load = report));
+    expectValidRequests(e.aws.violations.slice(firstViolation));
     passed = true;
   } finally {
     const report = load;
@@ -88,10 +94,23 @@ async function scenario(
       byOperation: [...counts].map(([op, n]) => `${op} ${n}`).join(', '),
       instanceCalls: calls.length - action.length,
       throttled: calls.filter((c) => c.errorType === 'ThrottlingException').length,
+      invalid: e.aws.violations.length - firstViolation,
       load,
       lbRetries: `${countersAfter.retries - countersBefore.retries}/${countersAfter.redispatches - countersBefore.redispatches}`,
     });
   }
+}
+
+/** Every request of the scenario (the action's and the instances') was valid for its model. */
+function expectValidRequests(refused: RecordedViolation[]): void {
+  if (refused.length === 0) return;
+  const lines = refused.map(
+    (r) =>
+      `${r.service} ${r.operation} by ${r.caller}: ${r.violations.map(describeViolation).join('; ')}`,
+  );
+  throw new Error(
+    `the fake AWS endpoint refused ${refused.length} request(s) the official service model forbids:\n${lines.join('\n')}`,
+  );
 }
 
 function ids(): string[] {
@@ -436,6 +455,7 @@ function printTable(): void {
     'action API calls',
     'instance API calls',
     'throttled',
+    'invalid requests',
     'client requests (failed, lost writes)',
     'LB retries/redispatches',
   ];
@@ -446,6 +466,7 @@ function printTable(): void {
     `${r.actionCalls} (${r.byOperation})`,
     String(r.instanceCalls),
     String(r.throttled),
+    String(r.invalid),
     r.load ? `${r.load.requests} (${r.load.failures.length}, ${r.load.lost.length})` : '-',
     r.lbRetries,
   ]);

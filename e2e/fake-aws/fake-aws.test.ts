@@ -25,6 +25,7 @@ import {
 import { ecrOperations } from './ecr.js';
 import type { Manifest, RegistryApi } from './registry-client.js';
 import { startFakeAws, type FakeAws } from './server.js';
+import { fakeAwsServices } from './services.js';
 import { simulateSsm, type ManagedInstance, type SsmSimulation } from './ssm.js';
 
 class MemoryRegistry implements RegistryApi {
@@ -82,7 +83,7 @@ describe('fake AWS endpoint', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ce2e-fake-aws-'));
-    hosts = [instance('i-0000000000000001'), instance('i-0000000000000002')];
+    hosts = [instance('i-00000000000000001'), instance('i-00000000000000002')];
     ssmSim = simulateSsm(hosts, {
       region,
       accountId: '123456789012',
@@ -95,21 +96,16 @@ describe('fake AWS endpoint', () => {
       'application/vnd.oci.image.manifest.v1+json',
     );
     aws = await startFakeAws(
-      {
-        json: {
-          AmazonEC2ContainerRegistry_V20150921: {
-            signingName: 'ecr',
-            operations: ecrOperations({
-              registry,
-              region,
-              accountId: '123456789012',
-              repositories: ['app'],
-              auth: { username: 'AWS', password: 'pw' },
-            }),
-          },
-          AmazonSSM: { signingName: 'ssm', operations: ssmSim.operations },
-        },
-      },
+      fakeAwsServices({
+        ecr: ecrOperations({
+          registry,
+          region,
+          accountId: '123456789012',
+          repositories: ['app'],
+          auth: { username: 'AWS', password: 'pw' },
+        }),
+        ssm: ssmSim.operations,
+      }),
       { host: '127.0.0.1', region },
     );
     ecr = new ECRClient({ region, endpoint: aws.url, credentials, maxAttempts: 1 });
@@ -199,12 +195,12 @@ describe('fake AWS endpoint', () => {
     hosts[1]!.online = false;
     const info = await ssm.send(
       new DescribeInstanceInformationCommand({
-        Filters: [{ Key: 'InstanceIds', Values: ['i-0000000000000001', 'i-0000000000000002'] }],
+        Filters: [{ Key: 'InstanceIds', Values: ['i-00000000000000001', 'i-00000000000000002'] }],
       }),
     );
     expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([
-      ['i-0000000000000001', 'Online'],
-      ['i-0000000000000002', 'ConnectionLost'],
+      ['i-00000000000000001', 'Online'],
+      ['i-00000000000000002', 'ConnectionLost'],
     ]);
     hosts[1]!.online = true;
     await expect(
@@ -216,23 +212,26 @@ describe('fake AWS endpoint', () => {
     const sent = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000001'],
+        InstanceIds: ['i-00000000000000001'],
         Parameters: { commands: ['echo "on $WHO"', 'echo oops >&2', 'exit 3'] },
       }),
     );
     const commandId = sent.Command?.CommandId ?? '';
     await expect(
       ssm.send(
-        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: 'i-0000000000000001' }),
+        new GetCommandInvocationCommand({
+          CommandId: commandId,
+          InstanceId: 'i-00000000000000001',
+        }),
       ),
     ).rejects.toMatchObject({
       name: 'InvocationDoesNotExist',
     });
-    const done = await waitFor(commandId, 'i-0000000000000001');
+    const done = await waitFor(commandId, 'i-00000000000000001');
     expect(done).toMatchObject({
       Status: 'Failed',
       ResponseCode: 3,
-      StandardOutputContent: 'on i-0000000000000001\n',
+      StandardOutputContent: 'on i-00000000000000001\n',
       StandardErrorContent: 'oops\n',
     });
     const listed = await ssm.send(
@@ -247,22 +246,22 @@ describe('fake AWS endpoint', () => {
     const big = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000001'],
+        InstanceIds: ['i-00000000000000001'],
         Parameters: { commands: ['head -c 30000 /dev/zero | tr "\\0" x'] },
       }),
     );
-    const out = await waitFor(big.Command?.CommandId ?? '', 'i-0000000000000001');
+    const out = await waitFor(big.Command?.CommandId ?? '', 'i-00000000000000001');
     expect(out).toMatchObject({ Status: 'Success' });
     expect(String(out.StandardOutputContent)).toHaveLength(24000);
 
     const slow = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000001'],
+        InstanceIds: ['i-00000000000000001'],
         Parameters: { commands: ['sleep 30'], executionTimeout: ['1'] },
       }),
     );
-    expect(await waitFor(slow.Command?.CommandId ?? '', 'i-0000000000000001')).toMatchObject({
+    expect(await waitFor(slow.Command?.CommandId ?? '', 'i-00000000000000001')).toMatchObject({
       Status: 'TimedOut',
       StatusDetails: 'ExecutionTimedOut',
     });
@@ -270,13 +269,13 @@ describe('fake AWS endpoint', () => {
     const cancelled = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000002'],
+        InstanceIds: ['i-00000000000000002'],
         Parameters: { commands: ['sleep 30'] },
       }),
     );
     await new Promise((r) => setTimeout(r, 400));
     await ssm.send(new CancelCommandCommand({ CommandId: cancelled.Command?.CommandId ?? '' }));
-    expect(await waitFor(cancelled.Command?.CommandId ?? '', 'i-0000000000000002')).toMatchObject({
+    expect(await waitFor(cancelled.Command?.CommandId ?? '', 'i-00000000000000002')).toMatchObject({
       Status: 'Cancelled',
     });
   });
