@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   DeregisterTargetsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
@@ -90,6 +91,69 @@ describe('fake ELBv2 target group on haproxy', () => {
       'i-00000000000000001: unused',
       'i-00000000000000001: registered',
     ]);
+  });
+
+  it('reports registered targets unused with Target.NotInUse when no load balancer uses the group or their zone is disabled; Target.NotRegistered stays distinct', async () => {
+    const reasons = async (targets?: Array<{ Id: string }>) =>
+      (
+        (await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn, Targets: targets })))
+          .TargetHealthDescriptions ?? []
+      ).map((d) => [d.Target?.Id, d.TargetHealth?.State, d.TargetHealth?.Reason]);
+    group.inDisabledZone.add('i-00000000000000002');
+    try {
+      expect(await reasons()).toEqual([
+        ['i-00000000000000001', 'healthy', undefined],
+        ['i-00000000000000002', 'unused', 'Target.NotInUse'],
+      ]);
+    } finally {
+      group.inDisabledZone.clear();
+    }
+    await elb.send(
+      new DeregisterTargetsCommand({
+        TargetGroupArn: arn,
+        Targets: [{ Id: 'i-00000000000000002' }],
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    group.hasLoadBalancer = false;
+    try {
+      // Registered: listed and NotInUse; deregistered: NotRegistered, and only when asked for.
+      expect(await reasons()).toEqual([['i-00000000000000001', 'unused', 'Target.NotInUse']]);
+      expect(await reasons([{ Id: 'i-00000000000000002' }])).toEqual([
+        ['i-00000000000000002', 'unused', 'Target.NotRegistered'],
+      ]);
+    } finally {
+      group.hasLoadBalancer = true;
+    }
+  });
+
+  it('keeps the port a target was registered on', async () => {
+    await elb.send(
+      new RegisterTargetsCommand({
+        TargetGroupArn: arn,
+        Targets: [{ Id: 'i-00000000000000002', Port: 8080 }],
+      }),
+    );
+    const described = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+    expect(described.TargetHealthDescriptions?.map((d) => [d.Target?.Id, d.Target?.Port])).toEqual([
+      ['i-00000000000000001', 80],
+      ['i-00000000000000002', 8080],
+    ]);
+  });
+
+  it('describes its attributes, the deregistration delay among them', async () => {
+    const { Attributes } = await elb.send(
+      new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }),
+    );
+    expect(Attributes).toContainEqual({ Key: 'deregistration_delay.timeout_seconds', Value: '0' });
+    group.deregistrationDelayMs = 3_600_000;
+    const later = await elb.send(new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn }));
+    group.deregistrationDelayMs = 200;
+    expect(later.Attributes).toContainEqual({
+      Key: 'deregistration_delay.timeout_seconds',
+      Value: '3600',
+    });
+    expect(aws.violations).toEqual([]);
   });
 
   it('answers an unknown target group the way ELBv2 does', async () => {
