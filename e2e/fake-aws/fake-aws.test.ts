@@ -22,7 +22,7 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { ecrOperations } from './ecr.js';
+import { defaultEcrState, ecrOperations } from './ecr.js';
 import type { Manifest, RegistryApi } from './registry-client.js';
 import { startFakeAws, type FakeAws } from './server.js';
 import { fakeAwsServices } from './services.js';
@@ -64,6 +64,7 @@ describe('fake AWS endpoint', () => {
   let ecr: ECRClient;
   let ssm: SSMClient;
   const registry = new MemoryRegistry();
+  const ecrState = defaultEcrState();
   const instance = (id: string): ManagedInstance => ({
     instanceId: id,
     ipAddress: '10.0.0.1',
@@ -103,6 +104,7 @@ describe('fake AWS endpoint', () => {
           accountId: '123456789012',
           repositories: ['app'],
           auth: { username: 'AWS', password: 'pw' },
+          state: ecrState,
         }),
         ssm: ssmSim.operations,
       }),
@@ -189,6 +191,102 @@ describe('fake AWS endpoint', () => {
         }),
       ),
     ).rejects.toMatchObject({ name: 'ImageAlreadyExistsException' });
+  });
+
+  it('hides archived images from ListImages and DescribeImages unless imageStatus asks for them; their tags stay taken and they cannot be pulled', async () => {
+    await registry.putManifest(
+      'app',
+      'v7',
+      manifest(7),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    const archived = registry.images.get('v7')!.digest;
+    ecrState.archived.add(archived);
+    try {
+      const tagsOf = (out: { imageDetails?: Array<{ imageTags?: string[] }> }) =>
+        out.imageDetails?.flatMap((d) => d.imageTags ?? []).sort();
+      expect(
+        tagsOf(await ecr.send(new DescribeImagesCommand({ repositoryName: 'app' }))),
+      ).not.toContain('v7');
+      const any = await ecr.send(
+        new DescribeImagesCommand({ repositoryName: 'app', filter: { imageStatus: 'ANY' } }),
+      );
+      expect(any.imageDetails?.find((d) => d.imageDigest === archived)).toMatchObject({
+        imageTags: ['v7'],
+        imageStatus: 'ARCHIVED',
+      });
+      const onlyArchived = await ecr.send(
+        new DescribeImagesCommand({ repositoryName: 'app', filter: { imageStatus: 'ARCHIVED' } }),
+      );
+      expect(tagsOf(onlyArchived)).toEqual(['v7']);
+      await expect(
+        ecr.send(
+          new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v7' }] }),
+        ),
+      ).rejects.toMatchObject({ name: 'ImageNotFoundException' });
+      const listed = await ecr.send(new ListImagesCommand({ repositoryName: 'app' }));
+      expect(listed.imageIds?.map((id) => id.imageTag)).not.toContain('v7');
+      const listedAll = await ecr.send(
+        new ListImagesCommand({ repositoryName: 'app', filter: { imageStatus: 'ANY' } }),
+      );
+      expect(listedAll.imageIds?.map((id) => id.imageTag)).toContain('v7');
+      const pulled = await ecr.send(
+        new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v7' }] }),
+      );
+      expect(pulled.failures?.[0]?.failureCode).toBe('ImageNotFound');
+      await expect(
+        ecr.send(
+          new PutImageCommand({
+            repositoryName: 'app',
+            imageTag: 'v7',
+            imageManifest: manifest(8),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ImageTagAlreadyExistsException' });
+      expect(aws.violations).toEqual([]);
+    } finally {
+      ecrState.archived.clear();
+    }
+  });
+
+  it('reports IMMUTABLE_WITH_EXCLUSION with its filters, and lets PutImage move only the excluded tags', async () => {
+    ecrState.tagMutability = 'IMMUTABLE_WITH_EXCLUSION';
+    ecrState.exclusionFilters = ['latest', 'dev-*'];
+    try {
+      const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }));
+      expect(repos.repositories?.[0]).toMatchObject({
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [
+          { filterType: 'WILDCARD', filter: 'latest' },
+          { filterType: 'WILDCARD', filter: 'dev-*' },
+        ],
+      });
+      for (const tag of ['dev-1', 'v8']) {
+        await ecr.send(
+          new PutImageCommand({ repositoryName: 'app', imageTag: tag, imageManifest: manifest(9) }),
+        );
+      }
+      await ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageTag: 'dev-1',
+          imageManifest: manifest(10),
+        }),
+      );
+      expect(registry.images.get('dev-1')?.body).toBe(manifest(10));
+      await expect(
+        ecr.send(
+          new PutImageCommand({
+            repositoryName: 'app',
+            imageTag: 'v8',
+            imageManifest: manifest(10),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ImageTagAlreadyExistsException' });
+    } finally {
+      ecrState.tagMutability = 'IMMUTABLE';
+      ecrState.exclusionFilters = [];
+    }
   });
 
   it('describes instances with their ping status and honours the MaxResults range', async () => {
