@@ -19,6 +19,7 @@ import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -376,6 +377,104 @@ describe('fake AWS endpoint', () => {
     expect(await waitFor(cancelled.Command?.CommandId ?? '', 'i-00000000000000002')).toMatchObject({
       Status: 'Cancelled',
     });
+  });
+
+  it('right after SendCommand, ListCommandInvocations answers an empty list (or InvalidCommandId when asked to), never InvocationDoesNotExist; an unknown command is InvalidCommandId', async () => {
+    const send = async (): Promise<string> =>
+      (
+        await ssm.send(
+          new SendCommandCommand({
+            DocumentName: 'AWS-RunShellScript',
+            InstanceIds: ['i-00000000000000001'],
+            Parameters: { commands: ['true'] },
+          }),
+        )
+      ).Command?.CommandId ?? '';
+    const first = await send();
+    const early = await ssm.send(new ListCommandInvocationsCommand({ CommandId: first }));
+    expect(early.CommandInvocations).toEqual([]);
+    ssmSim.faults.invisibleInvocations = 'InvalidCommandId';
+    try {
+      const second = await send();
+      await expect(
+        ssm.send(new ListCommandInvocationsCommand({ CommandId: second })),
+      ).rejects.toMatchObject({ name: 'InvalidCommandId' });
+      await waitFor(second, 'i-00000000000000001');
+      const later = await ssm.send(new ListCommandInvocationsCommand({ CommandId: second }));
+      expect(later.CommandInvocations?.map((i) => i.InstanceId)).toEqual(['i-00000000000000001']);
+    } finally {
+      ssmSim.faults.invisibleInvocations = 'empty';
+    }
+    await expect(
+      ssm.send(
+        new ListCommandInvocationsCommand({ CommandId: '00000000-0000-4000-8000-000000000000' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidCommandId' });
+  });
+
+  it('lists commands by id and by the filters the model allows', async () => {
+    const since = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const sent = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ['i-00000000000000002'],
+        Comment: 'challenge-deploy v9',
+        Parameters: { commands: ['sleep 1'] },
+      }),
+    );
+    const commandId = sent.Command?.CommandId ?? '';
+    const byId = await ssm.send(new ListCommandsCommand({ CommandId: commandId }));
+    expect(byId.Commands?.map((c) => [c.Comment, c.InstanceIds])).toEqual([
+      ['challenge-deploy v9', ['i-00000000000000002']],
+    ]);
+    const recent = await ssm.send(
+      new ListCommandsCommand({
+        Filters: [
+          { key: 'InvokedAfter', value: since.toISOString().replace(/\.\d+Z$/, 'Z') },
+          { key: 'DocumentName', value: 'AWS-RunShellScript' },
+          { key: 'ExecutionStage', value: 'Executing' },
+        ],
+      }),
+    );
+    expect(recent.Commands?.map((c) => c.CommandId)).toEqual([commandId]);
+    const before = await ssm.send(
+      new ListCommandsCommand({
+        Filters: [{ key: 'InvokedBefore', value: '2020-01-01T00:00:00Z' }],
+      }),
+    );
+    expect(before.Commands).toEqual([]);
+    await expect(
+      ssm.send(new ListCommandsCommand({ Filters: [{ key: 'InvokedAfter', value: 'yesterday' }] })),
+    ).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+    await waitFor(commandId, 'i-00000000000000002');
+    const done = await ssm.send(
+      new ListCommandsCommand({ Filters: [{ key: 'Status', value: 'Success' }] }),
+    );
+    expect(done.Commands?.map((c) => c.CommandId)).toContain(commandId);
+  });
+
+  it('loses the response of one SendCommand when asked to: the command still runs, and a retrying client starts it twice', async () => {
+    const runs = () => ssmSim.invocations().filter((inv) => inv.comment === 'lost once').length;
+    const input = {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ['i-00000000000000002'],
+      Comment: 'lost once',
+      Parameters: { commands: ['true'] },
+    };
+    aws.loseNextResponse('SendCommand', 'reset');
+    await expect(ssm.send(new SendCommandCommand(input))).rejects.toThrow();
+    expect(runs()).toBe(1);
+    const retrying = new SSMClient({ region, endpoint: aws.url, credentials, maxAttempts: 3 });
+    aws.loseNextResponse('SendCommand', 500);
+    const answered = await retrying.send(new SendCommandCommand(input));
+    expect(answered.$metadata.attempts).toBe(2);
+    expect(runs()).toBe(3);
+    expect(
+      aws.calls
+        .filter((c) => c.operation === 'SendCommand')
+        .slice(-3)
+        .map((c) => c.status),
+    ).toEqual([0, 500, 200]);
   });
 
   it('throttles every Nth poll when asked to', async () => {
