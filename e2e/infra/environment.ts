@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ecrOperations } from '../fake-aws/ecr.js';
+import { defaultEcrState, ecrOperations, type EcrState } from '../fake-aws/ecr.js';
 import { startFakeAws, type FakeAws } from '../fake-aws/server.js';
 import { fakeAwsServices } from '../fake-aws/services.js';
 import { simulateSsm, type SsmSimulation } from '../fake-aws/ssm.js';
@@ -49,6 +49,8 @@ export interface E2eEnvironment {
   registry: Registry;
   lb: LoadBalancer;
   aws: FakeAws;
+  /** The repository's settings a scenario may change (tag mutability, archived images). */
+  ecr: EcrState;
   ssm: SsmSimulation;
   targetGroup: TargetGroup;
   runner: PodmanEngine;
@@ -220,6 +222,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       TARGET_GROUP_ARN,
       instances.map((i) => i.instanceId),
     );
+    const ecr = defaultEcrState();
     const aws = await startFakeAws(
       fakeAwsServices({
         ecr: ecrOperations({
@@ -228,6 +231,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
           accountId: ACCOUNT_ID,
           repositories: [REPOSITORY],
           auth: { username: registry.username, password: registry.password },
+          state: ecr,
         }),
         ssm: ssm.operations,
         elbv2: targetGroup.operations,
@@ -258,6 +262,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       registry,
       lb,
       aws,
+      ecr,
       ssm,
       targetGroup,
       runner,
