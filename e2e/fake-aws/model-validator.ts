@@ -53,6 +53,25 @@ export function validateJsonRequest(
 }
 
 /**
+ * Checks what the fake answers to a JSON-protocol operation against the output shape, so that
+ * the fake cannot teach the client a shape the real service never sends: members, types and
+ * enums only. Real answers break the input-side constraints (SSM answers
+ * `ExecutionStartDateTime: ""` while Pending, `CloudWatchLogGroupName: ""`), so lengths,
+ * patterns, ranges and required members are not checked here.
+ */
+export function validateJsonResponse(
+  model: ServiceModel,
+  operation: string,
+  output: unknown,
+): Violation[] {
+  const shape = (model.operations[operation] as { output?: { shape: string } } | undefined)?.output
+    ?.shape;
+  const violations: Violation[] = [];
+  if (shape) checkValue(model, shape, output, '', violations, true);
+  return violations;
+}
+
+/**
  * Reads and checks the parameters of a query-protocol operation (`Action`, `Version` and the
  * input members, serialised as botocore's query serializer does). Returns the input as a tree.
  */
@@ -223,6 +242,7 @@ function checkValue(
   value: unknown,
   path: string,
   out: Violation[],
+  response = false,
 ): void {
   const shape = shapeOf(model, shapeName);
   const wrongType = (): void => {
@@ -248,7 +268,7 @@ function checkValue(
           });
         }
       }
-      for (const name of shape.required ?? []) {
+      for (const name of response ? [] : (shape.required ?? [])) {
         if (value[name] === undefined || value[name] === null) {
           out.push({
             kind: 'constraint',
@@ -263,7 +283,7 @@ function checkValue(
         const memberValue = value[name];
         if (memberValue === undefined || memberValue === null) continue;
         set += 1;
-        checkValue(model, member.shape, memberValue, joinPath(path, name), out);
+        checkValue(model, member.shape, memberValue, joinPath(path, name), out, response);
       }
       if (shape.union && set !== 1) {
         out.push({
@@ -277,7 +297,7 @@ function checkValue(
     }
     case 'list': {
       if (!Array.isArray(value)) return wrongType();
-      checkLength(shape, value.length, value, path, out);
+      if (!response) checkLength(shape, value.length, value, path, out);
       value.forEach((item: unknown, i) => {
         const itemPath = `${path}.${i + 1}.member`;
         if (item === null || item === undefined) {
@@ -287,16 +307,16 @@ function checkValue(
             value: 'null',
             constraint: 'Member must not be null',
           });
-        } else checkValue(model, shape.member?.shape ?? '', item, itemPath, out);
+        } else checkValue(model, shape.member?.shape ?? '', item, itemPath, out, response);
       });
       return;
     }
     case 'map': {
       if (!isObject(value)) return wrongType();
       const entries = Object.entries(value);
-      checkLength(shape, entries.length, value, path, out);
+      if (!response) checkLength(shape, entries.length, value, path, out);
       for (const [key, item] of entries) {
-        checkValue(model, shape.key?.shape ?? '', key, `${path}.${key}.key`, out);
+        checkValue(model, shape.key?.shape ?? '', key, `${path}.${key}.key`, out, response);
         if (item === null || item === undefined) {
           out.push({
             kind: 'constraint',
@@ -304,7 +324,7 @@ function checkValue(
             value: 'null',
             constraint: 'Member must not be null',
           });
-        } else checkValue(model, shape.value?.shape ?? '', item, `${path}.${key}`, out);
+        } else checkValue(model, shape.value?.shape ?? '', item, `${path}.${key}`, out, response);
       }
       return;
     }
@@ -318,6 +338,7 @@ function checkValue(
           constraint: `Member must satisfy enum value set: [${shape.enum.join(', ')}]`,
         });
       }
+      if (response) return;
       checkLength(shape, value.length, value, path, out);
       if (shape.pattern !== undefined) {
         const pattern = compilePattern(shape.pattern);
@@ -337,13 +358,13 @@ function checkValue(
     case 'long': {
       if (typeof value !== 'number' || !Number.isInteger(value)) return wrongType();
       if (shape.type === 'integer' && (value < -(2 ** 31) || value >= 2 ** 31)) return wrongType();
-      checkRange(shape, value, path, out);
+      if (!response) checkRange(shape, value, path, out);
       return;
     }
     case 'float':
     case 'double': {
       if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType();
-      checkRange(shape, value, path, out);
+      if (!response) checkRange(shape, value, path, out);
       return;
     }
     case 'boolean':
@@ -355,7 +376,7 @@ function checkValue(
       return;
     case 'blob': {
       if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) return wrongType();
-      checkLength(shape, Buffer.from(value, 'base64').length, value, path, out);
+      if (!response) checkLength(shape, Buffer.from(value, 'base64').length, value, path, out);
       return;
     }
     default:

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   validateJsonRequest,
+  validateJsonResponse,
   validateQueryRequest,
   validationMessage,
   type Violation,
@@ -139,12 +140,22 @@ export async function startFakeAws(
         if (!handler)
           throw new AwsError('UnknownOperationException', `Unknown operation ${operation}`);
         const output = await handler(input as Record<string, unknown>);
-        return {
-          status: 200,
-          type: 'application/x-amz-json-1.1',
-          body: JSON.stringify(output ?? {}),
-          log,
-        };
+        const answer = JSON.stringify(output ?? {});
+        const wrong = validateJsonResponse(service.model, operation, JSON.parse(answer));
+        if (wrong.length > 0) {
+          // A bug of the fake, not of the client: it fails the scenario all the same.
+          violations.push({
+            at: Date.now(),
+            caller: 'the fake endpoint (its answer)',
+            service: service.signingName,
+            operation,
+            violations: wrong,
+          });
+          throw new Error(
+            `the fake's ${operation} answer breaks the model: ${validationMessage(wrong)}`,
+          );
+        }
+        return { status: 200, type: 'application/x-amz-json-1.1', body: answer, log };
       } catch (error) {
         const awsError = asAwsError(error);
         return {

@@ -14,7 +14,12 @@ import {
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { startFakeAws, type FakeAws } from '../../e2e/fake-aws/server.js';
 import { fakeAwsServices } from '../../e2e/fake-aws/services.js';
 
@@ -25,9 +30,9 @@ const ARN = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app
 describe('fake AWS endpoint: requests checked against the service models', () => {
   let aws: FakeAws;
   const handled: string[] = [];
-  const json = (name: string) => (input: Record<string, unknown>) => {
+  const json = (name: string) => () => {
     handled.push(name);
-    return name === 'SendCommand' ? { Command: { CommandId: 'x' } } : { input };
+    return name === 'SendCommand' ? { Command: { CommandId: 'x' } } : {};
   };
   const xml = (name: string) => () => {
     handled.push(name);
@@ -42,7 +47,12 @@ describe('fake AWS endpoint: requests checked against the service models', () =>
           DescribeRepositories: json('DescribeRepositories'),
           ListImages: json('ListImages'),
         },
-        ssm: { SendCommand: json('SendCommand'), ListCommands: json('ListCommands') },
+        ssm: {
+          SendCommand: json('SendCommand'),
+          ListCommands: json('ListCommands'),
+          // A fake that answers what SSM never would: Status 'Running' is not a CommandStatus.
+          ListCommandInvocations: () => ({ CommandInvocations: [{ Status: 'Running' }] }),
+        },
         elbv2: {
           DescribeTargetHealth: xml('DescribeTargetHealth'),
           DescribeTargetGroupAttributes: xml('DescribeTargetGroupAttributes'),
@@ -139,6 +149,17 @@ describe('fake AWS endpoint: requests checked against the service models', () =>
       'ssm SendCommand',
       'ssm ListCommands',
       'elasticloadbalancing DescribeTargetHealth',
+    ]);
+  });
+
+  it('refuses to send an answer the model does not allow either, and records it', async () => {
+    const { ssm } = clients();
+    const before = aws.violations.length;
+    await expect(ssm.send(new ListCommandInvocationsCommand({}))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 500 },
+    });
+    expect(aws.violations.slice(before).map((v) => [v.caller, v.operation])).toEqual([
+      ['the fake endpoint (its answer)', 'ListCommandInvocations'],
     ]);
   });
 
