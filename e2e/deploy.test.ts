@@ -27,6 +27,7 @@ const IMAGE = {
   good1: 'localhost/challenge-app:e2e-good-1',
   good2: 'localhost/challenge-app:e2e-good-2',
   good3: 'localhost/challenge-app:e2e-good-3',
+  good4: 'localhost/challenge-app:e2e-good-4',
   brokenEverywhere: 'localhost/challenge-app:e2e-broken-everywhere',
   brokenOnSecond: 'localhost/challenge-app:e2e-broken-on-second',
 };
@@ -229,6 +230,7 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         { name: IMAGE.good1, buildId: 'good-1' },
         { name: IMAGE.good2, buildId: 'good-2' },
         { name: IMAGE.good3, buildId: 'good-3' },
+        { name: IMAGE.good4, buildId: 'good-4' },
         { name: IMAGE.brokenEverywhere, buildId: 'broken-everywhere', breakOn: ['*'] },
         {
           name: IMAGE.brokenOnSecond,
@@ -443,6 +445,90 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
       expect(history.map((h) => h.split(':')[0])).toEqual(ids().flatMap((id) => [id, id, id]));
       expect(Object.values(await e.lb.serverStates())).toEqual(['UP', 'UP', 'UP']);
       expectNoClientFailures(report);
+    });
+  });
+
+  it('9. stops in preflight when the target group reports its targets Target.NotInUse (no load balancer uses it): nothing changes, and the message says why', async () => {
+    await scenario('9 target group not in use', async () => {
+      const e = fleet();
+      const since = Date.now();
+      const tagsBefore = await tags();
+      const envBefore = e.instances.map((i) => i.readEnvFile());
+      const versionsBefore = await versions();
+      const historyBefore = e.targetGroup.history.length;
+      e.targetGroup.hasLoadBalancer = false;
+      let result: ActionRun;
+      try {
+        result = await deploy({ image: IMAGE.good4, 'target-group-arn': TARGET_GROUP_ARN });
+      } finally {
+        e.targetGroup.hasLoadBalancer = true;
+      }
+      expectFailed(result);
+      const failure = result.errors.join('\n');
+      expect(failure).toContain('Target.NotInUse');
+      expect(failure).toMatch(/load balancer/i);
+      expect(await tags()).toEqual(tagsBefore);
+      expect(sentTo(since)).toEqual([]);
+      expect(e.targetGroup.history.slice(historyBefore)).toEqual([]);
+      expect(e.instances.map((i) => i.readEnvFile())).toEqual(envBefore);
+      expect(await versions()).toEqual(versionsBefore);
+      const changing = e.aws.calls.filter(
+        (c) =>
+          c.at >= since &&
+          ['PutImage', 'SendCommand', 'DeregisterTargets', 'RegisterTargets'].includes(c.operation),
+      );
+      expect(changing).toEqual([]);
+    });
+  });
+
+  it('10. skips an archived newest version when numbering a new one (ECR hides it from DescribeImages unless imageStatus is ANY)', async () => {
+    await pushBuildTag(IMAGE.good4, 'build-4');
+    await scenario('10 archived newest version', async () => {
+      const e = fleet();
+      const since = Date.now();
+      const version = await nextVersion();
+      const newest = `v${Number(version.slice(1)) - 1}`;
+      const archived = (await e.registry.client.manifest(REPOSITORY, newest))?.digest ?? '';
+      expect(archived).not.toBe('');
+      e.ecr.archived.add(archived);
+      let result: ActionRun;
+      try {
+        result = await deploy({ 'source-tag': 'build-4' });
+      } finally {
+        e.ecr.archived.delete(archived);
+      }
+      expectSucceeded(result);
+      expect(result.outputs.version).toBe(version);
+      expect((await e.registry.client.manifest(REPOSITORY, newest))?.digest).toBe(archived);
+      expect((await e.registry.client.manifest(REPOSITORY, version))?.digest).toBe(
+        (await e.registry.client.manifest(REPOSITORY, 'build-4'))?.digest,
+      );
+      expect(await versions()).toEqual([version, version, version]);
+      const refusedTags = e.aws.calls.filter(
+        (c) =>
+          c.at >= since &&
+          c.operation === 'PutImage' &&
+          c.errorType === 'ImageTagAlreadyExistsException',
+      );
+      expect(refusedTags).toEqual([]);
+    });
+  });
+
+  it('11. a SendCommand whose response is lost once (connection reset after SSM took it): exactly one command runs per instance, and the deploy succeeds', async () => {
+    await scenario('11 lost SendCommand response', async () => {
+      const e = fleet();
+      const since = Date.now();
+      e.aws.loseNextResponse('SendCommand', 'reset');
+      const result = await deploy({ image: IMAGE.good1 });
+      expectSucceeded(result);
+      const lost = e.aws.calls.filter(
+        (c) => c.at >= since && c.operation === 'SendCommand' && c.status === 0,
+      );
+      expect(lost).toHaveLength(1);
+      expect(sentTo(since).sort()).toEqual(ids().sort());
+      expect(result.outputs.version).toBe('v1');
+      expect(await versions()).toEqual(['v1', 'v1', 'v1']);
+      expect(list(result.outputs['deployed-instances'])).toEqual(ids().sort());
     });
   });
 });
