@@ -7,13 +7,17 @@ import { batchSize, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
-import { planBatches, rollOut } from './rollout.js';
+import { planBatches, rollOut, type InstanceResult } from './rollout.js';
+import { sessionLifetimeWarning, worstCaseRolloutMs } from './session-lifetime.js';
+import { checkTargetGroup, type TargetGroupCheck } from './target-group.js';
 import type { InFlightCommands } from './run-command.js';
 import { renderDryRun, renderSummary, rolloutOutputs, type ActionOutputs } from './summary.js';
 
 export interface DeployDeps {
   ecr: ECRClient;
   ssm: SSMClient;
+  /** SSM without SDK retries, for SendCommand (see RunCommandDeps.ssmSend). */
+  ssmSend?: SSMClient;
   elb: ElasticLoadBalancingV2Client;
   docker: DockerCli;
   clock: Clock;
@@ -23,6 +27,8 @@ export interface DeployDeps {
   /** Told the version and image as soon as they exist, so a later failure still reports them. */
   onImage?: (outputs: Partial<ActionOutputs>) => void;
   inFlight?: InFlightCommands;
+  /** When the AWS session's credentials expire, where the SDK knows it. */
+  sessionExpiry?: () => Promise<Date | undefined>;
 }
 
 export interface DeployResult {
@@ -43,10 +49,35 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   const ids = fleet.map((instance) => instance.instanceId);
   const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
   log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
-  const repository = await describeRepository(ecr, inputs.ecrRepository);
+  let targetGroup: TargetGroupCheck | undefined;
+  if (inputs.targetGroupArn) {
+    targetGroup = await checkTargetGroup(
+      { elb: deps.elb, clock: deps.clock, log },
+      inputs.targetGroupArn,
+      ids,
+    );
+  }
+  const lifetime = sessionLifetimeWarning(
+    worstCaseRolloutMs({
+      batches: batches.length,
+      instances: ids.length,
+      commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+      healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+      drainTimeoutMs: targetGroup?.drainTimeoutMs,
+      rollback: inputs.rollback,
+    }),
+    deps.clock.now(),
+    await deps.sessionExpiry?.().catch(() => undefined),
+  );
+  if (lifetime) log.warning(lifetime, { title: 'AWS session may expire mid-deploy' });
+  const repository = await describeRepository(ecr, inputs.ecrRepository, inputs.tagPrefix);
   if (!repository.tagsImmutable) {
+    const filtered = repository.tagMutability?.endsWith('_WITH_EXCLUSION') ?? false;
+    const what = filtered
+      ? `has mutable version tags (its ${repository.tagMutability} filters leave ${inputs.tagPrefix}N tags mutable)`
+      : 'has mutable tags';
     log.warning(
-      `ECR repository ${repository.name} has mutable tags: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE.`,
+      `ECR repository ${repository.name} ${what}: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE${filtered ? ` or change the filters so that no ${inputs.tagPrefix}N tag is mutable` : ''}.`,
     );
   }
 
@@ -91,13 +122,16 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   );
   deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
 
+  let throttled = 0;
   const report = await rollOut(
     {
       ssm,
+      ssmSend: deps.ssmSend,
       elb: inputs.targetGroupArn ? deps.elb : undefined,
       clock: deps.clock,
       log,
       inFlight: deps.inFlight,
+      onThrottle: () => throttled++,
     },
     {
       version: image.version,
@@ -111,11 +145,37 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       commandTimeoutSeconds: inputs.commandTimeoutSeconds,
       rollback: inputs.rollback,
       targetGroupArn: inputs.targetGroupArn,
+      drainTimeoutMs: targetGroup?.drainTimeoutMs,
     },
   );
+  annotate(log, report.results);
+  if (throttled > 0) {
+    log.notice(
+      `AWS throttled ${throttled} call(s) of this deploy; the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`,
+      { title: 'AWS throttling' },
+    );
+  }
   return {
     outputs: rolloutOutputs(report, image.digest),
     summary: renderSummary(report, image.digest),
     failure: report.failure,
   };
+}
+
+const OUTCOME_TITLE: Partial<Record<InstanceResult['outcome'], string>> = {
+  failed: 'failed',
+  'rollback-failed': 'rollback failed',
+  'rolled-back': 'rolled back',
+};
+
+/** One annotation per instance that did not end deployed: errors for failures, warnings for rollbacks. */
+function annotate(log: Logger, results: InstanceResult[]): void {
+  for (const result of results) {
+    const outcome = OUTCOME_TITLE[result.outcome];
+    if (!outcome) continue;
+    const title = `${result.instanceId}: ${outcome}`;
+    const message = result.message ?? title;
+    if (result.outcome === 'rolled-back') log.warning(message, { title });
+    else log.error(message, { title });
+  }
 }

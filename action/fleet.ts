@@ -1,5 +1,5 @@
 import {
-  DescribeInstanceInformationCommand,
+  paginateDescribeInstanceInformation,
   type InstanceInformation,
   type InstanceInformationStringFilter,
   type SSMClient,
@@ -21,18 +21,11 @@ async function describe(
   filters: InstanceInformationStringFilter[],
 ): Promise<InstanceInformation[]> {
   const found: InstanceInformation[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ssm.send(
-      new DescribeInstanceInformationCommand({
-        Filters: filters,
-        MaxResults: PAGE,
-        NextToken: nextToken,
-      }),
-    );
-    found.push(...(page.InstanceInformationList ?? []));
-    nextToken = page.NextToken;
-  } while (nextToken);
+  const pages = paginateDescribeInstanceInformation(
+    { client: ssm, pageSize: PAGE },
+    { Filters: filters },
+  );
+  for await (const page of pages) found.push(...(page.InstanceInformationList ?? []));
   return found;
 }
 

@@ -1,4 +1,4 @@
-import { patterns } from './instance-script.js';
+import { ECR_REPOSITORY_NAME, patterns } from './instance-script.js';
 
 /** `max-parallel`: a fixed number of instances, or a percentage of the fleet. */
 export type MaxParallel = { count: number } | { percent: number };
@@ -30,8 +30,9 @@ export class InputError extends Error {
   override name = 'InputError';
 }
 
-export const INSTANCE_ID = /^(i|mi)-[0-9a-f]{8,17}$/;
-const REPOSITORY = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+/** SSM's InstanceId pattern (botocore ssm 2014-11-06): EC2 ids of 8 or 17 characters, mi- 17. */
+export const INSTANCE_ID = /^(?:i-(?:\w{8}|\w{17})|mi-\w{17})$/;
+const REPOSITORY = new RegExp(`^(?=.{2,256}$)${ECR_REPOSITORY_NAME.source}$`);
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 // A prefix ending in a digit would make v1 + 2 and v12 the same tag.
 const TAG_PREFIX = /^[A-Za-z_]([A-Za-z0-9_.-]{0,62}[A-Za-z_.-])?$/;
@@ -66,6 +67,9 @@ function maxParallel(raw: string): MaxParallel {
     return { percent: value };
   }
   if (/^\d+$/.test(raw) && Number(raw) >= 1) return { count: Number(raw) };
+  if (/^\d+$/.test(raw)) {
+    throw new InputError(`Input max-parallel must be at least 1 instance, got "${raw}".`);
+  }
   throw new InputError(
     `Input max-parallel must be a number of instances (2) or a percentage of the fleet (25%), got "${raw}".`,
   );
@@ -134,7 +138,7 @@ export function parseInputs(
   if (ecrRepository === '') throw new InputError('Input ecr-repository is required.');
   if (!REPOSITORY.test(ecrRepository)) {
     throw new InputError(
-      `Input ecr-repository is not a valid repository name: "${ecrRepository}".`,
+      `Input ecr-repository is not a valid ECR repository name: "${ecrRepository}" (2 to 256 lowercase letters and digits, in components joined by ".", "_", "__" or "-" and separated by "/").`,
     );
   }
 

@@ -31,11 +31,19 @@ export const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
 
 const PLACEHOLDER = '#@VALUES@#';
 
+/**
+ * ECR's RepositoryName pattern (botocore ecr 2015-09-21): components joined by ".", "_", "__" or
+ * a run of "-", separated by "/". Its length (2 to 256) is checked where the name is an input.
+ */
+export const ECR_REPOSITORY_NAME =
+  /[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*/;
+
 export const patterns = {
   region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
   registry: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/,
-  image:
-    /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?\/[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/,
+  image: new RegExp(
+    `^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\\d{1,5})?\\/${ECR_REPOSITORY_NAME.source}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`,
+  ),
   version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
   appDir: /^\/[A-Za-z0-9._/-]*$/,
   healthUrl: /^https?:\/\/[^\s]+$/,

@@ -1,15 +1,14 @@
-// The action's entry point, for both the main and the post run (action.yml has one bundle): the
-// main run saves `isPost` in the job state, so a run that finds it is the post run (like
-// actions/checkout). This is the only module that touches @actions/core inputs, outputs, state
+// The action, for both the main and the post run (action.yml has one bundle): the main run saves
+// `isPost` in the job state, so a run that finds it is the post run (like actions/checkout).
+// index.ts runs it; importing this module runs nothing. This is the only module that touches @actions/core inputs, outputs, state
 // and the job summary; everything it calls takes plain values and injected clients.
 import * as core from '@actions/core';
 import { getExecOutput } from '@actions/exec';
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { awsClients } from './aws-clients.js';
 import { systemClock } from './clock.js';
 import { deploy } from './deploy.js';
-import { parseInputs } from './inputs.js';
+import { describeAwsError, requestIdOf } from './aws-errors.js';
+import { parseInputs, type DeployInputs } from './inputs.js';
 import type { Logger } from './logger.js';
 import { cancelInFlight } from './post.js';
 import type { DockerCli } from './registry.js';
@@ -22,7 +21,10 @@ const STATE_COMMANDS = 'inFlightCommands';
 
 const log: Logger = {
   info: (message) => core.info(message),
-  warning: (message) => core.warning(message),
+  warning: (message, annotation) => core.warning(message, annotation),
+  error: (message, annotation) => core.error(message, annotation),
+  notice: (message, annotation) => core.notice(message, annotation),
+  debug: (message) => core.debug(message),
   group: (title, body) => {
     core.startGroup(title);
     core.info(body);
@@ -37,19 +39,6 @@ const docker: DockerCli = async (args, options) => {
   });
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
 };
-
-/**
- * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
- * credentials from the default chain and honour AWS_ENDPOINT_URL(_<SERVICE>).
- */
-function clients(region: string) {
-  const config = { region, retryMode: 'adaptive', maxAttempts: 5 };
-  return {
-    ecr: new ECRClient(config),
-    ssm: new SSMClient(config),
-    elb: new ElasticLoadBalancingV2Client(config),
-  };
-}
 
 /** The job summary is a report, not the result: failing to write it must not change the outcome. */
 async function writeSummary(markdown: string): Promise<void> {
@@ -66,11 +55,25 @@ function setOutputs(outputs: Partial<ActionOutputs>): void {
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value);
 }
 
+/** Writes why the deploy stopped to the job summary, then lets the error fail the step. */
+async function stopped(error: unknown): Promise<never> {
+  const requestId = requestIdOf(error);
+  if (requestId) core.debug(`AWS request id of the failed call: ${requestId}`);
+  const text = describeAwsError(error);
+  await writeSummary(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`);
+  throw new Error(text, { cause: error });
+}
+
 async function runMain(): Promise<void> {
   core.saveState(STATE_IS_POST, 'true');
-  const inputs = parseInputs((name) => core.getInput(name), process.env);
+  let inputs: DeployInputs;
+  try {
+    inputs = parseInputs((name) => core.getInput(name), process.env);
+  } catch (error) {
+    return stopped(error);
+  }
   core.saveState(STATE_REGION, inputs.region);
-  const aws = clients(inputs.region);
+  const aws = awsClients({ region: inputs.region });
   const inFlight = inFlightCommands((commandIds) =>
     core.saveState(STATE_COMMANDS, JSON.stringify(commandIds)),
   );
@@ -91,6 +94,7 @@ async function runMain(): Promise<void> {
         mask: (secret) => core.setSecret(secret),
         onImage: setOutputs,
         inFlight,
+        sessionExpiry: async () => (await aws.ssm.config.credentials()).expiration,
       },
       inputs,
     );
@@ -98,9 +102,7 @@ async function runMain(): Promise<void> {
     await writeSummary(result.summary);
     if (result.failure) core.setFailed(result.failure);
   } catch (error) {
-    const text = error instanceof Error ? error.message : String(error);
-    await writeSummary(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`);
-    throw error;
+    await stopped(error);
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
@@ -111,7 +113,7 @@ async function runPost(): Promise<void> {
   const commandIds = JSON.parse(core.getState(STATE_COMMANDS) || '[]') as string[];
   const region = core.getState(STATE_REGION);
   if (commandIds.length === 0 || !region) return;
-  await cancelInFlight(clients(region).ssm, commandIds, log);
+  await cancelInFlight(awsClients({ region }).ssm, commandIds, log);
 }
 
 export async function run(): Promise<void> {
@@ -122,5 +124,3 @@ export async function run(): Promise<void> {
     core.setFailed(error instanceof Error ? error.message : String(error));
   }
 }
-
-await run();

@@ -21,6 +21,8 @@ export interface InstanceResult {
   durationMs: number;
   /** Everything the instance printed (deploy, then rollback), as SSM kept it. */
   output: string;
+  /** The SSM commands that ran on it (deploy, then rollback), for console links. */
+  commandIds?: string[];
 }
 
 function healthProblem(report: ScriptReport): string {

@@ -1,4 +1,5 @@
 import { ListCommandsCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { describeAwsError } from './aws-errors.js';
 import type { Logger } from './logger.js';
 import { cancelCommand } from './run-command.js';
 
@@ -28,9 +29,7 @@ export async function cancelInFlight(
         `Cancelled SSM command ${commandId} (${status}); its instances may be mid-deploy: check them or re-run the workflow.`,
       );
     } catch (error) {
-      log.warning(
-        `Could not cancel SSM command ${commandId}: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      log.warning(`Could not cancel SSM command ${commandId}: ${describeAwsError(error)}`);
     }
   }
   return cancelled;

@@ -8,7 +8,14 @@ import {
 } from '@aws-sdk/client-ecr';
 import type { ImageSource } from './inputs.js';
 import type { Logger } from './logger.js';
-import { chooseVersion, listTaggedImages, versionNumber, versionOfDigest } from './version.js';
+import { versionTagsMutable } from './tag-mutability.js';
+import {
+  chooseVersion,
+  listTaggedImages,
+  requirePullable,
+  versionNumber,
+  versionOfDigest,
+} from './version.js';
 
 export interface Repository {
   name: string;
@@ -17,10 +24,12 @@ export interface Repository {
   /** The registry host (and port) of `uri`; never assumed to be `*.amazonaws.com`. */
   registry: string;
   /**
-   * false when the repository's tags are mutable: then a concurrent run's push or PutImage of the
-   * same vN overwrites instead of failing with ImageTagAlreadyExistsException.
+   * false when the version tags (`<prefix>N`) are mutable: then a concurrent run's push or
+   * PutImage of the same vN overwrites instead of failing with ImageTagAlreadyExistsException.
    */
   tagsImmutable: boolean;
+  /** ECR's imageTagMutability, for the warning (IMMUTABLE_WITH_EXCLUSION, …). */
+  tagMutability?: string;
 }
 
 export interface PublishedImage {
@@ -62,7 +71,11 @@ function errorName(error: unknown): string {
   return error instanceof Error ? error.name : '';
 }
 
-export async function describeRepository(ecr: ECRClient, name: string): Promise<Repository> {
+export async function describeRepository(
+  ecr: ECRClient,
+  name: string,
+  prefix = 'v',
+): Promise<Repository> {
   try {
     const answer = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: [name] }));
     const found = answer.repositories?.[0];
@@ -73,13 +86,24 @@ export async function describeRepository(ecr: ECRClient, name: string): Promise<
       name,
       uri,
       registry: slash < 0 ? uri : uri.slice(0, slash),
-      tagsImmutable: found.imageTagMutability?.startsWith('IMMUTABLE') ?? false,
+      tagsImmutable: !versionTagsMutable(
+        found.imageTagMutability,
+        (found.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? ''),
+        prefix,
+      ),
+      tagMutability: found.imageTagMutability,
     };
   } catch (error) {
     if (errorName(error) === 'RepositoryNotFoundException') {
-      throw new Error(`ECR repository ${name} does not exist in this account and region.`, {
-        cause: error,
-      });
+      // ECR's message names the registry (the account) it searched; the region is the client's.
+      const account = /registry with id '(\d{12})'/.exec(
+        error instanceof Error ? error.message : '',
+      )?.[1];
+      const region = await ecr.config.region();
+      throw new Error(
+        `ECR repository ${name} does not exist in account ${account ?? '(unknown)'}, region ${region}. Check ecr-repository and aws-region, and that the role's credentials are for the account that holds the repository.`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -248,7 +272,10 @@ async function versionOfLocalImage(
   const images = await listTaggedImages(ecr, repository.name);
   for (const digest of [...local.repoDigests, local.id]) {
     const version = digest ? versionOfDigest(images, digest, prefix) : undefined;
-    if (version) return { version, digest };
+    if (version) {
+      requirePullable(images, digest, version, repository.name);
+      return { version, digest };
+    }
   }
   if (!local.id) return undefined;
   const recent = images
@@ -277,7 +304,10 @@ async function versionOfLocalImage(
       config = undefined;
     }
     const match = recent.find((entry) => entry.image.digest === image.imageId?.imageDigest);
-    if (config === local.id && match) return { version: match.version, digest: match.image.digest };
+    if (config === local.id && match) {
+      requirePullable(images, match.image.digest, match.version, repository.name);
+      return { version: match.version, digest: match.image.digest };
+    }
   }
   return undefined;
 }

@@ -3,6 +3,7 @@ import type {
   TargetDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { describeAwsError } from './aws-errors.js';
 import type { Clock } from './clock.js';
 import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
@@ -31,11 +32,15 @@ export interface RolloutPlan {
   commandTimeoutSeconds: number;
   rollback: boolean;
   targetGroupArn?: string;
+  /** How long one drain may take (checkTargetGroup: the deregistration delay plus a margin). */
+  drainTimeoutMs?: number;
 }
 
 export interface RolloutReport {
   version: string;
   image: string;
+  region: string;
+  targetGroupArn?: string;
   results: InstanceResult[];
   /** true only when the new version runs healthy on every instance. */
   succeeded: boolean;
@@ -47,10 +52,13 @@ export interface RolloutReport {
 
 export interface RolloutDeps {
   ssm: SSMClient;
+  /** SSM without SDK retries, for SendCommand (see RunCommandDeps.ssmSend). */
+  ssmSend?: SSMClient;
   elb?: ElasticLoadBalancingV2Client;
   clock: Clock;
   log: Logger;
   inFlight?: InFlightCommands;
+  onThrottle?: () => void;
 }
 
 /** Splits the fleet into batches of `size`, in order. */
@@ -60,7 +68,8 @@ export function planBatches(instanceIds: string[], size: number): string[][] {
   return batches;
 }
 
-const DRAIN_TIMEOUT_MS = 900_000;
+/** Used when the plan does not say (no preflight of the target group). */
+const DEFAULT_DRAIN_TIMEOUT_MS = 900_000;
 
 function seconds(ms: number): string {
   return `${Math.round(ms / 1000)} s`;
@@ -93,7 +102,7 @@ function scriptFor(
 }
 
 function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return describeAwsError(error);
 }
 
 async function drainAll(
@@ -111,7 +120,7 @@ async function drainAll(
           { elb, clock: deps.clock, log: deps.log },
           arn,
           item.instanceId,
-          DRAIN_TIMEOUT_MS,
+          plan.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
         );
         return item;
       } catch (error) {
@@ -177,7 +186,10 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
     }
     for (const item of ready) {
       const invocation = invocations.get(item.instanceId);
-      if (invocation) Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
+      if (invocation) {
+        Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
+        item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+      }
     }
   }
   await Promise.all(
@@ -241,6 +253,7 @@ async function rollBack(
       comment: `challenge-deploy rollback to ${previousVersion}`,
     });
     const invocation = invocations.get(id);
+    if (invocation) item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
     const report = invocation
       ? parseScriptReport(invocation.output, invocation.exitCode)
       : parseScriptReport('', undefined);
@@ -338,12 +351,15 @@ export async function rollOut(deps: RolloutDeps, plan: RolloutPlan): Promise<Rol
     message: item.message,
     durationMs: item.durationMs,
     output: item.output,
+    commandIds: item.commandIds ?? [],
   }));
   const succeeded = results.every((result) => result.outcome === 'deployed');
   const rolledBack = results.some((result) => result.outcome === 'rolled-back');
   return {
     version: plan.version,
     image: plan.image,
+    region: plan.region,
+    targetGroupArn: plan.targetGroupArn,
     results,
     succeeded,
     rolledBack,

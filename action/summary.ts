@@ -1,6 +1,8 @@
 import { PREVIOUS_PREFIX, RESULT_PREFIX } from './instance-script.js';
 import type { InstanceOutcome } from './outcome.js';
 import type { RolloutReport } from './rollout.js';
+import { commandConsoleUrl } from './run-command.js';
+import { targetGroupConsoleUrl } from './target-group.js';
 
 /** The action's outputs, exactly as DESIGN.md names them. */
 export interface ActionOutputs {
@@ -71,7 +73,14 @@ export function renderSummary(report: RolloutReport, digest: string): string {
     const tail = outputTail(r.output);
     const cells = [
       `<code>${escapeHtml(r.instanceId)}</code>`,
-      OUTCOME_LABEL[r.outcome] + (r.message ? `<br>${escapeHtml(r.message)}` : ''),
+      OUTCOME_LABEL[r.outcome] +
+        (r.message ? `<br>${escapeHtml(r.message)}` : '') +
+        (r.commandIds ?? [])
+          .map(
+            (id) =>
+              `<br><a href="${escapeHtml(commandConsoleUrl(report.region, id))}">SSM ${escapeHtml(id)}</a>`,
+          )
+          .join(''),
       `${escapeHtml(r.previousVersion ?? '?')} → ${escapeHtml(r.newVersion)}`,
       duration(r.durationMs),
       tail
@@ -85,6 +94,12 @@ export function renderSummary(report: RolloutReport, digest: string): string {
     '',
     `Image <code>${escapeHtml(report.image)}</code>${digest ? ` (<code>${escapeHtml(digest)}</code>)` : ''}`,
     '',
+    ...(report.targetGroupArn
+      ? [
+          `Target group <a href="${escapeHtml(targetGroupConsoleUrl(report.targetGroupArn))}"><code>${escapeHtml(report.targetGroupArn)}</code></a>`,
+          '',
+        ]
+      : []),
     ...(report.failure ? ['```text', report.failure.replaceAll('```', "'''"), '```', ''] : []),
     '| Instance | Outcome | Version | Duration | Output (tail) |',
     '| --- | --- | --- | --- | --- |',

@@ -1,34 +1,56 @@
-import { DescribeImagesCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { paginateDescribeImages, type ECRClient } from '@aws-sdk/client-ecr';
 
 export interface TaggedImage {
   digest: string;
   tags: string[];
+  /** ECR's imageStatus: ACTIVE, ARCHIVED (cannot be pulled) or ACTIVATING (being restored). */
+  status?: string;
 }
 
-/** Every tagged image of the repository; a repository holds thousands, so every page is read. */
+/**
+ * Every tagged image of the repository, archived ones included: DescribeImages lists only ACTIVE
+ * images unless asked for ANY, and an archived vN still holds its number (and its tag). A
+ * repository holds thousands, so every page is read.
+ */
 export async function listTaggedImages(
   ecr: ECRClient,
   repositoryName: string,
 ): Promise<TaggedImage[]> {
   const images: TaggedImage[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecr.send(
-      new DescribeImagesCommand({
-        repositoryName,
-        filter: { tagStatus: 'TAGGED' },
-        maxResults: 1000,
-        nextToken,
-      }),
-    );
+  const pages = paginateDescribeImages(
+    { client: ecr, pageSize: 1000 },
+    { repositoryName, filter: { tagStatus: 'TAGGED', imageStatus: 'ANY' } },
+  );
+  for await (const page of pages) {
     for (const detail of page.imageDetails ?? []) {
       if (detail.imageDigest) {
-        images.push({ digest: detail.imageDigest, tags: detail.imageTags ?? [] });
+        images.push({
+          digest: detail.imageDigest,
+          tags: detail.imageTags ?? [],
+          status: detail.imageStatus,
+        });
       }
     }
-    nextToken = page.nextToken;
-  } while (nextToken);
+  }
   return images;
+}
+
+/** Refuses to reuse a version whose image ECR cannot serve: instances could not pull it. */
+export function requirePullable(
+  images: TaggedImage[],
+  digest: string,
+  version: string,
+  repositoryName: string,
+): void {
+  const image = images.find(
+    (candidate) => candidate.digest === digest && candidate.status && candidate.status !== 'ACTIVE',
+  );
+  if (!image) return;
+  throw new Error(
+    image.status === 'ARCHIVED'
+      ? `${version} (${digest}) is archived in ECR repository ${repositoryName}, and ECR cannot pull an archived image: restore it (aws ecr update-image-storage-class --repository-name ${repositoryName} --image-id imageDigest=${digest} --target-storage-class STANDARD) and run again.`
+      : `${version} (${digest}) is ${image.status} in ECR repository ${repositoryName} (being restored from the archive): run again once it is ACTIVE.`,
+  );
 }
 
 function escapeRegExp(text: string): string {
@@ -89,7 +111,10 @@ export async function chooseVersion(
   const images = await listTaggedImages(ecr, repositoryName);
   for (const digest of digests) {
     const existing = versionOfDigest(images, digest, prefix);
-    if (existing) return { version: existing, reused: true, digest };
+    if (existing) {
+      requirePullable(images, digest, existing, repositoryName);
+      return { version: existing, reused: true, digest };
+    }
   }
   return { version: nextVersion(images, prefix), reused: false };
 }

@@ -4008,7 +4008,7 @@ __webpack_unused_export__ = ValidationException$;
 __webpack_unused_export__ = VulnerablePackage$;
 __webpack_unused_export__ = errorTypeRegistries;
 __webpack_unused_export__ = paginateDescribeImageScanFindings;
-__webpack_unused_export__ = paginateDescribeImages;
+exports.XiR = paginateDescribeImages;
 __webpack_unused_export__ = paginateDescribePullThroughCacheRules;
 __webpack_unused_export__ = paginateDescribeReplicationBackfillResults;
 __webpack_unused_export__ = paginateDescribeRepositories;
@@ -7697,7 +7697,7 @@ __webpack_unused_export__ = DescribeTagsCommand;
 __webpack_unused_export__ = DescribeTagsInput$;
 __webpack_unused_export__ = DescribeTagsOutput$;
 __webpack_unused_export__ = DescribeTargetGroupAttributes$;
-__webpack_unused_export__ = DescribeTargetGroupAttributesCommand;
+exports.cKh = DescribeTargetGroupAttributesCommand;
 __webpack_unused_export__ = DescribeTargetGroupAttributesInput$;
 __webpack_unused_export__ = DescribeTargetGroupAttributesOutput$;
 __webpack_unused_export__ = DescribeTargetGroups$;
@@ -18027,7 +18027,7 @@ __webpack_unused_export__ = DescribeInstanceAssociationsStatusCommand;
 __webpack_unused_export__ = DescribeInstanceAssociationsStatusRequest$;
 __webpack_unused_export__ = DescribeInstanceAssociationsStatusResult$;
 __webpack_unused_export__ = DescribeInstanceInformation$;
-exports.MXw = DescribeInstanceInformationCommand;
+__webpack_unused_export__ = DescribeInstanceInformationCommand;
 __webpack_unused_export__ = DescribeInstanceInformationRequest$;
 __webpack_unused_export__ = DescribeInstanceInformationResult$;
 __webpack_unused_export__ = DescribeInstancePatchStates$;
@@ -18447,7 +18447,7 @@ __webpack_unused_export__ = ListCloudConnectorsCommand;
 __webpack_unused_export__ = ListCloudConnectorsRequest$;
 __webpack_unused_export__ = ListCloudConnectorsResult$;
 __webpack_unused_export__ = ListCommandInvocations$;
-exports.mdT = ListCommandInvocationsCommand;
+__webpack_unused_export__ = ListCommandInvocationsCommand;
 __webpack_unused_export__ = ListCommandInvocationsRequest$;
 __webpack_unused_export__ = ListCommandInvocationsResult$;
 __webpack_unused_export__ = ListCommands$;
@@ -18939,7 +18939,7 @@ __webpack_unused_export__ = paginateDescribeAvailablePatches;
 __webpack_unused_export__ = paginateDescribeEffectiveInstanceAssociations;
 __webpack_unused_export__ = paginateDescribeEffectivePatchesForPatchBaseline;
 __webpack_unused_export__ = paginateDescribeInstanceAssociationsStatus;
-__webpack_unused_export__ = paginateDescribeInstanceInformation;
+exports.KKC = paginateDescribeInstanceInformation;
 __webpack_unused_export__ = paginateDescribeInstancePatchStates;
 __webpack_unused_export__ = paginateDescribeInstancePatchStatesForPatchGroup;
 __webpack_unused_export__ = paginateDescribeInstancePatches;
@@ -18968,8 +18968,8 @@ __webpack_unused_export__ = paginateGetResourcePolicies;
 __webpack_unused_export__ = paginateListAssociationVersions;
 __webpack_unused_export__ = paginateListAssociations;
 __webpack_unused_export__ = paginateListCloudConnectors;
-__webpack_unused_export__ = paginateListCommandInvocations;
-__webpack_unused_export__ = paginateListCommands;
+exports.ayw = paginateListCommandInvocations;
+exports.sgX = paginateListCommands;
 __webpack_unused_export__ = paginateListComplianceItems;
 __webpack_unused_export__ = paginateListComplianceSummaries;
 __webpack_unused_export__ = paginateListDocumentVersions;
@@ -71260,2275 +71260,33 @@ module.exports = {
 
 /***/ }),
 
-/***/ 6623:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   m: () => (/* binding */ systemClock)
-/* harmony export */ });
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
-
-/***/ }),
-
-/***/ 9823:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  g: () => (/* binding */ deploy)
-});
-
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ssm/dist-cjs/index.js
-var dist_cjs = __nccwpck_require__(4736);
-;// CONCATENATED MODULE: ./action/fleet.ts
-
-/** DescribeInstanceInformation takes at most 50 results per page (and ids per filter here). */
-const PAGE = 50;
-async function describe(ssm, filters) {
-    const found = [];
-    let nextToken;
-    do {
-        const page = await ssm.send(new dist_cjs/* DescribeInstanceInformationCommand */.MXw({
-            Filters: filters,
-            MaxResults: PAGE,
-            NextToken: nextToken,
-        }));
-        found.push(...(page.InstanceInformationList ?? []));
-        nextToken = page.NextToken;
-    } while (nextToken);
-    return found;
-}
-function toManaged(info) {
-    if (!info.InstanceId)
-        return undefined;
-    return {
-        instanceId: info.InstanceId,
-        pingStatus: info.PingStatus ?? 'Unknown',
-        platformType: info.PlatformType,
-        computerName: info.ComputerName,
-    };
-}
-/**
- * Resolves the target to SSM-managed instances and checks, before anything changes, that every
- * one of them is Online and runs Linux (AWS-RunShellScript). Throws naming each instance that is
- * not, with its ping status.
- */
-async function resolveFleet(ssm, target) {
-    let wanted;
-    let managed;
-    if (target.kind === 'tag') {
-        const infos = await describe(ssm, [{ Key: `tag:${target.key}`, Values: [target.value] }]);
-        managed = infos.map(toManaged).filter((m) => m !== undefined);
-        wanted = [...new Set(managed.map((m) => m.instanceId))].sort();
-        if (wanted.length === 0) {
-            throw new Error(`No SSM-managed instance carries the tag ${target.key}=${target.value} (instance-tag) in this region.`);
-        }
-    }
-    else {
-        wanted = target.instanceIds;
-        managed = [];
-        for (let i = 0; i < wanted.length; i += PAGE) {
-            const chunk = wanted.slice(i, i + PAGE);
-            const infos = await describe(ssm, [{ Key: 'InstanceIds', Values: chunk }]);
-            managed.push(...infos.map(toManaged).filter((m) => m !== undefined));
-        }
-    }
-    const byId = new Map(managed.map((m) => [m.instanceId, m]));
-    const problems = [];
-    const fleet = [];
-    for (const id of wanted) {
-        const instance = byId.get(id);
-        if (!instance) {
-            problems.push(`${id}: not managed by SSM in this region (no agent, no instance role, or wrong region)`);
-        }
-        else if (instance.pingStatus !== 'Online') {
-            problems.push(`${id}: SSM ping status ${instance.pingStatus}`);
-        }
-        else if (instance.platformType && instance.platformType !== 'Linux') {
-            problems.push(`${id}: platform ${instance.platformType}, but the deploy script needs Linux`);
-        }
-        else {
-            fleet.push(instance);
-        }
-    }
-    if (problems.length > 0) {
-        throw new Error(`Preflight failed, nothing was changed: ${problems.length} of ${wanted.length} instances cannot run the deploy.\n${problems.join('\n')}`);
-    }
-    return fleet;
-}
-
-// EXTERNAL MODULE: ./action/inputs.ts
-var action_inputs = __nccwpck_require__(3116);
-// EXTERNAL MODULE: ./action/instance-script.ts + 1 modules
-var instance_script = __nccwpck_require__(4189);
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
-var client_ecr_dist_cjs = __nccwpck_require__(8249);
-;// CONCATENATED MODULE: ./action/version.ts
-
-/** Every tagged image of the repository; a repository holds thousands, so every page is read. */
-async function listTaggedImages(ecr, repositoryName) {
-    const images = [];
-    let nextToken;
-    do {
-        const page = await ecr.send(new client_ecr_dist_cjs/* DescribeImagesCommand */.ji5({
-            repositoryName,
-            filter: { tagStatus: 'TAGGED' },
-            maxResults: 1000,
-            nextToken,
-        }));
-        for (const detail of page.imageDetails ?? []) {
-            if (detail.imageDigest) {
-                images.push({ digest: detail.imageDigest, tags: detail.imageTags ?? [] });
-            }
-        }
-        nextToken = page.nextToken;
-    } while (nextToken);
-    return images;
-}
-function escapeRegExp(text) {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-/** The number N of a `<prefix>N` tag, or undefined for any other tag (`latest`, `v1.2`, `vfoo`). */
-function versionNumber(tag, prefix) {
-    const match = new RegExp(`^${escapeRegExp(prefix)}(\\d+)$`).exec(tag);
-    if (!match?.[1])
-        return undefined;
-    const n = Number(match[1]);
-    return Number.isSafeInteger(n) ? n : undefined;
-}
-/** The highest `<prefix>N` in the repository plus one (gaps are not filled: v1, v2, v10 → v11). */
-function nextVersion(images, prefix) {
-    let highest = 0;
-    for (const image of images) {
-        for (const tag of image.tags) {
-            highest = Math.max(highest, versionNumber(tag, prefix) ?? 0);
-        }
-    }
-    return `${prefix}${highest + 1}`;
-}
-/** The highest `<prefix>N` tag the digest already carries, so that a re-run reuses it. */
-function versionOfDigest(images, digest, prefix) {
-    let best;
-    for (const image of images.filter((candidate) => candidate.digest === digest)) {
-        for (const tag of image.tags) {
-            const n = versionNumber(tag, prefix);
-            if (n !== undefined && (best === undefined || n > best))
-                best = n;
-        }
-    }
-    return best === undefined ? undefined : `${prefix}${best}`;
-}
-/**
- * Reuses the version of the image's digest when it has one (re-runs are idempotent), else takes
- * the next free number. `digests` are the image's known digests (none when unknown yet).
- */
-async function chooseVersion(ecr, repositoryName, prefix, digests) {
-    const images = await listTaggedImages(ecr, repositoryName);
-    for (const digest of digests) {
-        const existing = versionOfDigest(images, digest, prefix);
-        if (existing)
-            return { version: existing, reused: true, digest };
-    }
-    return { version: nextVersion(images, prefix), reused: false };
-}
-
-;// CONCATENATED MODULE: ./action/registry.ts
-
-
-const MANIFEST_MEDIA_TYPES = [
-    'application/vnd.docker.distribution.manifest.v2+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.oci.image.index.v1+json',
-];
-/** A concurrent run tags with the same number at most this many times before we give up. */
-const MAX_TAG_ATTEMPTS = 5;
-function errorName(error) {
-    return error instanceof Error ? error.name : '';
-}
-async function describeRepository(ecr, name) {
-    try {
-        const answer = await ecr.send(new client_ecr_dist_cjs/* DescribeRepositoriesCommand */.pE_({ repositoryNames: [name] }));
-        const found = answer.repositories?.[0];
-        const uri = found?.repositoryUri;
-        if (!uri)
-            throw new Error(`ECR did not return the URI of repository ${name}.`);
-        const slash = uri.indexOf('/');
-        return {
-            name,
-            uri,
-            registry: slash < 0 ? uri : uri.slice(0, slash),
-            tagsImmutable: found.imageTagMutability?.startsWith('IMMUTABLE') ?? false,
-        };
-    }
-    catch (error) {
-        if (errorName(error) === 'RepositoryNotFoundException') {
-            throw new Error(`ECR repository ${name} does not exist in this account and region.`, {
-                cause: error,
-            });
-        }
-        throw error;
-    }
-}
-/** Tags the image as the next `vN` (or reuses its version) by pushing it or promoting a tag. */
-async function publishImage(deps, repository, source, prefix) {
-    return source.kind === 'promote'
-        ? promoteImage(deps, repository, source.sourceTag, prefix)
-        : pushImage(deps, repository, source.localImage, prefix);
-}
-async function readManifest(ecr, repository, tag) {
-    const answer = await ecr.send(new client_ecr_dist_cjs/* BatchGetImageCommand */.P8n({
-        repositoryName: repository.name,
-        imageIds: [{ imageTag: tag }],
-        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
-    }));
-    const image = answer.images?.[0];
-    if (!image?.imageManifest || !image.imageId?.imageDigest) {
-        const failure = answer.failures?.[0];
-        throw new Error(`source-tag ${tag} was not found in ECR repository ${repository.name}${failure?.failureReason ? ` (${failure.failureReason})` : ''}.`);
-    }
-    return {
-        digest: image.imageId.imageDigest,
-        manifest: image.imageManifest,
-        mediaType: image.imageManifestMediaType,
-    };
-}
-/** Adds the next `vN` tag to the image `sourceTag` points at, through the ECR API (no docker). */
-async function promoteImage(deps, repository, sourceTag, prefix) {
-    const source = await readManifest(deps.ecr, repository, sourceTag);
-    for (let attempt = 1; attempt <= MAX_TAG_ATTEMPTS; attempt++) {
-        const choice = await chooseVersion(deps.ecr, repository.name, prefix, [source.digest]);
-        const published = {
-            version: choice.version,
-            uri: `${repository.uri}:${choice.version}`,
-            digest: source.digest,
-            reused: choice.reused,
-        };
-        if (choice.reused) {
-            deps.log.info(`${sourceTag} (${source.digest}) is already ${choice.version}: reusing it.`);
-            return published;
-        }
-        try {
-            await deps.ecr.send(new client_ecr_dist_cjs/* PutImageCommand */.SUU({
-                repositoryName: repository.name,
-                imageManifest: source.manifest,
-                imageManifestMediaType: source.mediaType,
-                imageDigest: source.digest,
-                imageTag: choice.version,
-            }));
-            deps.log.info(`Tagged ${sourceTag} (${source.digest}) as ${choice.version}.`);
-            return published;
-        }
-        catch (error) {
-            // The same tag on the same digest: an earlier attempt of ours got there.
-            if (errorName(error) === 'ImageAlreadyExistsException')
-                return published;
-            // A concurrent run took the number: recompute.
-            if (errorName(error) !== 'ImageTagAlreadyExistsException')
-                throw error;
-            deps.log.warning(`${choice.version} was taken by a concurrent run; picking the next number.`);
-        }
-    }
-    throw new Error(`Could not tag ${sourceTag} with a new version: ${MAX_TAG_ATTEMPTS} numbers in a row were taken by concurrent runs.`);
-}
-function requireDocker(deps) {
-    if (!deps.docker)
-        throw new Error('The docker CLI is needed to push the image input.');
-    return deps.docker;
-}
-async function dockerOrFail(docker, args, what) {
-    const result = await docker(args);
-    if (result.exitCode !== 0) {
-        const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-5).join('\n');
-        throw new Error(`${what} failed (docker exit ${result.exitCode}):\n${tail}`);
-    }
-    return result.stdout;
-}
-async function inspectLocalImage(docker, localImage, repository) {
-    const result = await docker([
-        'image',
-        'inspect',
-        '--format',
-        '{{json .Id}} {{json .RepoDigests}}',
-        localImage,
-    ]);
-    if (result.exitCode !== 0) {
-        throw new Error(`The local image ${localImage} does not exist: ${result.stderr.trim()}`);
-    }
-    const [idJson = '""', digestsJson = '[]'] = result.stdout.trim().split(' ');
-    const parse = (text) => {
-        try {
-            return JSON.parse(text);
-        }
-        catch {
-            return undefined;
-        }
-    };
-    const id = parse(idJson);
-    const repoDigests = parse(digestsJson);
-    return {
-        id: typeof id === 'string' ? id : '',
-        repoDigests: (Array.isArray(repoDigests) ? repoDigests : [])
-            .filter((entry) => typeof entry === 'string')
-            .filter((entry) => entry.startsWith(`${repository.uri}@`))
-            .map((entry) => entry.slice(repository.uri.length + 1)),
-    };
-}
-/** BatchGetImage takes at most 100 image ids; a re-run is about a recent version. */
-const RECENT_VERSIONS_CHECKED = 100;
-/**
- * The version the local image already has in the repository, so that re-running a deploy of the
- * same image reuses its vN instead of pushing a new one. Matches, in order: a digest the daemon
- * recorded when it pushed the image; the image id as a manifest digest (containerd store); the
- * image id as the config digest of one of the 100 newest versions' manifests (classic store, and
- * a fresh runner that rebuilt the same image).
- */
-async function versionOfLocalImage(ecr, repository, local, prefix) {
-    const images = await listTaggedImages(ecr, repository.name);
-    for (const digest of [...local.repoDigests, local.id]) {
-        const version = digest ? versionOfDigest(images, digest, prefix) : undefined;
-        if (version)
-            return { version, digest };
-    }
-    if (!local.id)
-        return undefined;
-    const recent = images
-        .map((image) => ({
-        image,
-        n: Math.max(-1, ...image.tags.map((tag) => versionNumber(tag, prefix) ?? -1)),
-    }))
-        .filter((entry) => entry.n >= 0)
-        .sort((a, b) => b.n - a.n)
-        .slice(0, RECENT_VERSIONS_CHECKED)
-        .map((entry) => ({ image: entry.image, version: `${prefix}${entry.n}` }));
-    if (recent.length === 0)
-        return undefined;
-    const answer = await ecr.send(new client_ecr_dist_cjs/* BatchGetImageCommand */.P8n({
-        repositoryName: repository.name,
-        imageIds: recent.map((entry) => ({ imageDigest: entry.image.digest })),
-        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
-    }));
-    for (const image of answer.images ?? []) {
-        let config;
-        try {
-            config = JSON.parse(image.imageManifest ?? '{}').config
-                ?.digest;
-        }
-        catch {
-            config = undefined;
-        }
-        const match = recent.find((entry) => entry.image.digest === image.imageId?.imageDigest);
-        if (config === local.id && match)
-            return { version: match.version, digest: match.image.digest };
-    }
-    return undefined;
-}
-async function logIn(deps, docker, repository) {
-    const answer = await deps.ecr.send(new client_ecr_dist_cjs/* GetAuthorizationTokenCommand */.Eu6({}));
-    const token = answer.authorizationData?.[0]?.authorizationToken;
-    if (!token)
-        throw new Error('ECR returned no authorization token.');
-    const decoded = Buffer.from(token, 'base64').toString('utf8');
-    const password = decoded.slice(decoded.indexOf(':') + 1);
-    deps.mask(token);
-    deps.mask(password);
-    const result = await docker(['login', '--username', 'AWS', '--password-stdin', repository.registry], { input: password });
-    if (result.exitCode !== 0) {
-        throw new Error(`docker login to ${repository.registry} failed: ${result.stderr.trim()}`);
-    }
-}
-/** Pushes the local image as the next `vN` with the docker CLI. */
-async function pushImage(deps, repository, localImage, prefix) {
-    const docker = requireDocker(deps);
-    const local = await inspectLocalImage(docker, localImage, repository);
-    const existing = await versionOfLocalImage(deps.ecr, repository, local, prefix);
-    if (existing) {
-        deps.log.info(`${localImage} is already ${existing.version} (${existing.digest}): reusing it.`);
-        return {
-            version: existing.version,
-            uri: `${repository.uri}:${existing.version}`,
-            digest: existing.digest,
-            reused: true,
-        };
-    }
-    await logIn(deps, docker, repository);
-    try {
-        for (let attempt = 1; attempt <= MAX_TAG_ATTEMPTS; attempt++) {
-            const { version } = await chooseVersion(deps.ecr, repository.name, prefix, []);
-            const uri = `${repository.uri}:${version}`;
-            await dockerOrFail(docker, ['tag', localImage, uri], `docker tag ${localImage} ${uri}`);
-            const pushed = await docker(['push', uri]);
-            if (pushed.exitCode !== 0) {
-                await docker(['rmi', uri]);
-                // An immutable repository refuses a tag a concurrent run pushed first: recompute.
-                if (/already exists|immutable/i.test(`${pushed.stdout}\n${pushed.stderr}`)) {
-                    deps.log.warning(`${version} was taken by a concurrent run; picking the next number.`);
-                    continue;
-                }
-                const tail = `${pushed.stdout}\n${pushed.stderr}`.trim().split('\n').slice(-5).join('\n');
-                throw new Error(`docker push ${uri} failed (exit ${pushed.exitCode}):\n${tail}`);
-            }
-            const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] ??
-                (await digestOfTag(deps.ecr, repository, version));
-            deps.log.info(`Pushed ${localImage} as ${uri} (${digest}).`);
-            return { version, uri, digest, reused: false };
-        }
-    }
-    finally {
-        await docker(['logout', repository.registry]);
-    }
-    throw new Error(`Could not push ${localImage} with a new version: ${MAX_TAG_ATTEMPTS} numbers in a row were taken by concurrent runs.`);
-}
-async function digestOfTag(ecr, repository, tag) {
-    const answer = await ecr.send(new client_ecr_dist_cjs/* DescribeImagesCommand */.ji5({ repositoryName: repository.name, imageIds: [{ imageTag: tag }] }));
-    const digest = answer.imageDetails?.[0]?.imageDigest;
-    if (!digest)
-        throw new Error(`ECR does not report a digest for ${repository.name}:${tag}.`);
-    return digest;
-}
-/**
- * The version and image a publish would produce, without writing anything (dry-run). For a local
- * image the digest is known only once it is pushed, so a re-run's reuse is not predicted.
- */
-async function previewImage(ecr, repository, source, prefix) {
-    const digest = source.kind === 'promote' ? (await readManifest(ecr, repository, source.sourceTag)).digest : '';
-    const choice = await chooseVersion(ecr, repository.name, prefix, digest ? [digest] : []);
-    return {
-        version: choice.version,
-        uri: `${repository.uri}:${choice.version}`,
-        digest,
-        reused: choice.reused,
-    };
-}
-
-// EXTERNAL MODULE: ./action/run-command.ts
-var run_command = __nccwpck_require__(2456);
-;// CONCATENATED MODULE: ./action/outcome.ts
-// What happened on each instance, in the words users read: outcomes, and one-sentence messages
-// that name the instance, the step, the version and the outcome.
-
-function healthProblem(report) {
-    if (report.httpStatus && report.httpStatus !== '200') {
-        return report.httpStatus === '000' ? 'no answer' : `HTTP ${report.httpStatus}`;
-    }
-    if (report.httpStatus === '200') {
-        return `it reported version ${report.reportedVersion ?? 'none'}`;
-    }
-    return 'no answer';
-}
-/** What the new version's failure on the instance was, e.g. `v8 failed its health check after 120 s (HTTP 503)`. */
-function newVersionFailure(version, report) {
-    if (report.failedStep === 'health' ||
-        (!report.failedStep && report.healthSeconds !== undefined)) {
-        return `${version} failed its health check after ${report.healthSeconds ?? '?'} s (${healthProblem(report)})`;
-    }
-    if (report.failedStep)
-        return `${version} failed at step ${report.failedStep}`;
-    return `${version} failed`;
-}
-function describeInvocation(invocation) {
-    const details = invocation.statusDetails && invocation.statusDetails !== invocation.status
-        ? ` (${invocation.statusDetails})`
-        : '';
-    const code = invocation.exitCode === undefined ? '' : `, exit ${invocation.exitCode}`;
-    return `the SSM command ended ${invocation.status}${details}${code}`;
-}
-function deployOutcome(instanceId, version, invocation) {
-    const report = (0,instance_script/* parseScriptReport */.vz)(invocation.output, invocation.exitCode);
-    const item = {
-        outcome: 'failed',
-        newVersionFailed: false,
-        updated: false,
-        output: invocation.output,
-        previousImage: report.previousImage,
-        previousVersion: report.previousVersion,
-    };
-    const id = instanceId;
-    const previous = report.previousVersion ?? report.previousImage ?? 'the previous version';
-    switch (report.outcome) {
-        case 'deployed':
-            item.outcome = 'deployed';
-            item.updated = true;
-            return item;
-        case 'rolled-back':
-            item.outcome = 'rolled-back';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${newVersionFailure(version, report)}; rolled back to ${previous} (healthy).`;
-            return item;
-        case 'rollback-failed':
-            item.outcome = 'rollback-failed';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${newVersionFailure(version, report)}; rolling back to ${previous} failed too (${report.rollbackHttpStatus && report.rollbackHttpStatus !== '000' ? `HTTP ${report.rollbackHttpStatus}` : 'no answer'}): the app is down on this instance.`;
-            return item;
-        case 'first-deploy-failed':
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${newVersionFailure(version, report)}; nothing to roll back to (.env named no previous image).`;
-            return item;
-        case 'failed-unchanged':
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            item.message = `${id}: ${version} was not deployed: step ${report.failedStep ?? '?'} failed before anything changed; still on ${previous}.`;
-            return item;
-        case 'failed':
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            item.updated = true;
-            item.message = `${id}: ${newVersionFailure(version, report)}; left on ${version} because rollback is false.`;
-            return item;
-        default:
-            item.outcome = 'failed';
-            item.newVersionFailed = true;
-            // Killed mid-way or never ran: it may run either version, so the action's rollback returns
-            // it to the previous one when that is known.
-            item.updated = report.previousImage !== undefined;
-            item.message = `${id}: ${version} did not finish: ${describeInvocation(invocation)}; its state is unknown${item.updated ? '' : ', check the instance'}.`;
-            return item;
-    }
-}
-function describeFailure(plan, results, failedBatch) {
-    const count = (outcome) => results.filter((r) => r.outcome === outcome).length;
-    const parts = [
-        [count('deployed'), 'on the new version'],
-        [count('failed'), 'failed'],
-        [count('rolled-back'), 'rolled back'],
-        [count('rollback-failed'), 'rollback failed'],
-        [count('not-reached'), 'not reached'],
-    ]
-        .filter(([n]) => Number(n) > 0)
-        .map(([n, what]) => `${n} ${what}`);
-    const where = failedBatch
-        ? ` The rollout stopped at batch ${failedBatch} of ${plan.batches.length}.`
-        : '';
-    // The instances where the new version failed come first: they are why the rollout stopped.
-    const lines = [
-        ...results.filter((r) => r.message && r.newVersionFailed),
-        ...results.filter((r) => r.message && !r.newVersionFailed),
-    ].map((r) => r.message);
-    return [
-        `${plan.version} is not running healthy on every instance (${parts.join(', ')}).${where}`,
-        ...lines,
-    ].join('\n');
-}
-
-// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-elastic-load-balancing-v2/dist-cjs/index.js
-var client_elastic_load_balancing_v2_dist_cjs = __nccwpck_require__(586);
-;// CONCATENATED MODULE: ./action/target-group.ts
-
-const POLL_MS = 5_000;
-/** The instance's registrations in the target group (one per port), to register back after. */
-async function registrations(deps, targetGroupArn, instanceId) {
-    const answer = await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* DescribeTargetHealthCommand */.qyg({ TargetGroupArn: targetGroupArn }));
-    return (answer.TargetHealthDescriptions ?? [])
-        .filter((d) => d.Target?.Id === instanceId)
-        .map((d) => ({
-        target: {
-            Id: instanceId,
-            Port: d.Target?.Port,
-            AvailabilityZone: d.Target?.AvailabilityZone,
-        },
-        state: d.TargetHealth?.State ?? 'unknown',
-        reason: d.TargetHealth?.Reason ?? d.TargetHealth?.Description,
-    }));
-}
-/**
- * Deregisters the instance and waits until the target group has drained it, so that no request
- * reaches it while its container is replaced. Returns the targets to register back.
- */
-async function drain(deps, targetGroupArn, instanceId, timeoutMs) {
-    const found = (await registrations(deps, targetGroupArn, instanceId)).filter((r) => r.state !== 'unused' && r.state !== 'draining');
-    if (found.length === 0) {
-        deps.log.warning(`${instanceId}: not registered in the target group; it will be registered on its default port after the deploy.`);
-        return [{ Id: instanceId }];
-    }
-    const targets = found.map((r) => r.target);
-    await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* DeregisterTargetsCommand */.Atx({ TargetGroupArn: targetGroupArn, Targets: targets }));
-    const deadline = deps.clock.now() + timeoutMs;
-    for (;;) {
-        const left = (await registrations(deps, targetGroupArn, instanceId)).filter((r) => r.state !== 'unused');
-        if (left.length === 0)
-            break;
-        if (deps.clock.now() >= deadline) {
-            throw new Error(`${instanceId}: still ${left[0]?.state ?? 'registered'} in the target group after ${Math.round(timeoutMs / 1000)} s of draining.`);
-        }
-        await deps.clock.sleep(POLL_MS);
-    }
-    deps.log.info(`${instanceId}: drained from the target group.`);
-    return targets;
-}
-/** Registers the targets back and waits until the target group reports them healthy. */
-async function registerHealthy(deps, targetGroupArn, targets, timeoutMs) {
-    const instanceId = targets[0]?.Id ?? '';
-    await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* RegisterTargetsCommand */.PE6({ TargetGroupArn: targetGroupArn, Targets: targets }));
-    const deadline = deps.clock.now() + timeoutMs;
-    let last = 'not registered yet';
-    for (;;) {
-        const now = await registrations(deps, targetGroupArn, instanceId);
-        if (now.length > 0 && now.every((r) => r.state === 'healthy')) {
-            deps.log.info(`${instanceId}: healthy in the target group.`);
-            return { healthy: true };
-        }
-        const bad = now.find((r) => r.state !== 'healthy');
-        if (bad)
-            last = `${bad.state}${bad.reason ? ` (${bad.reason})` : ''}`;
-        if (deps.clock.now() >= deadline)
-            return { healthy: false, reason: last };
-        await deps.clock.sleep(POLL_MS);
-    }
-}
-
-;// CONCATENATED MODULE: ./action/rollout.ts
-
-
-
-
-/** Splits the fleet into batches of `size`, in order. */
-function planBatches(instanceIds, size) {
-    const batches = [];
-    for (let i = 0; i < instanceIds.length; i += size)
-        batches.push(instanceIds.slice(i, i + size));
-    return batches;
-}
-const DRAIN_TIMEOUT_MS = 900_000;
-function seconds(ms) {
-    return `${Math.round(ms / 1000)} s`;
-}
-function scriptFor(plan, mode, image, version) {
-    return (0,instance_script/* renderInstanceScript */.LD)({
-        mode,
-        region: plan.region,
-        registry: plan.registry,
-        image,
-        version,
-        appDir: plan.appDir,
-        healthUrl: plan.healthUrl,
-        healthTimeoutSeconds: plan.healthTimeoutSeconds,
-        rollback: plan.rollback || mode === 'rollback',
-    });
-}
-function errorText(error) {
-    return error instanceof Error ? error.message : String(error);
-}
-async function drainAll(deps, plan, items) {
-    const { elb } = deps;
-    const arn = plan.targetGroupArn;
-    if (!elb || !arn)
-        return items;
-    const drained = await Promise.all(items.map(async (item) => {
-        try {
-            item.targets = await drain({ elb, clock: deps.clock, log: deps.log }, arn, item.instanceId, DRAIN_TIMEOUT_MS);
-            return item;
-        }
-        catch (error) {
-            item.outcome = 'failed';
-            item.message = `${item.instanceId}: could not be drained from the target group before ${plan.version}: ${errorText(error)}`;
-            return undefined;
-        }
-    }));
-    return drained.filter((item) => item !== undefined);
-}
-/** Registers the instance back and waits for the target group to call it healthy. */
-async function registerBack(deps, plan, item) {
-    const { elb } = deps;
-    if (!elb || !plan.targetGroupArn || !item.targets)
-        return undefined;
-    const timeoutMs = Math.max(plan.healthTimeoutSeconds, 300) * 1000;
-    try {
-        const health = await registerHealthy({ elb, clock: deps.clock, log: deps.log }, plan.targetGroupArn, item.targets, timeoutMs);
-        return health.healthy
-            ? undefined
-            : `the target group reports it ${health.reason} after ${seconds(timeoutMs)}`;
-    }
-    catch (error) {
-        return `registering it in the target group failed: ${errorText(error)}`;
-    }
-}
-function logInstance(deps, item, what) {
-    deps.log.group(`${item.instanceId}: ${what} (${seconds(item.durationMs)})`, item.output || '(no output)');
-    if (item.message)
-        deps.log.info(item.message);
-}
-async function deployBatch(deps, plan, items) {
-    const started = deps.clock.now();
-    const ready = await drainAll(deps, plan, items);
-    if (ready.length > 0) {
-        let invocations;
-        try {
-            invocations = await (0,run_command/* runScript */.j3)(deps, {
-                instanceIds: ready.map((item) => item.instanceId),
-                script: scriptFor(plan, 'deploy', plan.image, plan.version),
-                executionTimeoutSeconds: plan.commandTimeoutSeconds,
-                comment: `challenge-deploy ${plan.version}`,
-            });
-        }
-        catch (error) {
-            invocations = new Map();
-            for (const item of ready) {
-                item.outcome = 'failed';
-                item.message = `${item.instanceId}: ${plan.version} could not be run through SSM: ${errorText(error)}`;
-            }
-        }
-        for (const item of ready) {
-            const invocation = invocations.get(item.instanceId);
-            if (invocation)
-                Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
-        }
-    }
-    await Promise.all(items.map(async (item) => {
-        const serving = item.outcome === 'deployed' || item.outcome === 'rolled-back';
-        const unchanged = item.outcome === 'failed' && !item.updated && item.previousImage !== undefined;
-        if (serving || unchanged) {
-            const problem = await registerBack(deps, plan, item);
-            if (problem && item.outcome === 'deployed') {
-                item.outcome = 'failed';
-                item.newVersionFailed = true;
-                item.message = `${item.instanceId}: ${plan.version} is healthy on the instance, but ${problem}.`;
-            }
-            else if (problem) {
-                item.message = `${item.message ?? item.instanceId} Then ${problem}.`;
-            }
-        }
-        item.durationMs = deps.clock.now() - started;
-        logInstance(deps, item, item.outcome === 'deployed' ? `${plan.version} deployed` : item.outcome);
-    }));
-}
-function versionOfImage(image) {
-    const tag = /:([^:/@]+)$/.exec(image)?.[1];
-    return tag && instance_script/* patterns */.qp.version.test(tag) ? tag : undefined;
-}
-/** Returns one updated instance to its previous version, health-gated, with the same script. */
-async function rollBack(deps, plan, item, reason) {
-    const started = deps.clock.now();
-    const id = item.instanceId;
-    const previousImage = item.previousImage;
-    const previousVersion = item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
-    const before = item.message
-        ? `${item.message.replace(/\.$/, '')}; then `
-        : `${id}: ${plan.version} was healthy; `;
-    if (!previousImage || !previousVersion || !instance_script/* patterns */.qp.image.test(previousImage)) {
-        item.outcome = 'rollback-failed';
-        item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
-        return;
-    }
-    deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
-    try {
-        const [drained] = await drainAll(deps, plan, [item]);
-        if (!drained)
-            throw new Error(item.message ?? 'draining failed');
-        const invocations = await (0,run_command/* runScript */.j3)(deps, {
-            instanceIds: [id],
-            script: scriptFor(plan, 'rollback', previousImage, previousVersion),
-            executionTimeoutSeconds: plan.commandTimeoutSeconds,
-            comment: `challenge-deploy rollback to ${previousVersion}`,
-        });
-        const invocation = invocations.get(id);
-        const report = invocation
-            ? (0,instance_script/* parseScriptReport */.vz)(invocation.output, invocation.exitCode)
-            : (0,instance_script/* parseScriptReport */.vz)('', undefined);
-        if (invocation)
-            item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
-        if (report.outcome === 'deployed') {
-            const problem = await registerBack(deps, plan, item);
-            item.outcome = problem ? 'rollback-failed' : 'rolled-back';
-            item.message = problem
-                ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
-                : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
-        }
-        else {
-            const what = invocation && report.outcome !== 'unknown'
-                ? newVersionFailure(previousVersion, report)
-                : invocation
-                    ? describeInvocation(invocation)
-                    : 'no result';
-            // The script put the instance back on the new version, or never left it: it still serves.
-            const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
-            item.outcome = 'rollback-failed';
-            item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
-            if (stillServing)
-                await registerBack(deps, plan, item);
-        }
-    }
-    catch (error) {
-        item.outcome = 'rollback-failed';
-        item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
-    }
-    item.durationMs += deps.clock.now() - started;
-    logInstance(deps, item, item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome);
-}
-/**
- * Deploys batch by batch and stops at the first batch with a failed instance. Then, when
- * `rollback` is set, returns every instance already updated to its previous version, newest first,
- * one at a time, each gated on its health check.
- */
-async function rollOut(deps, plan) {
-    const items = plan.batches.flatMap((batch, index) => batch.map((instanceId) => ({
-        instanceId,
-        outcome: 'not-reached',
-        batch: index + 1,
-        newVersion: plan.version,
-        newVersionFailed: false,
-        durationMs: 0,
-        output: '',
-        updated: false,
-    })));
-    const deployedOrder = [];
-    let failedBatch;
-    for (const [index, batch] of plan.batches.entries()) {
-        const batchItems = items.filter((item) => item.batch === index + 1);
-        deps.log.info(`Batch ${index + 1} of ${plan.batches.length}: deploying ${plan.version} to ${batch.join(', ')}.`);
-        await deployBatch(deps, plan, batchItems);
-        deployedOrder.push(...batchItems.filter((item) => item.updated));
-        if (batchItems.some((item) => item.outcome !== 'deployed')) {
-            failedBatch = index + 1;
-            break;
-        }
-    }
-    if (failedBatch !== undefined) {
-        const culprits = items.filter((item) => item.batch === failedBatch && item.outcome !== 'deployed');
-        const reason = `${plan.version} failed on ${culprits.map((item) => item.instanceId).join(', ')}`;
-        const toRollBack = deployedOrder.reverse();
-        if (plan.rollback && toRollBack.length > 0) {
-            deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first.`);
-            for (const item of toRollBack)
-                await rollBack(deps, plan, item, reason);
-        }
-        else if (toRollBack.length > 0) {
-            deps.log.warning(`rollback is false: ${toRollBack.map((item) => item.instanceId).join(', ')} stay on ${plan.version}.`);
-        }
-    }
-    const results = items.map((item) => ({
-        instanceId: item.instanceId,
-        outcome: item.outcome,
-        batch: item.batch,
-        newVersion: item.newVersion,
-        previousVersion: item.previousVersion,
-        previousImage: item.previousImage,
-        newVersionFailed: item.newVersionFailed,
-        message: item.message,
-        durationMs: item.durationMs,
-        output: item.output,
-    }));
-    const succeeded = results.every((result) => result.outcome === 'deployed');
-    const rolledBack = results.some((result) => result.outcome === 'rolled-back');
-    return {
-        version: plan.version,
-        image: plan.image,
-        results,
-        succeeded,
-        rolledBack,
-        failure: succeeded ? undefined : describeFailure(plan, results, failedBatch),
-    };
-}
-
-;// CONCATENATED MODULE: ./action/summary.ts
-
-function rolloutOutputs(report, digest) {
-    return {
-        version: report.version,
-        'image-uri': report.image,
-        'image-digest': digest,
-        'deployed-instances': report.results
-            .filter((r) => r.outcome === 'deployed')
-            .map((r) => r.instanceId)
-            .join(','),
-        'failed-instances': report.results
-            .filter((r) => r.newVersionFailed)
-            .map((r) => r.instanceId)
-            .join(','),
-        'rolled-back': report.rolledBack ? 'true' : 'false',
-    };
-}
-const OUTCOME_LABEL = {
-    deployed: '✅ deployed',
-    'rolled-back': '↩️ rolled back',
-    'rollback-failed': '❌ rollback failed',
-    failed: '❌ failed',
-    'not-reached': '⏸️ not reached',
-};
-function escapeHtml(text) {
-    return text
-        .replaceAll('&', '&amp;')
-        .replaceAll('<', '&lt;')
-        .replaceAll('>', '&gt;')
-        .replaceAll('"', '&quot;')
-        .replaceAll('|', '&#124;');
-}
-/** The last lines of an instance's output, without the machine-readable lines. */
-function outputTail(output, lines = 12) {
-    return output
-        .split('\n')
-        .filter((line) => !line.startsWith(instance_script/* RESULT_PREFIX */.Dd) && !line.startsWith(instance_script/* PREVIOUS_PREFIX */.R))
-        .filter((line) => line.trim() !== '')
-        .slice(-lines)
-        .join('\n');
-}
-function duration(ms) {
-    if (ms <= 0)
-        return '–';
-    const s = Math.round(ms / 1000);
-    return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
-/** The job summary: a headline, the failure if any, and one table row per instance. */
-function renderSummary(report, digest) {
-    const headline = report.succeeded
-        ? `### ✅ ${escapeHtml(report.version)} deployed to ${report.results.length} instance(s)`
-        : `### ❌ ${escapeHtml(report.version)} is not running healthy on every instance`;
-    const rows = report.results.map((r) => {
-        const tail = outputTail(r.output);
-        const cells = [
-            `<code>${escapeHtml(r.instanceId)}</code>`,
-            OUTCOME_LABEL[r.outcome] + (r.message ? `<br>${escapeHtml(r.message)}` : ''),
-            `${escapeHtml(r.previousVersion ?? '?')} → ${escapeHtml(r.newVersion)}`,
-            duration(r.durationMs),
-            tail
-                ? `<details><summary>output</summary><pre>${escapeHtml(tail).replaceAll('\n', '<br>')}</pre></details>`
-                : '',
-        ];
-        return `| ${cells.join(' | ')} |`;
-    });
-    return [
-        headline,
-        '',
-        `Image <code>${escapeHtml(report.image)}</code>${digest ? ` (<code>${escapeHtml(digest)}</code>)` : ''}`,
-        '',
-        ...(report.failure ? ['```text', report.failure.replaceAll('```', "'''"), '```', ''] : []),
-        '| Instance | Outcome | Version | Duration | Output (tail) |',
-        '| --- | --- | --- | --- | --- |',
-        ...rows,
-        '',
-    ].join('\n');
-}
-/** What a dry run prints: the plan, and nothing changed. */
-function renderDryRun(plan) {
-    return [
-        `Dry run: nothing was changed.`,
-        `Version: ${plan.version}${plan.reused ? ' (already the tag of this digest: a re-run reuses it)' : ''}`,
-        `Image: ${plan.image}${plan.digest ? ` (${plan.digest})` : ''}, from ${plan.source}`,
-        ...(plan.digest
-            ? []
-            : [
-                '  (a local image is not inspected in a dry run: if the repository already has it, the deploy reuses its version)',
-            ]),
-        `Batches (${plan.batches.length}):`,
-        ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}`),
-    ].join('\n');
-}
-
-;// CONCATENATED MODULE: ./action/deploy.ts
-
-
-
-
-
-
-/**
- * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
- * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
- */
-async function deploy(deps, inputs) {
-    const { ecr, ssm, log } = deps;
-    const fleet = await resolveFleet(ssm, inputs.fleet);
-    const ids = fleet.map((instance) => instance.instanceId);
-    const batches = planBatches(ids, (0,action_inputs/* batchSize */.CJ)(inputs.maxParallel, ids.length));
-    log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
-    const repository = await describeRepository(ecr, inputs.ecrRepository);
-    if (!repository.tagsImmutable) {
-        log.warning(`ECR repository ${repository.name} has mutable tags: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE.`);
-    }
-    if (inputs.dryRun) {
-        const image = await previewImage(ecr, repository, inputs.imageSource, inputs.tagPrefix);
-        const script = (0,instance_script/* renderInstanceScript */.LD)({
-            mode: 'deploy',
-            region: inputs.region,
-            registry: repository.registry,
-            image: image.uri,
-            version: image.version,
-            appDir: inputs.appDir,
-            healthUrl: inputs.healthUrl,
-            healthTimeoutSeconds: inputs.healthTimeoutSeconds,
-            rollback: inputs.rollback,
-        });
-        const source = inputs.imageSource.kind === 'promote'
-            ? `ECR tag ${inputs.imageSource.sourceTag}`
-            : `local image ${inputs.imageSource.localImage}`;
-        const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
-        log.info(plan);
-        log.group('The instance script each instance would run', script);
-        return {
-            outputs: {
-                version: image.version,
-                'image-uri': image.uri,
-                'image-digest': image.digest,
-                'deployed-instances': '',
-                'failed-instances': '',
-                'rolled-back': 'false',
-            },
-            summary: `### Dry run of ${image.version}\n\n\`\`\`text\n${plan}\n\`\`\`\n`,
-        };
-    }
-    const image = await publishImage({ ecr, docker: deps.docker, mask: deps.mask, log }, repository, inputs.imageSource, inputs.tagPrefix);
-    deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
-    const report = await rollOut({
-        ssm,
-        elb: inputs.targetGroupArn ? deps.elb : undefined,
-        clock: deps.clock,
-        log,
-        inFlight: deps.inFlight,
-    }, {
-        version: image.version,
-        image: image.uri,
-        registry: repository.registry,
-        region: inputs.region,
-        batches,
-        appDir: inputs.appDir,
-        healthUrl: inputs.healthUrl,
-        healthTimeoutSeconds: inputs.healthTimeoutSeconds,
-        commandTimeoutSeconds: inputs.commandTimeoutSeconds,
-        rollback: inputs.rollback,
-        targetGroupArn: inputs.targetGroupArn,
-    });
-    return {
-        outputs: rolloutOutputs(report, image.digest),
-        summary: renderSummary(report, image.digest),
-        failure: report.failure,
-    };
-}
-
-
-/***/ }),
-
-/***/ 3116:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   CJ: () => (/* binding */ batchSize),
-/* harmony export */   TL: () => (/* binding */ parseInputs)
-/* harmony export */ });
-/* unused harmony exports InputError, INSTANCE_ID */
-/* harmony import */ var _instance_script_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4189);
-
-/** A wrong input; the message names it. */
-class InputError extends Error {
-    name = 'InputError';
-}
-const INSTANCE_ID = /^(i|mi)-[0-9a-f]{8,17}$/;
-const REPOSITORY = /^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-// A prefix ending in a digit would make v1 + 2 and v12 the same tag.
-const TAG_PREFIX = /^[A-Za-z_]([A-Za-z0-9_.-]{0,62}[A-Za-z_.-])?$/;
-const LOCAL_IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,511}$/;
-const TARGET_GROUP_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
-function integer(name, raw, min, max) {
-    if (!/^\d+$/.test(raw)) {
-        throw new InputError(`Input ${name} must be a whole number of seconds, got "${raw}".`);
-    }
-    const value = Number(raw);
-    if (value < min || value > max) {
-        throw new InputError(`Input ${name} must be between ${min} and ${max}, got ${value}.`);
-    }
-    return value;
-}
-function boolean(name, raw) {
-    if (['true', 'True', 'TRUE'].includes(raw))
-        return true;
-    if (['false', 'False', 'FALSE'].includes(raw))
-        return false;
-    throw new InputError(`Input ${name} must be true or false, got "${raw}".`);
-}
-function maxParallel(raw) {
-    const percent = /^(\d{1,3})%$/.exec(raw);
-    if (percent) {
-        const value = Number(percent[1]);
-        if (value < 1 || value > 100) {
-            throw new InputError(`Input max-parallel must be between 1% and 100%, got "${raw}".`);
-        }
-        return { percent: value };
-    }
-    if (/^\d+$/.test(raw) && Number(raw) >= 1)
-        return { count: Number(raw) };
-    throw new InputError(`Input max-parallel must be a number of instances (2) or a percentage of the fleet (25%), got "${raw}".`);
-}
-function fleet(idsRaw, tagRaw) {
-    if ((idsRaw === '') === (tagRaw === '')) {
-        throw new InputError('Set exactly one of the inputs instance-ids and instance-tag.');
-    }
-    if (tagRaw !== '') {
-        const at = tagRaw.indexOf('=');
-        const key = at < 0 ? '' : tagRaw.slice(0, at).trim();
-        const value = at < 0 ? '' : tagRaw.slice(at + 1).trim();
-        if (key === '' || value === '' || key.length > 128 || value.length > 256) {
-            throw new InputError(`Input instance-tag must be Key=Value, got "${tagRaw}".`);
-        }
-        return { kind: 'tag', key, value };
-    }
-    const ids = [...new Set(idsRaw.split(/[\s,]+/).filter((id) => id !== ''))];
-    const wrong = ids.filter((id) => !INSTANCE_ID.test(id));
-    if (ids.length === 0 || wrong.length > 0) {
-        throw new InputError(`Input instance-ids must list EC2 or managed instance ids (i-0123456789abcdef0); not valid: ${wrong.map((id) => `"${id}"`).join(', ') || '(none given)'}.`);
-    }
-    return { kind: 'ids', instanceIds: ids };
-}
-function appDir(raw) {
-    const dir = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
-    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_0__/* .patterns */ .qp.appDir.test(dir) || dir.split('/').includes('..')) {
-        throw new InputError(`Input app-dir must be an absolute path of letters, digits, ".", "_", "-" and "/", got "${raw}".`);
-    }
-    return dir;
-}
-function healthUrl(raw) {
-    let url;
-    try {
-        url = new URL(raw);
-    }
-    catch {
-        url = undefined;
-    }
-    if (!url || !['http:', 'https:'].includes(url.protocol) || !_instance_script_js__WEBPACK_IMPORTED_MODULE_0__/* .patterns */ .qp.healthUrl.test(raw)) {
-        throw new InputError(`Input health-url must be an http(s) URL without spaces, got "${raw}".`);
-    }
-    return raw;
-}
-/**
- * Parses and validates every input before any AWS call. `read` returns an input's raw value
- * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
- */
-function parseInputs(read, env = {}) {
-    const get = (name, fallback = '') => {
-        const value = read(name).trim();
-        return value === '' ? fallback : value;
-    };
-    const ecrRepository = get('ecr-repository');
-    if (ecrRepository === '')
-        throw new InputError('Input ecr-repository is required.');
-    if (!REPOSITORY.test(ecrRepository)) {
-        throw new InputError(`Input ecr-repository is not a valid repository name: "${ecrRepository}".`);
-    }
-    const region = get('aws-region', env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? '');
-    if (region === '') {
-        throw new InputError('Input aws-region is not set and neither is AWS_REGION (set by aws-actions/configure-aws-credentials).');
-    }
-    if (!_instance_script_js__WEBPACK_IMPORTED_MODULE_0__/* .patterns */ .qp.region.test(region)) {
-        throw new InputError(`Input aws-region is not a region name: "${region}".`);
-    }
-    const image = get('image');
-    const sourceTag = get('source-tag');
-    if ((image === '') === (sourceTag === '')) {
-        throw new InputError('Set exactly one of the inputs image and source-tag.');
-    }
-    if (image !== '' && !LOCAL_IMAGE.test(image)) {
-        throw new InputError(`Input image is not an image reference: "${image}".`);
-    }
-    if (sourceTag !== '' && !TAG.test(sourceTag)) {
-        throw new InputError(`Input source-tag is not an image tag: "${sourceTag}".`);
-    }
-    const tagPrefix = get('tag-prefix', 'v');
-    if (!TAG_PREFIX.test(tagPrefix)) {
-        throw new InputError(`Input tag-prefix must start with a letter or "_", hold only letters, digits, ".", "_" and "-", and not end with a digit; got "${tagPrefix}".`);
-    }
-    const healthTimeoutSeconds = integer('health-timeout', get('health-timeout', '120'), 1, 3600);
-    const commandTimeoutSeconds = integer('command-timeout', get('command-timeout', '600'), 30, 172800);
-    if (commandTimeoutSeconds < healthTimeoutSeconds + 30) {
-        throw new InputError(`Input command-timeout (${commandTimeoutSeconds} s) must leave room for the health check: at least health-timeout + 30 = ${healthTimeoutSeconds + 30} s.`);
-    }
-    const targetGroupArn = get('target-group-arn');
-    if (targetGroupArn !== '' && !TARGET_GROUP_ARN.test(targetGroupArn)) {
-        throw new InputError(`Input target-group-arn is not a target group ARN: "${targetGroupArn}".`);
-    }
-    return {
-        ecrRepository,
-        region,
-        imageSource: image !== ''
-            ? { kind: 'push', localImage: image }
-            : { kind: 'promote', sourceTag: sourceTag },
-        tagPrefix,
-        fleet: fleet(get('instance-ids'), get('instance-tag')),
-        appDir: appDir(get('app-dir', '/opt/challenge-app')),
-        healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
-        healthTimeoutSeconds,
-        maxParallel: maxParallel(get('max-parallel', '1')),
-        rollback: boolean('rollback', get('rollback', 'true')),
-        targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
-        commandTimeoutSeconds,
-        dryRun: boolean('dry-run', get('dry-run', 'false')),
-    };
-}
-/** The number of instances per batch for a fleet of `fleetSize`. */
-function batchSize(maxParallel, fleetSize) {
-    const size = 'count' in maxParallel
-        ? maxParallel.count
-        : Math.floor((fleetSize * maxParallel.percent) / 100);
-    return Math.max(1, Math.min(size, Math.max(fleetSize, 1)));
-}
-
-
-/***/ }),
-
-/***/ 4189:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  R: () => (/* binding */ PREVIOUS_PREFIX),
-  Dd: () => (/* binding */ RESULT_PREFIX),
-  vz: () => (/* binding */ parseScriptReport),
-  qp: () => (/* binding */ patterns),
-  LD: () => (/* binding */ renderInstanceScript)
-});
-
-// UNUSED EXPORTS: ScriptExit, shellQuote
-
-;// CONCATENATED MODULE: ./action/deploy-script.generated.ts
-// Generated from action/scripts/deploy.sh by action/scripts/embed-deploy-script.mjs. Do not edit.
-const deployScriptTemplate = `#!/usr/bin/env bash
-# shellcheck disable=SC2317 # the step functions are called through run_step "$@"
-# challenge-deploy instance script: replaces the app's container image on one instance, health-gated.
-#
-# Contract (the action, its tests and the end-to-end suite rely on it; keep it exact):
-#  1. The action renders this template (action/instance-script.ts sets every value below through one
-#     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
-#     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
-#     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
-#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
-#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK.
-#  2. On the instance it runs, in APP_DIR:
-#       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
-#     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
-#     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
-#     (v2) when available, else \`docker-compose\` (v1).
-#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 with a JSON body whose "version"
-#     equals VERSION (whitespace-insensitive match, no jq needed), or HEALTH_TIMEOUT seconds pass.
-#     On failure it restores the previous .env, brings the previous image up and health-checks it
-#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION).
-#  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
-#     commands write to a file; only a failing step's tail is printed) and the state is reported
-#     three ways:
-#       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
-#       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
-#         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
-#                 (app-dir|lock|compose|ecr-login|pull|up|health), httpStatus ("000": no answer),
-#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
-#       - the exit code, and the outcome on the result line:
-#           0  deployed             VERSION is up and healthy
-#           10 rolled-back          failed; the previous version is up again and healthy
-#           11 rollback-failed      failed; the previous version did not become healthy either
-#           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
-#           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
-#                                   no compose, ECR login)
-#           14 failed               failed; left on VERSION because ROLLBACK=false
-#         Any other code is an unexpected error of the script itself.
-#  The action's own rollback (returning an already updated instance to its previous version) runs
-#  this same script with MODE=rollback and the previous image and version.
-if [ -z "\${BASH_VERSION:-}" ]; then
-  # Started by sh (dash): run the script file again with bash.
-  if [ -f "$0" ]; then exec bash "$0" "$@"; fi
-  echo 'challenge-deploy: this script needs bash' >&2
-  exit 13
-fi
-set -euo pipefail
-exec 2>&1
-umask 077
-
-# ---- values rendered by the action ----
-#@VALUES@#
-# ---------------------------------------
-
-readonly RESULT_PREFIX='CHALLENGE_DEPLOY_RESULT'
-readonly PREVIOUS_PREFIX='CHALLENGE_DEPLOY_PREVIOUS'
-WORK_DIR="$(mktemp -d)"
-readonly WORK_DIR
-trap 'rm -rf "$WORK_DIR"' EXIT
-readonly ENV_FILE="$APP_DIR/.env"
-
-COMPOSE_KIND=''
-PREVIOUS_IMAGE=''
-PREVIOUS_VERSION=''
-FAILED_STEP=''
-HTTP_STATUS=''
-REPORTED_VERSION=''
-HEALTH_SECONDS=0
-ROLLBACK_HTTP_STATUS=''
-
-log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
-
-json_string() {
-  # Escapes backslashes and quotes and drops control characters, so that values read from the
-  # instance (.env, the health body) cannot break the result line.
-  local value
-  value="$(printf '%s' "$1" | tr -d '\\000-\\037')"
-  value="\${value//\\\\/\\\\\\\\}"
-  value="\${value//\\"/\\\\\\"}"
-  printf '"%s"' "$value"
-}
-
-report() {
-  local outcome="$1" code="$2"
-  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
-    "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
-    "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
-    "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
-    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
-  exit "$code"
-}
-
-# Runs one step with its output in a file; prints only its tail when it fails.
-run_step() {
-  local name="$1"
-  shift
-  local started=$SECONDS status=0
-  # 9<&-: the deploy lock stays with this script, not with anything a step leaves running.
-  "$@" >"$WORK_DIR/$name.log" 2>&1 9<&- || status=$?
-  if [ "$status" = 0 ]; then
-    log "$name: ok ($((SECONDS - started)) s)"
-    return 0
-  fi
-  log "$name: failed with exit $status after $((SECONDS - started)) s; last lines:"
-  tail -n 20 "$WORK_DIR/$name.log" | cut -c1-300
-  FAILED_STEP="$name"
-  return "$status"
-}
-
-compose() {
-  if [ "$COMPOSE_KIND" = 'v2' ]; then
-    docker compose "$@"
-  else
-    docker-compose "$@"
-  fi
-}
-
-detect_compose() {
-  if docker compose version >/dev/null 2>&1; then
-    COMPOSE_KIND='v2'
-  elif command -v docker-compose >/dev/null 2>&1; then
-    COMPOSE_KIND='v1'
-  else
-    return 1
-  fi
-}
-
-# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
-env_value() {
-  [ -f "$ENV_FILE" ] || return 0
-  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
-}
-
-ecr_login() {
-  aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
-}
-
-write_env() {
-  local image="$1" version="$2"
-  {
-    if [ -f "$WORK_DIR/env.before" ]; then
-      grep -v -E '^(IMAGE|APP_VERSION)=' "$WORK_DIR/env.before" || true
-    fi
-    printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
-  } >"$WORK_DIR/env.next"
-  # cat into the existing file keeps its owner and mode (it holds secrets).
-  cat "$WORK_DIR/env.next" >"$ENV_FILE"
-}
-
-restore_env() {
-  if [ -f "$WORK_DIR/env.before" ]; then
-    cat "$WORK_DIR/env.before" >"$ENV_FILE"
-  fi
-}
-
-compose_pull() { compose pull; }
-compose_up() { compose up -d; }
-
-# Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
-# timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
-wait_healthy() {
-  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body" compact
-  local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
-  while :; do
-    attempts=$((attempts + 1))
-    : >"$body"
-    HTTP_STATUS="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
-    HTTP_STATUS="\${HTTP_STATUS:-000}"
-    compact="$(tr -d '[:space:]' <"$body" 2>/dev/null | cut -c1-2000)" || compact=''
-    REPORTED_VERSION="$(printf '%s' "$compact" | grep -o '"version":"[^"]*"' | head -n 1 | cut -d'"' -f4)" || true
-    HEALTH_SECONDS=$((SECONDS - started))
-    if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
-      log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
-      return 0
-    fi
-    if [ "$HTTP_STATUS $REPORTED_VERSION" != "$last_note" ]; then
-      last_note="$HTTP_STATUS $REPORTED_VERSION"
-      log "health: HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none} (want \${expected:-any})"
-    fi
-    if [ "$HEALTH_SECONDS" -ge "$HEALTH_TIMEOUT" ] || [ "$attempts" -ge "$max_attempts" ]; then
-      return 1
-    fi
-    sleep "$HEALTH_INTERVAL"
-  done
-}
-
-deploy() {
-  run_step pull compose_pull || return 1
-  run_step up compose_up || return 1
-  if ! wait_healthy "$VERSION"; then
-    FAILED_STEP='health'
-    log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
-    return 1
-  fi
-}
-
-restore_previous() {
-  log "restoring the previous version \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE)"
-  restore_env
-  local status=$HTTP_STATUS version=$REPORTED_VERSION seconds=$HEALTH_SECONDS ok=0
-  if run_step rollback-up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
-    ok=1
-  fi
-  ROLLBACK_HTTP_STATUS=$HTTP_STATUS
-  HTTP_STATUS=$status
-  REPORTED_VERSION=$version
-  HEALTH_SECONDS=$seconds
-  [ "$ok" = 1 ]
-}
-
-main() {
-  log "$MODE: $IMAGE as $VERSION in $APP_DIR"
-  if [ ! -d "$APP_DIR" ]; then
-    FAILED_STEP='app-dir'
-    log "app-dir: $APP_DIR does not exist"
-    report failed-unchanged 13
-  fi
-  cd "$APP_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    # Two runs on one instance would interleave their .env writes; the second waits its turn.
-    exec 9<"$APP_DIR"
-    if ! flock -w 60 9; then
-      FAILED_STEP='lock'
-      log 'lock: another deploy is still running on this instance'
-      report failed-unchanged 13
-    fi
-  fi
-  if [ -f "$ENV_FILE" ]; then
-    cp "$ENV_FILE" "$WORK_DIR/env.before"
-  fi
-  PREVIOUS_IMAGE="$(env_value IMAGE)"
-  PREVIOUS_VERSION="$(env_value APP_VERSION)"
-  printf '%s {"image":%s,"version":%s}\\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
-  if ! detect_compose; then
-    FAILED_STEP='compose'
-    log 'compose: neither "docker compose" (v2) nor docker-compose (v1) is installed'
-    report failed-unchanged 13
-  fi
-  log "compose: $COMPOSE_KIND"
-  if ! run_step ecr-login ecr_login; then
-    report failed-unchanged 13
-  fi
-  write_env "$IMAGE" "$VERSION"
-  if deploy; then
-    report deployed 0
-  fi
-  if [ "$ROLLBACK" != 'true' ]; then
-    log 'rollback is disabled: leaving the instance as it is'
-    report failed 14
-  fi
-  if [ -z "$PREVIOUS_IMAGE" ]; then
-    log '.env named no previous IMAGE: nothing to roll back to'
-    report first-deploy-failed 12
-  fi
-  if restore_previous; then
-    report rolled-back 10
-  fi
-  report rollback-failed 11
-}
-
-main
-`;
-
-;// CONCATENATED MODULE: ./action/instance-script.ts
-
-/** The exit codes of action/scripts/deploy.sh (documented at its top). */
-const ScriptExit = {
-    deployed: 0,
-    rolledBack: 10,
-    rollbackFailed: 11,
-    firstDeployFailed: 12,
-    failedUnchanged: 13,
-    failedLeftInPlace: 14,
-};
-const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
-const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
-const PLACEHOLDER = '#@VALUES@#';
-const patterns = {
-    region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
-    registry: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/,
-    image: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?\/[a-z0-9]+([._/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$/,
-    version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
-    appDir: /^\/[A-Za-z0-9._/-]*$/,
-    healthUrl: /^https?:\/\/[^\s]+$/,
-};
-/** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
-function shellQuote(value) {
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-function checked(name, value, pattern) {
-    if (!pattern.test(value)) {
-        throw new Error(`instance script: ${name} ${JSON.stringify(value)} does not match ${pattern}`);
-    }
-    return value;
-}
-function checkedSeconds(name, value) {
-    if (!Number.isInteger(value) || value < 1 || value > 172800) {
-        throw new Error(`instance script: ${name} must be a whole number of seconds, got ${value}`);
-    }
-    return String(value);
-}
-/**
- * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
- * then set as a readonly variable in place of the template's placeholder line.
- */
-function renderInstanceScript(values) {
-    if (values.appDir.split('/').includes('..')) {
-        throw new Error(`instance script: APP_DIR ${JSON.stringify(values.appDir)} must not contain ..`);
-    }
-    const assignments = [
-        ['MODE', values.mode === 'rollback' ? 'rollback' : 'deploy'],
-        ['REGION', checked('REGION', values.region, patterns.region)],
-        ['REGISTRY', checked('REGISTRY', values.registry, patterns.registry)],
-        ['IMAGE', checked('IMAGE', values.image, patterns.image)],
-        ['VERSION', checked('VERSION', values.version, patterns.version)],
-        ['APP_DIR', checked('APP_DIR', values.appDir.replace(/(.)\/+$/, '$1'), patterns.appDir)],
-        ['HEALTH_URL', checked('HEALTH_URL', values.healthUrl, patterns.healthUrl)],
-        ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
-        ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
-        ['ROLLBACK', values.rollback ? 'true' : 'false'],
-    ];
-    const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
-    if (!deployScriptTemplate.includes(PLACEHOLDER)) {
-        throw new Error('instance script: the template has lost its values placeholder');
-    }
-    return deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
-}
-const outcomeByExitCode = {
-    [ScriptExit.deployed]: 'deployed',
-    [ScriptExit.rolledBack]: 'rolled-back',
-    [ScriptExit.rollbackFailed]: 'rollback-failed',
-    [ScriptExit.firstDeployFailed]: 'first-deploy-failed',
-    [ScriptExit.failedUnchanged]: 'failed-unchanged',
-    [ScriptExit.failedLeftInPlace]: 'failed',
-};
-function lastJsonAfter(output, prefix) {
-    const lines = output.split('\n');
-    for (let i = lines.length - 1; i >= 0; i--) {
-        const line = lines[i]?.trim() ?? '';
-        if (!line.startsWith(`${prefix} `))
-            continue;
-        try {
-            const parsed = JSON.parse(line.slice(prefix.length + 1));
-            if (parsed && typeof parsed === 'object')
-                return parsed;
-        }
-        catch {
-            // A truncated line: fall through to earlier ones, then to the exit code.
-        }
-    }
-    return undefined;
-}
-function instance_script_text(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-/**
- * Reads the script's result from its output and exit code. The result line comes last, so when
- * SSM truncated the output (24,000 characters) the exit code and the early PREVIOUS line still
- * tell what happened and what to roll back to.
- */
-function parseScriptReport(output, exitCode) {
-    const result = lastJsonAfter(output, RESULT_PREFIX);
-    const previous = lastJsonAfter(output, PREVIOUS_PREFIX);
-    const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
-    const fromLine = instance_script_text(result?.outcome);
-    const outcome = fromLine && Object.values(outcomeByExitCode).includes(fromLine)
-        ? fromLine
-        : (fromCode ?? 'unknown');
-    const healthSeconds = Number(result?.healthSeconds);
-    return {
-        outcome,
-        version: instance_script_text(result?.version),
-        image: instance_script_text(result?.image),
-        previousVersion: instance_script_text(result?.previousVersion) ?? instance_script_text(previous?.version),
-        previousImage: instance_script_text(result?.previousImage) ?? instance_script_text(previous?.image),
-        failedStep: instance_script_text(result?.failedStep),
-        httpStatus: instance_script_text(result?.httpStatus),
-        reportedVersion: instance_script_text(result?.reportedVersion),
-        healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
-        rollbackHttpStatus: instance_script_text(result?.rollbackHttpStatus),
-        fromResultLine: result !== undefined,
-    };
-}
-
-
-/***/ }),
-
-/***/ 8948:
-/***/ ((module, __webpack_exports__, __nccwpck_require__) => {
+/***/ 1357:
+/***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   e: () => (/* binding */ run)
-/* harmony export */ });
-/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3360);
-/* harmony import */ var _actions_exec__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(2876);
-/* harmony import */ var _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(8249);
-/* harmony import */ var _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(586);
-/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(4736);
-/* harmony import */ var _clock_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6623);
-/* harmony import */ var _deploy_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(9823);
-/* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(3116);
-/* harmony import */ var _post_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(1491);
-/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(2456);
-// The action's entry point, for both the main and the post run (action.yml has one bundle): the
-// main run saves `isPost` in the job state, so a run that finds it is the post run (like
-// actions/checkout). This is the only module that touches @actions/core inputs, outputs, state
-// and the job summary; everything it calls takes plain values and injected clients.
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9567);
+// The bundle's entry point (ncc builds dist/index.js from it): it only runs the action. The action
+// is main.ts's run(), which tools such as @github/local-action import and call themselves, so
+// main.ts must not run anything at import (it did, and such a tool then deployed twice).
 
-
-
-
-
-
-
-
-
-
-const STATE_IS_POST = 'isPost';
-const STATE_REGION = 'region';
-const STATE_COMMANDS = 'inFlightCommands';
-const log = {
-    info: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(message),
-    warning: (message) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(message),
-    group: (title, body) => {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .startGroup */ .Oh(title);
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .info */ .pq(body);
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .endGroup */ .N4();
-    },
-};
-const docker = async (args, options) => {
-    const result = await (0,_actions_exec__WEBPACK_IMPORTED_MODULE_1__/* .getExecOutput */ .H)('docker', args, {
-        ignoreReturnCode: true,
-        input: options?.input === undefined ? undefined : Buffer.from(options.input),
-    });
-    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
-};
-/**
- * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
- * credentials from the default chain and honour AWS_ENDPOINT_URL(_<SERVICE>).
- */
-function clients(region) {
-    const config = { region, retryMode: 'adaptive', maxAttempts: 5 };
-    return {
-        ecr: new _aws_sdk_client_ecr__WEBPACK_IMPORTED_MODULE_7__/* .ECRClient */ .S70(config),
-        ssm: new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_8__/* .SSMClient */ .jBj(config),
-        elb: new _aws_sdk_client_elastic_load_balancing_v2__WEBPACK_IMPORTED_MODULE_9__/* .ElasticLoadBalancingV2Client */ .MlD(config),
-    };
-}
-/** The job summary is a report, not the result: failing to write it must not change the outcome. */
-async function writeSummary(markdown) {
-    try {
-        await _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z.addRaw(markdown).write();
-    }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
-    }
-}
-function setOutputs(outputs) {
-    for (const [name, value] of Object.entries(outputs))
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setOutput */ .uH(name, value);
-}
-async function runMain() {
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(STATE_IS_POST, 'true');
-    const inputs = (0,_inputs_js__WEBPACK_IMPORTED_MODULE_4__/* .parseInputs */ .TL)((name) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getInput */ .V4(name), process.env);
-    _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(STATE_REGION, inputs.region);
-    const aws = clients(inputs.region);
-    const inFlight = (0,_run_command_js__WEBPACK_IMPORTED_MODULE_6__/* .inFlightCommands */ .o0)((commandIds) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .saveState */ .LZ(STATE_COMMANDS, JSON.stringify(commandIds)));
-    // A cancelled job gets SIGINT, then SIGTERM: stop the instances' commands before exiting.
-    const onSignal = (signal) => {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .warning */ .$e(`${signal}: cancelling the SSM commands still running.`);
-        void (0,_post_js__WEBPACK_IMPORTED_MODULE_5__/* .cancelInFlight */ .a)(aws.ssm, inFlight.list(), log).finally(() => process.exit(1));
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    try {
-        const result = await (0,_deploy_js__WEBPACK_IMPORTED_MODULE_3__/* .deploy */ .g)({
-            ...aws,
-            docker,
-            clock: _clock_js__WEBPACK_IMPORTED_MODULE_2__/* .systemClock */ .m,
-            log,
-            mask: (secret) => _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setSecret */ .Pq(secret),
-            onImage: setOutputs,
-            inFlight,
-        }, inputs);
-        setOutputs(result.outputs);
-        await writeSummary(result.summary);
-        if (result.failure)
-            _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(result.failure);
-    }
-    catch (error) {
-        const text = error instanceof Error ? error.message : String(error);
-        await writeSummary(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`);
-        throw error;
-    }
-    finally {
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
-    }
-}
-async function runPost() {
-    const commandIds = JSON.parse(_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(STATE_COMMANDS) || '[]');
-    const region = _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(STATE_REGION);
-    if (commandIds.length === 0 || !region)
-        return;
-    await (0,_post_js__WEBPACK_IMPORTED_MODULE_5__/* .cancelInFlight */ .a)(clients(region).ssm, commandIds, log);
-}
-async function run() {
-    try {
-        if (_actions_core__WEBPACK_IMPORTED_MODULE_0__/* .getState */ .Gu(STATE_IS_POST) === 'true')
-            await runPost();
-        else
-            await runMain();
-    }
-    catch (error) {
-        _actions_core__WEBPACK_IMPORTED_MODULE_0__/* .setFailed */ .C1(error instanceof Error ? error.message : String(error));
-    }
-}
-await run();
+await (0,_main_js__WEBPACK_IMPORTED_MODULE_0__/* .run */ .e)();
 
 __webpack_async_result__();
 } catch(e) { __webpack_async_result__(e); } }, 1);
 
 /***/ }),
 
-/***/ 1491:
+/***/ 9567:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   a: () => (/* binding */ cancelInFlight)
-/* harmony export */ });
-/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(4736);
-/* harmony import */ var _run_command_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(2456);
-
-
-const RUNNING = new Set(['Pending', 'InProgress', 'Delayed']);
-/**
- * Cancels the SSM commands a cancelled job left running, so that no instance keeps deploying
- * after the workflow said stop. Runs in the post step, and in the main step on SIGINT/SIGTERM.
- */
-async function cancelInFlight(ssm, commandIds, log) {
-    const cancelled = [];
-    for (const commandId of commandIds) {
-        try {
-            const answer = await ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_1__/* .ListCommandsCommand */ .I$q({ CommandId: commandId }));
-            const status = answer.Commands?.[0]?.Status ?? 'Unknown';
-            if (!RUNNING.has(status) && status !== 'Unknown') {
-                log.info(`SSM command ${commandId} already ended (${status}).`);
-                continue;
-            }
-            await (0,_run_command_js__WEBPACK_IMPORTED_MODULE_0__/* .cancelCommand */ .Ss)(ssm, commandId);
-            cancelled.push(commandId);
-            log.warning(`Cancelled SSM command ${commandId} (${status}); its instances may be mid-deploy: check them or re-run the workflow.`);
-        }
-        catch (error) {
-            log.warning(`Could not cancel SSM command ${commandId}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-    }
-    return cancelled;
-}
-
-
-/***/ }),
-
-/***/ 2456:
-/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   Ss: () => (/* binding */ cancelCommand),
-/* harmony export */   j3: () => (/* binding */ runScript),
-/* harmony export */   o0: () => (/* binding */ inFlightCommands)
-/* harmony export */ });
-/* unused harmony exports MAX_IDS_PER_COMMAND, DELIVERY_TIMEOUT_SECONDS, INVOCATION_GRACE_MS, isThrottling, sendScript, waitForInvocations */
-/* harmony import */ var _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(4736);
-
-/** SendCommand takes at most 50 instance ids per call. */
-const MAX_IDS_PER_COMMAND = 50;
-/** How long SSM may take to deliver the command (SendCommand TimeoutSeconds, not the run time). */
-const DELIVERY_TIMEOUT_SECONDS = 300;
-/** ListCommandInvocations can answer InvocationDoesNotExist or an empty list right after SendCommand. */
-const INVOCATION_GRACE_MS = 60_000;
-const FIRST_POLL_MS = 2_000;
-const MAX_POLL_MS = 15_000;
-const MAX_THROTTLED_POLL_MS = 30_000;
-// NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
-const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
-function inFlightCommands(onChange = () => undefined) {
-    const ids = new Set();
-    return {
-        add(id) {
-            ids.add(id);
-            onChange([...ids]);
-        },
-        remove(id) {
-            ids.delete(id);
-            onChange([...ids]);
-        },
-        list: () => [...ids],
-    };
-}
-function errorName(error) {
-    return error instanceof Error ? error.name : '';
-}
-function isThrottling(error) {
-    return ['ThrottlingException', 'TooManyRequestsException', 'RequestLimitExceeded'].includes(errorName(error));
-}
-/**
- * Retries a call that the SDK's adaptive retries already gave up on because of throttling, with a
- * growing pause, until `deadline`.
- */
-async function withThrottleRetry(clock, deadline, call) {
-    let pause = FIRST_POLL_MS;
-    for (;;) {
-        try {
-            return await call();
-        }
-        catch (error) {
-            if (!isThrottling(error) || clock.now() + pause > deadline)
-                throw error;
-            await clock.sleep(pause);
-            pause = Math.min(pause * 2, MAX_THROTTLED_POLL_MS);
-        }
-    }
-}
-/** Sends the script to the instances, in calls of at most 50 ids. Returns one command id per call. */
-async function sendScript(deps, run) {
-    const sent = [];
-    for (let i = 0; i < run.instanceIds.length; i += MAX_IDS_PER_COMMAND) {
-        const instanceIds = run.instanceIds.slice(i, i + MAX_IDS_PER_COMMAND);
-        const answer = await withThrottleRetry(deps.clock, deps.clock.now() + 120_000, () => deps.ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .SendCommandCommand */ .VWR({
-            DocumentName: 'AWS-RunShellScript',
-            InstanceIds: instanceIds,
-            Comment: run.comment.slice(0, 100),
-            TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
-            // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
-            Parameters: {
-                commands: [run.script],
-                executionTimeout: [String(run.executionTimeoutSeconds)],
-            },
-        })));
-        const commandId = answer.Command?.CommandId;
-        if (!commandId)
-            throw new Error('SSM SendCommand returned no command id.');
-        deps.inFlight?.add(commandId);
-        sent.push({ commandId, instanceIds });
-    }
-    return sent;
-}
-/**
- * Waits until every instance's invocation of the command has finished, with one
- * ListCommandInvocations call per poll for the whole command (not one call per instance) and a
- * growing interval. Instances still running at `deadline` are cancelled and reported TimedOut.
- */
-async function waitForInvocations(deps, commandId, instanceIds, deadline) {
-    const { ssm, clock } = deps;
-    const graceUntil = clock.now() + INVOCATION_GRACE_MS;
-    const statuses = new Map();
-    let interval = FIRST_POLL_MS;
-    for (;;) {
-        await clock.sleep(interval);
-        try {
-            let nextToken;
-            do {
-                const page = await ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .ListCommandInvocationsCommand */ .mdT({
-                    CommandId: commandId,
-                    Details: false,
-                    MaxResults: MAX_IDS_PER_COMMAND,
-                    NextToken: nextToken,
-                }));
-                for (const invocation of page.CommandInvocations ?? []) {
-                    if (invocation.InstanceId && invocation.Status) {
-                        statuses.set(invocation.InstanceId, {
-                            status: invocation.Status,
-                            statusDetails: invocation.StatusDetails,
-                        });
-                    }
-                }
-                nextToken = page.NextToken;
-            } while (nextToken);
-            interval = Math.min(Math.round(interval * 1.5), MAX_POLL_MS);
-        }
-        catch (error) {
-            if (isThrottling(error)) {
-                interval = Math.min(interval * 2, MAX_THROTTLED_POLL_MS);
-                deps.log.info(`SSM throttled the status poll; next poll in ${interval / 1000} s.`);
-            }
-            else if (errorName(error) !== 'InvocationDoesNotExist' || clock.now() > graceUntil) {
-                throw error;
-            }
-        }
-        const missing = instanceIds.filter((id) => !statuses.has(id));
-        if (missing.length > 0 && clock.now() > graceUntil) {
-            for (const id of missing)
-                statuses.set(id, { status: 'NoInvocation' });
-        }
-        const running = instanceIds.filter((id) => !FINISHED.has(statuses.get(id)?.status ?? ''));
-        if (running.length === 0)
-            return statuses;
-        if (clock.now() >= deadline) {
-            await cancelCommand(ssm, commandId, running).catch(() => undefined);
-            for (const id of running) {
-                statuses.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
-            }
-            return statuses;
-        }
-    }
-}
-async function cancelCommand(ssm, commandId, instanceIds) {
-    await ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .CancelCommandCommand */ .tal({ CommandId: commandId, InstanceIds: instanceIds }));
-}
-/**
- * Runs the script on the instances and returns each one's result, with the full output SSM keeps
- * (GetCommandInvocation, once the invocation has finished).
- */
-async function runScript(deps, run) {
-    const { clock } = deps;
-    const deadline = clock.now() + (DELIVERY_TIMEOUT_SECONDS + run.executionTimeoutSeconds + 60) * 1000;
-    const sent = await sendScript(deps, run);
-    const results = new Map();
-    await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
-        try {
-            const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
-                // We can no longer watch it: do not leave it running unobserved.
-                await cancelCommand(deps.ssm, commandId).catch(() => undefined);
-                throw error;
-            });
-            for (const instanceId of instanceIds) {
-                const { status, statusDetails } = statuses.get(instanceId) ?? { status: 'NoInvocation' };
-                const invocation = {
-                    instanceId,
-                    commandId,
-                    status,
-                    statusDetails,
-                    output: '',
-                };
-                if (status !== 'NoInvocation') {
-                    const detail = await withThrottleRetry(clock, clock.now() + 120_000, () => deps.ssm.send(new _aws_sdk_client_ssm__WEBPACK_IMPORTED_MODULE_0__/* .GetCommandInvocationCommand */ .ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
-                    invocation.output = detail?.StandardOutputContent ?? '';
-                    const code = detail?.ResponseCode;
-                    // Success means exit 0 even when the detail call itself failed.
-                    invocation.exitCode =
-                        code !== undefined && code >= 0 ? code : status === 'Success' ? 0 : undefined;
-                }
-                results.set(instanceId, invocation);
-            }
-        }
-        finally {
-            deps.inFlight?.remove(commandId);
-        }
-    }));
-    return results;
-}
-
-
-/***/ }),
-
-/***/ 2613:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
-
-/***/ }),
-
-/***/ 4434:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
-
-/***/ }),
-
-/***/ 9896:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
-
-/***/ }),
-
-/***/ 8611:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
-
-/***/ }),
-
-/***/ 5692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
-
-/***/ }),
-
-/***/ 9278:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
-
-/***/ }),
-
-/***/ 4589:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
-
-/***/ }),
-
-/***/ 6698:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
-
-/***/ }),
-
-/***/ 4573:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
-
-/***/ }),
-
-/***/ 1421:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
-
-/***/ }),
-
-/***/ 7540:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
-
-/***/ }),
-
-/***/ 7598:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
-
-/***/ }),
-
-/***/ 3053:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
-
-/***/ }),
-
-/***/ 610:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
-
-/***/ }),
-
-/***/ 8474:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
-
-/***/ }),
-
-/***/ 3024:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
-
-/***/ }),
-
-/***/ 1455:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
-
-/***/ }),
-
-/***/ 7067:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
-
-/***/ }),
-
-/***/ 2467:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
-
-/***/ }),
-
-/***/ 4708:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
-
-/***/ }),
-
-/***/ 7030:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 8161:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-
-/***/ }),
-
-/***/ 643:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
-
-/***/ }),
-
-/***/ 1708:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
-
-/***/ }),
-
-/***/ 1792:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
-
-/***/ }),
-
-/***/ 7075:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
-
-/***/ }),
-
-/***/ 1692:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
-
-/***/ }),
-
-/***/ 3136:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
-
-/***/ }),
-
-/***/ 7975:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
-
-/***/ }),
-
-/***/ 3429:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
-
-/***/ }),
-
-/***/ 5919:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
-
-/***/ }),
-
-/***/ 8522:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
-
-/***/ }),
-
-/***/ 857:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
-
-/***/ }),
-
-/***/ 6928:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
-
-/***/ }),
-
-/***/ 3193:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
-
-/***/ }),
-
-/***/ 4756:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
-
-/***/ }),
-
-/***/ 9023:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
-
-/***/ }),
-
-/***/ 3360:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  N4: () => (/* binding */ endGroup),
-  V4: () => (/* binding */ getInput),
-  Gu: () => (/* binding */ getState),
-  pq: () => (/* binding */ info),
-  LZ: () => (/* binding */ saveState),
-  C1: () => (/* binding */ setFailed),
-  uH: () => (/* binding */ setOutput),
-  Pq: () => (/* binding */ core_setSecret),
-  Oh: () => (/* binding */ startGroup),
-  z: () => (/* reexport */ summary),
-  $e: () => (/* binding */ warning)
+  e: () => (/* binding */ run)
 });
 
-// UNUSED EXPORTS: ExitCode, addPath, debug, error, exportVariable, getBooleanInput, getIDToken, getMultilineInput, group, isDebug, markdownSummary, notice, platform, setCommandEcho, toPlatformPath, toPosixPath, toWin32Path
-
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
+;// CONCATENATED MODULE: external "os"
+const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -73551,7 +71309,7 @@ function utils_toCommandValue(input) {
  * @returns The command properties to send with the actual annotation command
  * See IssueCommandProperties: https://github.com/actions/runner/blob/main/src/Runner.Worker/ActionCommandManager.cs#L646
  */
-function utils_toCommandProperties(annotationProperties) {
+function toCommandProperties(annotationProperties) {
     if (!Object.keys(annotationProperties).length) {
         return {};
     }
@@ -73603,7 +71361,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_.EOL);
+    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -73659,8 +71417,8 @@ function escapeProperty(s) {
 //# sourceMappingURL=command.js.map
 ;// CONCATENATED MODULE: external "crypto"
 const external_crypto_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("crypto");
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: external "fs"
+const external_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("fs");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/file-command.js
 // For internal use, subject to change.
 // We use any as a valid input type
@@ -73674,10 +71432,10 @@ function file_command_issueFileCommand(command, message) {
     if (!filePath) {
         throw new Error(`Unable to find environment variable for file command ${command}`);
     }
-    if (!external_fs_.existsSync(filePath)) {
+    if (!external_fs_namespaceObject.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
+    external_fs_namespaceObject.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -73693,11 +71451,11 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
+;// CONCATENATED MODULE: external "path"
+const external_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 // EXTERNAL MODULE: external "http"
 var external_http_ = __nccwpck_require__(8611);
 // EXTERNAL MODULE: external "https"
@@ -74656,7 +72414,7 @@ var summary_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _
 };
 
 
-const { access, appendFile, writeFile } = external_fs_.promises;
+const { access, appendFile, writeFile } = external_fs_namespaceObject.promises;
 const SUMMARY_ENV_VAR = 'GITHUB_STEP_SUMMARY';
 const SUMMARY_DOCS_URL = 'https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary';
 class Summary {
@@ -74679,7 +72437,7 @@ class Summary {
                 throw new Error(`Unable to find environment variable for $${SUMMARY_ENV_VAR}. Check if your runtime environment supports job summaries.`);
             }
             try {
-                yield access(pathFromEnv, external_fs_.constants.R_OK | external_fs_.constants.W_OK);
+                yield access(pathFromEnv, external_fs_namespaceObject.constants.R_OK | external_fs_namespaceObject.constants.W_OK);
             }
             catch (_a) {
                 throw new Error(`Unable to access summary file: '${pathFromEnv}'. Check if the file has correct read/write permissions.`);
@@ -74775,7 +72533,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_.EOL);
+        return this.addRaw(external_os_namespaceObject.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -74959,421 +72717,16 @@ function toPlatformPath(pth) {
     return pth.replace(/[/\\]/g, path.sep);
 }
 //# sourceMappingURL=path-utils.js.map
-// EXTERNAL MODULE: ./node_modules/@actions/exec/lib/exec.js + 5 modules
-var lib_exec = __nccwpck_require__(2876);
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
-var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
-        silent: true
-    });
-    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
-        silent: true
-    });
-    return {
-        name: name.trim(),
-        version: version.trim()
-    };
-});
-const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    var _a, _b, _c, _d;
-    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
-        silent: true
-    });
-    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
-    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
-    return {
-        name,
-        version
-    };
-});
-const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
-    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
-        silent: true
-    });
-    const [name, version] = stdout.trim().split('\n');
-    return {
-        name,
-        version
-    };
-});
-const platform = external_os_.platform();
-const arch = external_os_.arch();
-const isWindows = platform === 'win32';
-const isMacOS = platform === 'darwin';
-const isLinux = platform === 'linux';
-function getDetails() {
-    return platform_awaiter(this, void 0, void 0, function* () {
-        return Object.assign(Object.assign({}, (yield (isWindows
-            ? getWindowsInfo()
-            : isMacOS
-                ? getMacOsInfo()
-                : getLinuxInfo()))), { platform,
-            arch,
-            isWindows,
-            isMacOS,
-            isLinux });
-    });
-}
-//# sourceMappingURL=platform.js.map
-;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
-var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
-    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
-    return new (P || (P = Promise))(function (resolve, reject) {
-        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
-        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
-        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
-        step((generator = generator.apply(thisArg, _arguments || [])).next());
-    });
-};
-
-
-
-
-
-
-/**
- * The code to exit an action
- */
-var ExitCode;
-(function (ExitCode) {
-    /**
-     * A code indicating that the action was successful
-     */
-    ExitCode[ExitCode["Success"] = 0] = "Success";
-    /**
-     * A code indicating that the action was a failure
-     */
-    ExitCode[ExitCode["Failure"] = 1] = "Failure";
-})(ExitCode || (ExitCode = {}));
-//-----------------------------------------------------------------------
-// Variables
-//-----------------------------------------------------------------------
-/**
- * Sets env variable for this action and future actions in the job
- * @param name the name of the variable to set
- * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function exportVariable(name, val) {
-    const convertedVal = toCommandValue(val);
-    process.env[name] = convertedVal;
-    const filePath = process.env['GITHUB_ENV'] || '';
-    if (filePath) {
-        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
-    }
-    issueCommand('set-env', { name }, convertedVal);
-}
-/**
- * Registers a secret which will get masked from logs
- *
- * @param secret - Value of the secret to be masked
- * @remarks
- * This function instructs the Actions runner to mask the specified value in any
- * logs produced during the workflow run. Once registered, the secret value will
- * be replaced with asterisks (***) whenever it appears in console output, logs,
- * or error messages.
- *
- * This is useful for protecting sensitive information such as:
- * - API keys
- * - Access tokens
- * - Authentication credentials
- * - URL parameters containing signatures (SAS tokens)
- *
- * Note that masking only affects future logs; any previous appearances of the
- * secret in logs before calling this function will remain unmasked.
- *
- * @example
- * ```typescript
- * // Register an API token as a secret
- * const apiToken = "abc123xyz456";
- * setSecret(apiToken);
- *
- * // Now any logs containing this value will show *** instead
- * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
- * ```
- */
-function core_setSecret(secret) {
-    command_issueCommand('add-mask', {}, secret);
-}
-/**
- * Prepends inputPath to the PATH (for this action and future actions)
- * @param inputPath
- */
-function addPath(inputPath) {
-    const filePath = process.env['GITHUB_PATH'] || '';
-    if (filePath) {
-        issueFileCommand('PATH', inputPath);
-    }
-    else {
-        issueCommand('add-path', {}, inputPath);
-    }
-    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
-}
-/**
- * Gets the value of an input.
- * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
- * Returns an empty string if the value is not defined.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string
- */
-function getInput(name, options) {
-    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
-    if (options && options.required && !val) {
-        throw new Error(`Input required and not supplied: ${name}`);
-    }
-    if (options && options.trimWhitespace === false) {
-        return val;
-    }
-    return val.trim();
-}
-/**
- * Gets the values of an multiline input.  Each value is also trimmed.
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   string[]
- *
- */
-function getMultilineInput(name, options) {
-    const inputs = getInput(name, options)
-        .split('\n')
-        .filter(x => x !== '');
-    if (options && options.trimWhitespace === false) {
-        return inputs;
-    }
-    return inputs.map(input => input.trim());
-}
-/**
- * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
- * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
- * The return value is also in boolean type.
- * ref: https://yaml.org/spec/1.2/spec.html#id2804923
- *
- * @param     name     name of the input to get
- * @param     options  optional. See InputOptions.
- * @returns   boolean
- */
-function getBooleanInput(name, options) {
-    const trueValue = ['true', 'True', 'TRUE'];
-    const falseValue = ['false', 'False', 'FALSE'];
-    const val = getInput(name, options);
-    if (trueValue.includes(val))
-        return true;
-    if (falseValue.includes(val))
-        return false;
-    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
-        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
-}
-/**
- * Sets the value of an output.
- *
- * @param     name     name of the output to set
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function setOutput(name, value) {
-    const filePath = process.env['GITHUB_OUTPUT'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
-    }
-    process.stdout.write(external_os_.EOL);
-    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
-}
-/**
- * Enables or disables the echoing of commands into stdout for the rest of the step.
- * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
- *
- */
-function setCommandEcho(enabled) {
-    issue('echo', enabled ? 'on' : 'off');
-}
-//-----------------------------------------------------------------------
-// Results
-//-----------------------------------------------------------------------
-/**
- * Sets the action status to failed.
- * When the action exits it will be with an exit code of 1
- * @param message add error issue message
- */
-function setFailed(message) {
-    process.exitCode = ExitCode.Failure;
-    error(message);
-}
-//-----------------------------------------------------------------------
-// Logging Commands
-//-----------------------------------------------------------------------
-/**
- * Gets whether Actions Step Debug is on or not
- */
-function isDebug() {
-    return process.env['RUNNER_DEBUG'] === '1';
-}
-/**
- * Writes debug message to user log
- * @param message debug message
- */
-function core_debug(message) {
-    issueCommand('debug', {}, message);
-}
-/**
- * Adds an error issue
- * @param message error issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function error(message, properties = {}) {
-    command_issueCommand('error', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a warning issue
- * @param message warning issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function warning(message, properties = {}) {
-    command_issueCommand('warning', utils_toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Adds a notice issue
- * @param message notice issue message. Errors will be converted to string via toString()
- * @param properties optional properties to add to the annotation.
- */
-function notice(message, properties = {}) {
-    issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
-}
-/**
- * Writes info to log with console.log.
- * @param message info message
- */
-function info(message) {
-    process.stdout.write(message + external_os_.EOL);
-}
-/**
- * Begin an output group.
- *
- * Output until the next `groupEnd` will be foldable in this group
- *
- * @param name The name of the output group
- */
-function startGroup(name) {
-    command_issue('group', name);
-}
-/**
- * End an output group.
- */
-function endGroup() {
-    command_issue('endgroup');
-}
-/**
- * Wrap an asynchronous function call in a group.
- *
- * Returns the same type as the function itself.
- *
- * @param name The name of the group
- * @param fn The function to wrap in the group
- */
-function group(name, fn) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        startGroup(name);
-        let result;
-        try {
-            result = yield fn();
-        }
-        finally {
-            endGroup();
-        }
-        return result;
-    });
-}
-//-----------------------------------------------------------------------
-// Wrapper action state
-//-----------------------------------------------------------------------
-/**
- * Saves state for current action, the state can only be retrieved by this action's post job execution.
- *
- * @param     name     name of the state to store
- * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function saveState(name, value) {
-    const filePath = process.env['GITHUB_STATE'] || '';
-    if (filePath) {
-        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
-    }
-    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
-}
-/**
- * Gets the value of an state set by this action's main execution.
- *
- * @param     name     name of the state to get
- * @returns   string
- */
-function getState(name) {
-    return process.env[`STATE_${name}`] || '';
-}
-function getIDToken(aud) {
-    return core_awaiter(this, void 0, void 0, function* () {
-        return yield OidcClient.getIDToken(aud);
-    });
-}
-/**
- * Summary exports
- */
-
-/**
- * @deprecated use core.summary
- */
-
-/**
- * Path exports
- */
-
-/**
- * Platform utilities exports
- */
-
-//# sourceMappingURL=core.js.map
-
-/***/ }),
-
-/***/ 2876:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  H: () => (/* binding */ getExecOutput)
-});
-
-// UNUSED EXPORTS: exec
-
 // EXTERNAL MODULE: external "string_decoder"
 var external_string_decoder_ = __nccwpck_require__(3193);
-// EXTERNAL MODULE: external "os"
-var external_os_ = __nccwpck_require__(857);
 // EXTERNAL MODULE: external "events"
 var external_events_ = __nccwpck_require__(4434);
 ;// CONCATENATED MODULE: external "child_process"
 const external_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("child_process");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
 // EXTERNAL MODULE: external "assert"
 var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
 ;// CONCATENATED MODULE: ./node_modules/@actions/io/lib/io-util.js
-var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+var io_util_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
     return new (P || (P = Promise))(function (resolve, reject) {
         function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
@@ -75384,7 +72737,7 @@ var __awaiter = (undefined && undefined.__awaiter) || function (thisArg, _argume
 };
 
 
-const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_.promises;
+const { chmod, copyFile, lstat, mkdir, open: io_util_open, readdir, rename, rm, rmdir, stat, symlink, unlink } = external_fs_namespaceObject.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS = process.platform === 'win32';
 /**
@@ -75399,7 +72752,7 @@ const IS_WINDOWS = process.platform === 'win32';
  * backslash to all junction results on Windows.
  */
 function readlink(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         const result = yield fs.promises.readlink(fsPath);
         // On Windows, restore Node 20 behavior: add trailing backslash to all results
         // since junctions on Windows are always directory links
@@ -75411,9 +72764,9 @@ function readlink(fsPath) {
 }
 // See https://github.com/nodejs/node/blob/d0153aee367422d0858105abec186da4dff0a0c5/deps/uv/include/uv/win.h#L691
 const UV_FS_O_EXLOCK = 0x10000000;
-const READONLY = external_fs_.constants.O_RDONLY;
+const READONLY = external_fs_namespaceObject.constants.O_RDONLY;
 function exists(fsPath) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         try {
             yield stat(fsPath);
         }
@@ -75427,7 +72780,7 @@ function exists(fsPath) {
     });
 }
 function isDirectory(fsPath_1) {
-    return __awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
+    return io_util_awaiter(this, arguments, void 0, function* (fsPath, useStat = false) {
         const stats = useStat ? yield stat(fsPath) : yield lstat(fsPath);
         return stats.isDirectory();
     });
@@ -75454,7 +72807,7 @@ function isRooted(p) {
  * @return if file exists and is executable, returns the file path. otherwise empty string.
  */
 function tryGetExecutablePath(filePath, extensions) {
-    return __awaiter(this, void 0, void 0, function* () {
+    return io_util_awaiter(this, void 0, void 0, function* () {
         let stats = undefined;
         try {
             // test file exists
@@ -75469,7 +72822,7 @@ function tryGetExecutablePath(filePath, extensions) {
         if (stats && stats.isFile()) {
             if (IS_WINDOWS) {
                 // on Windows, test for valid extension
-                const upperExt = external_path_.extname(filePath).toUpperCase();
+                const upperExt = external_path_namespaceObject.extname(filePath).toUpperCase();
                 if (extensions.some(validExt => validExt.toUpperCase() === upperExt)) {
                     return filePath;
                 }
@@ -75498,11 +72851,11 @@ function tryGetExecutablePath(filePath, extensions) {
                 if (IS_WINDOWS) {
                     // preserve the case of the actual file (since an extension was appended)
                     try {
-                        const directory = external_path_.dirname(filePath);
-                        const upperName = external_path_.basename(filePath).toUpperCase();
+                        const directory = external_path_namespaceObject.dirname(filePath);
+                        const upperName = external_path_namespaceObject.basename(filePath).toUpperCase();
                         for (const actualName of yield readdir(directory)) {
                             if (upperName === actualName.toUpperCase()) {
-                                filePath = external_path_.join(directory, actualName);
+                                filePath = external_path_namespaceObject.join(directory, actualName);
                                 break;
                             }
                         }
@@ -75722,7 +73075,7 @@ function findInPath(tool) {
         // build the list of extensions to try
         const extensions = [];
         if (IS_WINDOWS && process.env['PATHEXT']) {
-            for (const extension of process.env['PATHEXT'].split(external_path_.delimiter)) {
+            for (const extension of process.env['PATHEXT'].split(external_path_namespaceObject.delimiter)) {
                 if (extension) {
                     extensions.push(extension);
                 }
@@ -75737,7 +73090,7 @@ function findInPath(tool) {
             return [];
         }
         // if any path separators, return empty
-        if (tool.includes(external_path_.sep)) {
+        if (tool.includes(external_path_namespaceObject.sep)) {
             return [];
         }
         // build the list of directories
@@ -75748,7 +73101,7 @@ function findInPath(tool) {
         // across platforms.
         const directories = [];
         if (process.env.PATH) {
-            for (const p of process.env.PATH.split(external_path_.delimiter)) {
+            for (const p of process.env.PATH.split(external_path_namespaceObject.delimiter)) {
                 if (p) {
                     directories.push(p);
                 }
@@ -75757,7 +73110,7 @@ function findInPath(tool) {
         // find all matches
         const matches = [];
         for (const directory of directories) {
-            const filePath = yield tryGetExecutablePath(external_path_.join(directory, tool), extensions);
+            const filePath = yield tryGetExecutablePath(external_path_namespaceObject.join(directory, tool), extensions);
             if (filePath) {
                 matches.push(filePath);
             }
@@ -75904,13 +73257,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_.EOL);
+            let n = s.indexOf(external_os_namespaceObject.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_.EOL.length);
-                n = s.indexOf(external_os_.EOL);
+                s = s.substring(n + external_os_namespaceObject.EOL.length);
+                n = s.indexOf(external_os_namespaceObject.EOL);
             }
             return s;
         }
@@ -76188,7 +73541,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 (this.toolPath.includes('/') ||
                     (toolrunner_IS_WINDOWS && this.toolPath.includes('\\')))) {
                 // prefer options.cwd if it is specified, however options.cwd may also need to be rooted
-                this.toolPath = external_path_.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
+                this.toolPath = external_path_namespaceObject.resolve(process.cwd(), this.options.cwd || process.cwd(), this.toolPath);
             }
             // if the tool is only a file name, then resolve it from the PATH
             // otherwise verify it exists (add extension on Windows if necessary)
@@ -76201,7 +73554,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -76436,7 +73789,7 @@ var exec_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arg
  * @param     options            optional exec options.  See ExecOptions
  * @returns   Promise<number>    exit code
  */
-function exec(commandLine, args, options) {
+function exec_exec(commandLine, args, options) {
     return exec_awaiter(this, void 0, void 0, function* () {
         const commandArgs = argStringToArray(commandLine);
         if (commandArgs.length === 0) {
@@ -76482,7 +73835,7 @@ function getExecOutput(commandLine, args, options) {
             }
         };
         const listeners = Object.assign(Object.assign({}, options === null || options === void 0 ? void 0 : options.listeners), { stdout: stdOutListener, stderr: stdErrListener });
-        const exitCode = yield exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
+        const exitCode = yield exec_exec(commandLine, args, Object.assign(Object.assign({}, options), { listeners }));
         //flush any remaining characters
         stdout += stdoutDecoder.end();
         stderr += stderrDecoder.end();
@@ -76494,6 +73847,2919 @@ function getExecOutput(commandLine, args, options) {
     });
 }
 //# sourceMappingURL=exec.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/platform.js
+var platform_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+const getWindowsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout: version } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Version"', undefined, {
+        silent: true
+    });
+    const { stdout: name } = yield exec.getExecOutput('powershell -command "(Get-CimInstance -ClassName Win32_OperatingSystem).Caption"', undefined, {
+        silent: true
+    });
+    return {
+        name: name.trim(),
+        version: version.trim()
+    };
+});
+const getMacOsInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    var _a, _b, _c, _d;
+    const { stdout } = yield exec.getExecOutput('sw_vers', undefined, {
+        silent: true
+    });
+    const version = (_b = (_a = stdout.match(/ProductVersion:\s*(.+)/)) === null || _a === void 0 ? void 0 : _a[1]) !== null && _b !== void 0 ? _b : '';
+    const name = (_d = (_c = stdout.match(/ProductName:\s*(.+)/)) === null || _c === void 0 ? void 0 : _c[1]) !== null && _d !== void 0 ? _d : '';
+    return {
+        name,
+        version
+    };
+});
+const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* () {
+    const { stdout } = yield exec.getExecOutput('lsb_release', ['-i', '-r', '-s'], {
+        silent: true
+    });
+    const [name, version] = stdout.trim().split('\n');
+    return {
+        name,
+        version
+    };
+});
+const platform = external_os_namespaceObject.platform();
+const arch = external_os_namespaceObject.arch();
+const isWindows = platform === 'win32';
+const isMacOS = platform === 'darwin';
+const isLinux = platform === 'linux';
+function getDetails() {
+    return platform_awaiter(this, void 0, void 0, function* () {
+        return Object.assign(Object.assign({}, (yield (isWindows
+            ? getWindowsInfo()
+            : isMacOS
+                ? getMacOsInfo()
+                : getLinuxInfo()))), { platform,
+            arch,
+            isWindows,
+            isMacOS,
+            isLinux });
+    });
+}
+//# sourceMappingURL=platform.js.map
+;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/core.js
+var core_awaiter = (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
+    function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
+    return new (P || (P = Promise))(function (resolve, reject) {
+        function fulfilled(value) { try { step(generator.next(value)); } catch (e) { reject(e); } }
+        function rejected(value) { try { step(generator["throw"](value)); } catch (e) { reject(e); } }
+        function step(result) { result.done ? resolve(result.value) : adopt(result.value).then(fulfilled, rejected); }
+        step((generator = generator.apply(thisArg, _arguments || [])).next());
+    });
+};
+
+
+
+
+
+
+/**
+ * The code to exit an action
+ */
+var ExitCode;
+(function (ExitCode) {
+    /**
+     * A code indicating that the action was successful
+     */
+    ExitCode[ExitCode["Success"] = 0] = "Success";
+    /**
+     * A code indicating that the action was a failure
+     */
+    ExitCode[ExitCode["Failure"] = 1] = "Failure";
+})(ExitCode || (ExitCode = {}));
+//-----------------------------------------------------------------------
+// Variables
+//-----------------------------------------------------------------------
+/**
+ * Sets env variable for this action and future actions in the job
+ * @param name the name of the variable to set
+ * @param val the value of the variable. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function exportVariable(name, val) {
+    const convertedVal = toCommandValue(val);
+    process.env[name] = convertedVal;
+    const filePath = process.env['GITHUB_ENV'] || '';
+    if (filePath) {
+        return issueFileCommand('ENV', prepareKeyValueMessage(name, val));
+    }
+    issueCommand('set-env', { name }, convertedVal);
+}
+/**
+ * Registers a secret which will get masked from logs
+ *
+ * @param secret - Value of the secret to be masked
+ * @remarks
+ * This function instructs the Actions runner to mask the specified value in any
+ * logs produced during the workflow run. Once registered, the secret value will
+ * be replaced with asterisks (***) whenever it appears in console output, logs,
+ * or error messages.
+ *
+ * This is useful for protecting sensitive information such as:
+ * - API keys
+ * - Access tokens
+ * - Authentication credentials
+ * - URL parameters containing signatures (SAS tokens)
+ *
+ * Note that masking only affects future logs; any previous appearances of the
+ * secret in logs before calling this function will remain unmasked.
+ *
+ * @example
+ * ```typescript
+ * // Register an API token as a secret
+ * const apiToken = "abc123xyz456";
+ * setSecret(apiToken);
+ *
+ * // Now any logs containing this value will show *** instead
+ * console.log(`Using token: ${apiToken}`); // Outputs: "Using token: ***"
+ * ```
+ */
+function core_setSecret(secret) {
+    command_issueCommand('add-mask', {}, secret);
+}
+/**
+ * Prepends inputPath to the PATH (for this action and future actions)
+ * @param inputPath
+ */
+function addPath(inputPath) {
+    const filePath = process.env['GITHUB_PATH'] || '';
+    if (filePath) {
+        issueFileCommand('PATH', inputPath);
+    }
+    else {
+        issueCommand('add-path', {}, inputPath);
+    }
+    process.env['PATH'] = `${inputPath}${path.delimiter}${process.env['PATH']}`;
+}
+/**
+ * Gets the value of an input.
+ * Unless trimWhitespace is set to false in InputOptions, the value is also trimmed.
+ * Returns an empty string if the value is not defined.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string
+ */
+function getInput(name, options) {
+    const val = process.env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '';
+    if (options && options.required && !val) {
+        throw new Error(`Input required and not supplied: ${name}`);
+    }
+    if (options && options.trimWhitespace === false) {
+        return val;
+    }
+    return val.trim();
+}
+/**
+ * Gets the values of an multiline input.  Each value is also trimmed.
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   string[]
+ *
+ */
+function getMultilineInput(name, options) {
+    const inputs = getInput(name, options)
+        .split('\n')
+        .filter(x => x !== '');
+    if (options && options.trimWhitespace === false) {
+        return inputs;
+    }
+    return inputs.map(input => input.trim());
+}
+/**
+ * Gets the input value of the boolean type in the YAML 1.2 "core schema" specification.
+ * Support boolean input list: `true | True | TRUE | false | False | FALSE` .
+ * The return value is also in boolean type.
+ * ref: https://yaml.org/spec/1.2/spec.html#id2804923
+ *
+ * @param     name     name of the input to get
+ * @param     options  optional. See InputOptions.
+ * @returns   boolean
+ */
+function getBooleanInput(name, options) {
+    const trueValue = ['true', 'True', 'TRUE'];
+    const falseValue = ['false', 'False', 'FALSE'];
+    const val = getInput(name, options);
+    if (trueValue.includes(val))
+        return true;
+    if (falseValue.includes(val))
+        return false;
+    throw new TypeError(`Input does not meet YAML 1.2 "Core Schema" specification: ${name}\n` +
+        `Support boolean input list: \`true | True | TRUE | false | False | FALSE\``);
+}
+/**
+ * Sets the value of an output.
+ *
+ * @param     name     name of the output to set
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function setOutput(name, value) {
+    const filePath = process.env['GITHUB_OUTPUT'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
+    }
+    process.stdout.write(external_os_namespaceObject.EOL);
+    command_issueCommand('set-output', { name }, utils_toCommandValue(value));
+}
+/**
+ * Enables or disables the echoing of commands into stdout for the rest of the step.
+ * Echoing is disabled by default if ACTIONS_STEP_DEBUG is not set.
+ *
+ */
+function setCommandEcho(enabled) {
+    issue('echo', enabled ? 'on' : 'off');
+}
+//-----------------------------------------------------------------------
+// Results
+//-----------------------------------------------------------------------
+/**
+ * Sets the action status to failed.
+ * When the action exits it will be with an exit code of 1
+ * @param message add error issue message
+ */
+function setFailed(message) {
+    process.exitCode = ExitCode.Failure;
+    error(message);
+}
+//-----------------------------------------------------------------------
+// Logging Commands
+//-----------------------------------------------------------------------
+/**
+ * Gets whether Actions Step Debug is on or not
+ */
+function isDebug() {
+    return process.env['RUNNER_DEBUG'] === '1';
+}
+/**
+ * Writes debug message to user log
+ * @param message debug message
+ */
+function core_debug(message) {
+    command_issueCommand('debug', {}, message);
+}
+/**
+ * Adds an error issue
+ * @param message error issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function error(message, properties = {}) {
+    command_issueCommand('error', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a warning issue
+ * @param message warning issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function warning(message, properties = {}) {
+    command_issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Adds a notice issue
+ * @param message notice issue message. Errors will be converted to string via toString()
+ * @param properties optional properties to add to the annotation.
+ */
+function notice(message, properties = {}) {
+    command_issueCommand('notice', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
+}
+/**
+ * Writes info to log with console.log.
+ * @param message info message
+ */
+function info(message) {
+    process.stdout.write(message + external_os_namespaceObject.EOL);
+}
+/**
+ * Begin an output group.
+ *
+ * Output until the next `groupEnd` will be foldable in this group
+ *
+ * @param name The name of the output group
+ */
+function startGroup(name) {
+    command_issue('group', name);
+}
+/**
+ * End an output group.
+ */
+function endGroup() {
+    command_issue('endgroup');
+}
+/**
+ * Wrap an asynchronous function call in a group.
+ *
+ * Returns the same type as the function itself.
+ *
+ * @param name The name of the group
+ * @param fn The function to wrap in the group
+ */
+function group(name, fn) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        startGroup(name);
+        let result;
+        try {
+            result = yield fn();
+        }
+        finally {
+            endGroup();
+        }
+        return result;
+    });
+}
+//-----------------------------------------------------------------------
+// Wrapper action state
+//-----------------------------------------------------------------------
+/**
+ * Saves state for current action, the state can only be retrieved by this action's post job execution.
+ *
+ * @param     name     name of the state to store
+ * @param     value    value to store. Non-string values will be converted to a string via JSON.stringify
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function saveState(name, value) {
+    const filePath = process.env['GITHUB_STATE'] || '';
+    if (filePath) {
+        return file_command_issueFileCommand('STATE', file_command_prepareKeyValueMessage(name, value));
+    }
+    command_issueCommand('save-state', { name }, utils_toCommandValue(value));
+}
+/**
+ * Gets the value of an state set by this action's main execution.
+ *
+ * @param     name     name of the state to get
+ * @returns   string
+ */
+function getState(name) {
+    return process.env[`STATE_${name}`] || '';
+}
+function getIDToken(aud) {
+    return core_awaiter(this, void 0, void 0, function* () {
+        return yield OidcClient.getIDToken(aud);
+    });
+}
+/**
+ * Summary exports
+ */
+
+/**
+ * @deprecated use core.summary
+ */
+
+/**
+ * Path exports
+ */
+
+/**
+ * Platform utilities exports
+ */
+
+//# sourceMappingURL=core.js.map
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ecr/dist-cjs/index.js
+var dist_cjs = __nccwpck_require__(8249);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-elastic-load-balancing-v2/dist-cjs/index.js
+var client_elastic_load_balancing_v2_dist_cjs = __nccwpck_require__(586);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-ssm/dist-cjs/index.js
+var client_ssm_dist_cjs = __nccwpck_require__(4736);
+;// CONCATENATED MODULE: ./action/aws-clients.ts
+// The AWS SDK clients the action uses, built in one place so that every one carries the same
+// region, retry policy and user agent.
+
+
+
+/** Kept equal to package.json's version by test/action/aws-clients.test.ts. */
+const ACTION_VERSION = '1.0.0';
+/** Appears in every request's User-Agent, so CloudTrail and throttling reports name the action. */
+const USER_AGENT = ['challenge-deploy', ACTION_VERSION];
+/**
+ * SDK clients with adaptive retries (client-side rate limiting when AWS throttles). They take
+ * credentials from the default chain.
+ */
+function awsClients({ region, endpoint }) {
+    const config = {
+        region,
+        endpoint,
+        retryMode: 'adaptive',
+        maxAttempts: 5,
+        customUserAgent: [USER_AGENT],
+    };
+    return {
+        ecr: new dist_cjs/* ECRClient */.S70(config),
+        ssm: new client_ssm_dist_cjs/* SSMClient */.jBj(config),
+        ssmSend: new client_ssm_dist_cjs/* SSMClient */.jBj({ ...config, maxAttempts: 1 }),
+        elb: new client_elastic_load_balancing_v2_dist_cjs/* ElasticLoadBalancingV2Client */.MlD(config),
+    };
+}
+
+;// CONCATENATED MODULE: ./action/clock.ts
+const systemClock = {
+    now: () => Date.now(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+;// CONCATENATED MODULE: ./action/fleet.ts
+
+/** DescribeInstanceInformation takes at most 50 results per page (and ids per filter here). */
+const PAGE = 50;
+async function describe(ssm, filters) {
+    const found = [];
+    const pages = (0,client_ssm_dist_cjs/* paginateDescribeInstanceInformation */.KKC)({ client: ssm, pageSize: PAGE }, { Filters: filters });
+    for await (const page of pages)
+        found.push(...(page.InstanceInformationList ?? []));
+    return found;
+}
+function toManaged(info) {
+    if (!info.InstanceId)
+        return undefined;
+    return {
+        instanceId: info.InstanceId,
+        pingStatus: info.PingStatus ?? 'Unknown',
+        platformType: info.PlatformType,
+        computerName: info.ComputerName,
+    };
+}
+/**
+ * Resolves the target to SSM-managed instances and checks, before anything changes, that every
+ * one of them is Online and runs Linux (AWS-RunShellScript). Throws naming each instance that is
+ * not, with its ping status.
+ */
+async function resolveFleet(ssm, target) {
+    let wanted;
+    let managed;
+    if (target.kind === 'tag') {
+        const infos = await describe(ssm, [{ Key: `tag:${target.key}`, Values: [target.value] }]);
+        managed = infos.map(toManaged).filter((m) => m !== undefined);
+        wanted = [...new Set(managed.map((m) => m.instanceId))].sort();
+        if (wanted.length === 0) {
+            throw new Error(`No SSM-managed instance carries the tag ${target.key}=${target.value} (instance-tag) in this region.`);
+        }
+    }
+    else {
+        wanted = target.instanceIds;
+        managed = [];
+        for (let i = 0; i < wanted.length; i += PAGE) {
+            const chunk = wanted.slice(i, i + PAGE);
+            const infos = await describe(ssm, [{ Key: 'InstanceIds', Values: chunk }]);
+            managed.push(...infos.map(toManaged).filter((m) => m !== undefined));
+        }
+    }
+    const byId = new Map(managed.map((m) => [m.instanceId, m]));
+    const problems = [];
+    const fleet = [];
+    for (const id of wanted) {
+        const instance = byId.get(id);
+        if (!instance) {
+            problems.push(`${id}: not managed by SSM in this region (no agent, no instance role, or wrong region)`);
+        }
+        else if (instance.pingStatus !== 'Online') {
+            problems.push(`${id}: SSM ping status ${instance.pingStatus}`);
+        }
+        else if (instance.platformType && instance.platformType !== 'Linux') {
+            problems.push(`${id}: platform ${instance.platformType}, but the deploy script needs Linux`);
+        }
+        else {
+            fleet.push(instance);
+        }
+    }
+    if (problems.length > 0) {
+        throw new Error(`Preflight failed, nothing was changed: ${problems.length} of ${wanted.length} instances cannot run the deploy.\n${problems.join('\n')}`);
+    }
+    return fleet;
+}
+
+;// CONCATENATED MODULE: ./action/deploy-script.generated.ts
+// Generated from action/scripts/deploy.sh by action/scripts/embed-deploy-script.mjs. Do not edit.
+const deployScriptTemplate = `#!/usr/bin/env bash
+# shellcheck disable=SC2317 # the step functions are called through run_step "$@"
+# challenge-deploy instance script: replaces the app's container image on one instance, health-gated.
+#
+# Contract (the action, its tests and the end-to-end suite rely on it; keep it exact):
+#  1. The action renders this template (action/instance-script.ts sets every value below through one
+#     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
+#     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
+#     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
+#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
+#     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK.
+#  2. On the instance it runs, in APP_DIR:
+#       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
+#     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
+#     DATABASE_URL or API_TOKEN, is kept as it was), then \`pull\` and \`up -d\` with \`docker compose\`
+#     (v2) when available, else \`docker-compose\` (v1).
+#  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 with a JSON body whose "version"
+#     equals VERSION (whitespace-insensitive match, no jq needed), or HEALTH_TIMEOUT seconds pass.
+#     On failure it restores the previous .env, brings the previous image up and health-checks it
+#     (HTTP 200 and, when the previous .env named one, the previous APP_VERSION).
+#  4. Output. SSM keeps only the first 24,000 characters of stdout, so the log stays short (noisy
+#     commands write to a file; only a failing step's tail is printed) and the state is reported
+#     three ways:
+#       - early, before anything changes:  CHALLENGE_DEPLOY_PREVIOUS {"image":"…","version":"…"}
+#       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
+#         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
+#                 (app-dir|lock|compose|ecr-login|pull|up|health), httpStatus ("000": no answer),
+#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
+#       - the exit code, and the outcome on the result line:
+#           0  deployed             VERSION is up and healthy
+#           10 rolled-back          failed; the previous version is up again and healthy
+#           11 rollback-failed      failed; the previous version did not become healthy either
+#           12 first-deploy-failed  failed; .env named no previous IMAGE, nothing to roll back to
+#           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
+#                                   no compose, ECR login)
+#           14 failed               failed; left on VERSION because ROLLBACK=false
+#         Any other code is an unexpected error of the script itself.
+#  The action's own rollback (returning an already updated instance to its previous version) runs
+#  this same script with MODE=rollback and the previous image and version.
+if [ -z "\${BASH_VERSION:-}" ]; then
+  # Started by sh (dash): run the script file again with bash.
+  if [ -f "$0" ]; then exec bash "$0" "$@"; fi
+  echo 'challenge-deploy: this script needs bash' >&2
+  exit 13
+fi
+set -euo pipefail
+exec 2>&1
+umask 077
+
+# ---- values rendered by the action ----
+#@VALUES@#
+# ---------------------------------------
+
+readonly RESULT_PREFIX='CHALLENGE_DEPLOY_RESULT'
+readonly PREVIOUS_PREFIX='CHALLENGE_DEPLOY_PREVIOUS'
+WORK_DIR="$(mktemp -d)"
+readonly WORK_DIR
+trap 'rm -rf "$WORK_DIR"' EXIT
+readonly ENV_FILE="$APP_DIR/.env"
+
+COMPOSE_KIND=''
+PREVIOUS_IMAGE=''
+PREVIOUS_VERSION=''
+FAILED_STEP=''
+HTTP_STATUS=''
+REPORTED_VERSION=''
+HEALTH_SECONDS=0
+ROLLBACK_HTTP_STATUS=''
+
+log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+json_string() {
+  # Escapes backslashes and quotes and drops control characters, so that values read from the
+  # instance (.env, the health body) cannot break the result line.
+  local value
+  value="$(printf '%s' "$1" | tr -d '\\000-\\037')"
+  value="\${value//\\\\/\\\\\\\\}"
+  value="\${value//\\"/\\\\\\"}"
+  printf '"%s"' "$value"
+}
+
+report() {
+  local outcome="$1" code="$2"
+  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
+    "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
+    "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
+    "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
+    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
+  exit "$code"
+}
+
+# Runs one step with its output in a file; prints only its tail when it fails.
+run_step() {
+  local name="$1"
+  shift
+  local started=$SECONDS status=0
+  # 9<&-: the deploy lock stays with this script, not with anything a step leaves running.
+  "$@" >"$WORK_DIR/$name.log" 2>&1 9<&- || status=$?
+  if [ "$status" = 0 ]; then
+    log "$name: ok ($((SECONDS - started)) s)"
+    return 0
+  fi
+  log "$name: failed with exit $status after $((SECONDS - started)) s; last lines:"
+  tail -n 20 "$WORK_DIR/$name.log" | cut -c1-300
+  FAILED_STEP="$name"
+  return "$status"
+}
+
+compose() {
+  if [ "$COMPOSE_KIND" = 'v2' ]; then
+    docker compose "$@"
+  else
+    docker-compose "$@"
+  fi
+}
+
+detect_compose() {
+  if docker compose version >/dev/null 2>&1; then
+    COMPOSE_KIND='v2'
+  elif command -v docker-compose >/dev/null 2>&1; then
+    COMPOSE_KIND='v1'
+  else
+    return 1
+  fi
+}
+
+# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
+env_value() {
+  [ -f "$ENV_FILE" ] || return 0
+  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
+}
+
+ecr_login() {
+  aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
+}
+
+write_env() {
+  local image="$1" version="$2"
+  {
+    if [ -f "$WORK_DIR/env.before" ]; then
+      grep -v -E '^(IMAGE|APP_VERSION)=' "$WORK_DIR/env.before" || true
+    fi
+    printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
+  } >"$WORK_DIR/env.next"
+  # cat into the existing file keeps its owner and mode (it holds secrets).
+  cat "$WORK_DIR/env.next" >"$ENV_FILE"
+}
+
+restore_env() {
+  if [ -f "$WORK_DIR/env.before" ]; then
+    cat "$WORK_DIR/env.before" >"$ENV_FILE"
+  fi
+}
+
+compose_pull() { compose pull; }
+compose_up() { compose up -d; }
+
+# Polls HEALTH_URL until it answers 200 with the expected version (none: any version) or the
+# timeout passes. Sets HTTP_STATUS, REPORTED_VERSION and HEALTH_SECONDS.
+wait_healthy() {
+  local expected="$1" started=$SECONDS attempts=0 body="$WORK_DIR/health.body" compact
+  local max_attempts=$((HEALTH_TIMEOUT / HEALTH_INTERVAL + 1)) last_note=''
+  while :; do
+    attempts=$((attempts + 1))
+    : >"$body"
+    HTTP_STATUS="$(curl -sS -o "$body" -w '%{http_code}' --max-time 5 "$HEALTH_URL" 2>/dev/null)" || true
+    HTTP_STATUS="\${HTTP_STATUS:-000}"
+    compact="$(tr -d '[:space:]' <"$body" 2>/dev/null | cut -c1-2000)" || compact=''
+    REPORTED_VERSION="$(printf '%s' "$compact" | grep -o '"version":"[^"]*"' | head -n 1 | cut -d'"' -f4)" || true
+    HEALTH_SECONDS=$((SECONDS - started))
+    if [ "$HTTP_STATUS" = '200' ] && { [ -z "$expected" ] || [ "$REPORTED_VERSION" = "$expected" ]; }; then
+      log "health: HTTP 200, version \${REPORTED_VERSION:-?} after $HEALTH_SECONDS s"
+      return 0
+    fi
+    if [ "$HTTP_STATUS $REPORTED_VERSION" != "$last_note" ]; then
+      last_note="$HTTP_STATUS $REPORTED_VERSION"
+      log "health: HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none} (want \${expected:-any})"
+    fi
+    if [ "$HEALTH_SECONDS" -ge "$HEALTH_TIMEOUT" ] || [ "$attempts" -ge "$max_attempts" ]; then
+      return 1
+    fi
+    sleep "$HEALTH_INTERVAL"
+  done
+}
+
+deploy() {
+  run_step pull compose_pull || return 1
+  run_step up compose_up || return 1
+  if ! wait_healthy "$VERSION"; then
+    FAILED_STEP='health'
+    log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
+    return 1
+  fi
+}
+
+restore_previous() {
+  log "restoring the previous version \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE)"
+  restore_env
+  local status=$HTTP_STATUS version=$REPORTED_VERSION seconds=$HEALTH_SECONDS ok=0
+  if run_step rollback-up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
+    ok=1
+  fi
+  ROLLBACK_HTTP_STATUS=$HTTP_STATUS
+  HTTP_STATUS=$status
+  REPORTED_VERSION=$version
+  HEALTH_SECONDS=$seconds
+  [ "$ok" = 1 ]
+}
+
+main() {
+  log "$MODE: $IMAGE as $VERSION in $APP_DIR"
+  if [ ! -d "$APP_DIR" ]; then
+    FAILED_STEP='app-dir'
+    log "app-dir: $APP_DIR does not exist"
+    report failed-unchanged 13
+  fi
+  cd "$APP_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    # Two runs on one instance would interleave their .env writes; the second waits its turn.
+    exec 9<"$APP_DIR"
+    if ! flock -w 60 9; then
+      FAILED_STEP='lock'
+      log 'lock: another deploy is still running on this instance'
+      report failed-unchanged 13
+    fi
+  fi
+  if [ -f "$ENV_FILE" ]; then
+    cp "$ENV_FILE" "$WORK_DIR/env.before"
+  fi
+  PREVIOUS_IMAGE="$(env_value IMAGE)"
+  PREVIOUS_VERSION="$(env_value APP_VERSION)"
+  printf '%s {"image":%s,"version":%s}\\n' "$PREVIOUS_PREFIX" "$(json_string "$PREVIOUS_IMAGE")" "$(json_string "$PREVIOUS_VERSION")"
+  if ! detect_compose; then
+    FAILED_STEP='compose'
+    log 'compose: neither "docker compose" (v2) nor docker-compose (v1) is installed'
+    report failed-unchanged 13
+  fi
+  log "compose: $COMPOSE_KIND"
+  if ! run_step ecr-login ecr_login; then
+    report failed-unchanged 13
+  fi
+  write_env "$IMAGE" "$VERSION"
+  if deploy; then
+    report deployed 0
+  fi
+  if [ "$ROLLBACK" != 'true' ]; then
+    log 'rollback is disabled: leaving the instance as it is'
+    report failed 14
+  fi
+  if [ -z "$PREVIOUS_IMAGE" ]; then
+    log '.env named no previous IMAGE: nothing to roll back to'
+    report first-deploy-failed 12
+  fi
+  if restore_previous; then
+    report rolled-back 10
+  fi
+  report rollback-failed 11
+}
+
+main
+`;
+
+;// CONCATENATED MODULE: ./action/instance-script.ts
+
+/** The exit codes of action/scripts/deploy.sh (documented at its top). */
+const ScriptExit = {
+    deployed: 0,
+    rolledBack: 10,
+    rollbackFailed: 11,
+    firstDeployFailed: 12,
+    failedUnchanged: 13,
+    failedLeftInPlace: 14,
+};
+const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
+const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
+const PLACEHOLDER = '#@VALUES@#';
+/**
+ * ECR's RepositoryName pattern (botocore ecr 2015-09-21): components joined by ".", "_", "__" or
+ * a run of "-", separated by "/". Its length (2 to 256) is checked where the name is an input.
+ */
+const ECR_REPOSITORY_NAME = /[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*/;
+const patterns = {
+    region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
+    registry: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/,
+    image: new RegExp(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\\d{1,5})?\\/${ECR_REPOSITORY_NAME.source}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`),
+    version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+    appDir: /^\/[A-Za-z0-9._/-]*$/,
+    healthUrl: /^https?:\/\/[^\s]+$/,
+};
+/** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
+function shellQuote(value) {
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+function checked(name, value, pattern) {
+    if (!pattern.test(value)) {
+        throw new Error(`instance script: ${name} ${JSON.stringify(value)} does not match ${pattern}`);
+    }
+    return value;
+}
+function checkedSeconds(name, value) {
+    if (!Number.isInteger(value) || value < 1 || value > 172800) {
+        throw new Error(`instance script: ${name} must be a whole number of seconds, got ${value}`);
+    }
+    return String(value);
+}
+/**
+ * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
+ * then set as a readonly variable in place of the template's placeholder line.
+ */
+function renderInstanceScript(values) {
+    if (values.appDir.split('/').includes('..')) {
+        throw new Error(`instance script: APP_DIR ${JSON.stringify(values.appDir)} must not contain ..`);
+    }
+    const assignments = [
+        ['MODE', values.mode === 'rollback' ? 'rollback' : 'deploy'],
+        ['REGION', checked('REGION', values.region, patterns.region)],
+        ['REGISTRY', checked('REGISTRY', values.registry, patterns.registry)],
+        ['IMAGE', checked('IMAGE', values.image, patterns.image)],
+        ['VERSION', checked('VERSION', values.version, patterns.version)],
+        ['APP_DIR', checked('APP_DIR', values.appDir.replace(/(.)\/+$/, '$1'), patterns.appDir)],
+        ['HEALTH_URL', checked('HEALTH_URL', values.healthUrl, patterns.healthUrl)],
+        ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
+        ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
+        ['ROLLBACK', values.rollback ? 'true' : 'false'],
+    ];
+    const block = assignments.map(([name, value]) => `readonly ${name}=${shellQuote(value)}`);
+    if (!deployScriptTemplate.includes(PLACEHOLDER)) {
+        throw new Error('instance script: the template has lost its values placeholder');
+    }
+    return deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+}
+const outcomeByExitCode = {
+    [ScriptExit.deployed]: 'deployed',
+    [ScriptExit.rolledBack]: 'rolled-back',
+    [ScriptExit.rollbackFailed]: 'rollback-failed',
+    [ScriptExit.firstDeployFailed]: 'first-deploy-failed',
+    [ScriptExit.failedUnchanged]: 'failed-unchanged',
+    [ScriptExit.failedLeftInPlace]: 'failed',
+};
+function lastJsonAfter(output, prefix) {
+    const lines = output.split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+        const line = lines[i]?.trim() ?? '';
+        if (!line.startsWith(`${prefix} `))
+            continue;
+        try {
+            const parsed = JSON.parse(line.slice(prefix.length + 1));
+            if (parsed && typeof parsed === 'object')
+                return parsed;
+        }
+        catch {
+            // A truncated line: fall through to earlier ones, then to the exit code.
+        }
+    }
+    return undefined;
+}
+function instance_script_text(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+/**
+ * Reads the script's result from its output and exit code. The result line comes last, so when
+ * SSM truncated the output (24,000 characters) the exit code and the early PREVIOUS line still
+ * tell what happened and what to roll back to.
+ */
+function parseScriptReport(output, exitCode) {
+    const result = lastJsonAfter(output, RESULT_PREFIX);
+    const previous = lastJsonAfter(output, PREVIOUS_PREFIX);
+    const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
+    const fromLine = instance_script_text(result?.outcome);
+    const outcome = fromLine && Object.values(outcomeByExitCode).includes(fromLine)
+        ? fromLine
+        : (fromCode ?? 'unknown');
+    const healthSeconds = Number(result?.healthSeconds);
+    return {
+        outcome,
+        version: instance_script_text(result?.version),
+        image: instance_script_text(result?.image),
+        previousVersion: instance_script_text(result?.previousVersion) ?? instance_script_text(previous?.version),
+        previousImage: instance_script_text(result?.previousImage) ?? instance_script_text(previous?.image),
+        failedStep: instance_script_text(result?.failedStep),
+        httpStatus: instance_script_text(result?.httpStatus),
+        reportedVersion: instance_script_text(result?.reportedVersion),
+        healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
+        rollbackHttpStatus: instance_script_text(result?.rollbackHttpStatus),
+        fromResultLine: result !== undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./action/inputs.ts
+
+/** A wrong input; the message names it. */
+class InputError extends Error {
+    name = 'InputError';
+}
+/** SSM's InstanceId pattern (botocore ssm 2014-11-06): EC2 ids of 8 or 17 characters, mi- 17. */
+const INSTANCE_ID = /^(?:i-(?:\w{8}|\w{17})|mi-\w{17})$/;
+const REPOSITORY = new RegExp(`^(?=.{2,256}$)${ECR_REPOSITORY_NAME.source}$`);
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+// A prefix ending in a digit would make v1 + 2 and v12 the same tag.
+const TAG_PREFIX = /^[A-Za-z_]([A-Za-z0-9_.-]{0,62}[A-Za-z_.-])?$/;
+const LOCAL_IMAGE = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]{0,511}$/;
+const TARGET_GROUP_ARN = /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[A-Za-z0-9-]{1,32}\/[0-9a-f]{16}$/;
+function integer(name, raw, min, max) {
+    if (!/^\d+$/.test(raw)) {
+        throw new InputError(`Input ${name} must be a whole number of seconds, got "${raw}".`);
+    }
+    const value = Number(raw);
+    if (value < min || value > max) {
+        throw new InputError(`Input ${name} must be between ${min} and ${max}, got ${value}.`);
+    }
+    return value;
+}
+function inputs_boolean(name, raw) {
+    if (['true', 'True', 'TRUE'].includes(raw))
+        return true;
+    if (['false', 'False', 'FALSE'].includes(raw))
+        return false;
+    throw new InputError(`Input ${name} must be true or false, got "${raw}".`);
+}
+function maxParallel(raw) {
+    const percent = /^(\d{1,3})%$/.exec(raw);
+    if (percent) {
+        const value = Number(percent[1]);
+        if (value < 1 || value > 100) {
+            throw new InputError(`Input max-parallel must be between 1% and 100%, got "${raw}".`);
+        }
+        return { percent: value };
+    }
+    if (/^\d+$/.test(raw) && Number(raw) >= 1)
+        return { count: Number(raw) };
+    if (/^\d+$/.test(raw)) {
+        throw new InputError(`Input max-parallel must be at least 1 instance, got "${raw}".`);
+    }
+    throw new InputError(`Input max-parallel must be a number of instances (2) or a percentage of the fleet (25%), got "${raw}".`);
+}
+function fleet(idsRaw, tagRaw) {
+    if ((idsRaw === '') === (tagRaw === '')) {
+        throw new InputError('Set exactly one of the inputs instance-ids and instance-tag.');
+    }
+    if (tagRaw !== '') {
+        const at = tagRaw.indexOf('=');
+        const key = at < 0 ? '' : tagRaw.slice(0, at).trim();
+        const value = at < 0 ? '' : tagRaw.slice(at + 1).trim();
+        if (key === '' || value === '' || key.length > 128 || value.length > 256) {
+            throw new InputError(`Input instance-tag must be Key=Value, got "${tagRaw}".`);
+        }
+        return { kind: 'tag', key, value };
+    }
+    const ids = [...new Set(idsRaw.split(/[\s,]+/).filter((id) => id !== ''))];
+    const wrong = ids.filter((id) => !INSTANCE_ID.test(id));
+    if (ids.length === 0 || wrong.length > 0) {
+        throw new InputError(`Input instance-ids must list EC2 or managed instance ids (i-0123456789abcdef0); not valid: ${wrong.map((id) => `"${id}"`).join(', ') || '(none given)'}.`);
+    }
+    return { kind: 'ids', instanceIds: ids };
+}
+function appDir(raw) {
+    const dir = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+    if (!patterns.appDir.test(dir) || dir.split('/').includes('..')) {
+        throw new InputError(`Input app-dir must be an absolute path of letters, digits, ".", "_", "-" and "/", got "${raw}".`);
+    }
+    return dir;
+}
+function healthUrl(raw) {
+    let url;
+    try {
+        url = new URL(raw);
+    }
+    catch {
+        url = undefined;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || !patterns.healthUrl.test(raw)) {
+        throw new InputError(`Input health-url must be an http(s) URL without spaces, got "${raw}".`);
+    }
+    return raw;
+}
+/**
+ * Parses and validates every input before any AWS call. `read` returns an input's raw value
+ * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
+ */
+function parseInputs(read, env = {}) {
+    const get = (name, fallback = '') => {
+        const value = read(name).trim();
+        return value === '' ? fallback : value;
+    };
+    const ecrRepository = get('ecr-repository');
+    if (ecrRepository === '')
+        throw new InputError('Input ecr-repository is required.');
+    if (!REPOSITORY.test(ecrRepository)) {
+        throw new InputError(`Input ecr-repository is not a valid ECR repository name: "${ecrRepository}" (2 to 256 lowercase letters and digits, in components joined by ".", "_", "__" or "-" and separated by "/").`);
+    }
+    const region = get('aws-region', env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? '');
+    if (region === '') {
+        throw new InputError('Input aws-region is not set and neither is AWS_REGION (set by aws-actions/configure-aws-credentials).');
+    }
+    if (!patterns.region.test(region)) {
+        throw new InputError(`Input aws-region is not a region name: "${region}".`);
+    }
+    const image = get('image');
+    const sourceTag = get('source-tag');
+    if ((image === '') === (sourceTag === '')) {
+        throw new InputError('Set exactly one of the inputs image and source-tag.');
+    }
+    if (image !== '' && !LOCAL_IMAGE.test(image)) {
+        throw new InputError(`Input image is not an image reference: "${image}".`);
+    }
+    if (sourceTag !== '' && !TAG.test(sourceTag)) {
+        throw new InputError(`Input source-tag is not an image tag: "${sourceTag}".`);
+    }
+    const tagPrefix = get('tag-prefix', 'v');
+    if (!TAG_PREFIX.test(tagPrefix)) {
+        throw new InputError(`Input tag-prefix must start with a letter or "_", hold only letters, digits, ".", "_" and "-", and not end with a digit; got "${tagPrefix}".`);
+    }
+    const healthTimeoutSeconds = integer('health-timeout', get('health-timeout', '120'), 1, 3600);
+    const commandTimeoutSeconds = integer('command-timeout', get('command-timeout', '600'), 30, 172800);
+    if (commandTimeoutSeconds < healthTimeoutSeconds + 30) {
+        throw new InputError(`Input command-timeout (${commandTimeoutSeconds} s) must leave room for the health check: at least health-timeout + 30 = ${healthTimeoutSeconds + 30} s.`);
+    }
+    const targetGroupArn = get('target-group-arn');
+    if (targetGroupArn !== '' && !TARGET_GROUP_ARN.test(targetGroupArn)) {
+        throw new InputError(`Input target-group-arn is not a target group ARN: "${targetGroupArn}".`);
+    }
+    return {
+        ecrRepository,
+        region,
+        imageSource: image !== ''
+            ? { kind: 'push', localImage: image }
+            : { kind: 'promote', sourceTag: sourceTag },
+        tagPrefix,
+        fleet: fleet(get('instance-ids'), get('instance-tag')),
+        appDir: appDir(get('app-dir', '/opt/challenge-app')),
+        healthUrl: healthUrl(get('health-url', 'http://localhost/health')),
+        healthTimeoutSeconds,
+        maxParallel: maxParallel(get('max-parallel', '1')),
+        rollback: inputs_boolean('rollback', get('rollback', 'true')),
+        targetGroupArn: targetGroupArn === '' ? undefined : targetGroupArn,
+        commandTimeoutSeconds,
+        dryRun: inputs_boolean('dry-run', get('dry-run', 'false')),
+    };
+}
+/** The number of instances per batch for a fleet of `fleetSize`. */
+function batchSize(maxParallel, fleetSize) {
+    const size = 'count' in maxParallel
+        ? maxParallel.count
+        : Math.floor((fleetSize * maxParallel.percent) / 100);
+    return Math.max(1, Math.min(size, Math.max(fleetSize, 1)));
+}
+
+;// CONCATENATED MODULE: ./action/tag-mutability.ts
+// Whether ECR lets a version tag be moved: IMMUTABLE and MUTABLE are plain, and the two
+// *_WITH_EXCLUSION settings flip the rule for tags matching their wildcard filters (`*` = any run
+// of characters), so whether `v7` is mutable depends on the filters and the tag prefix.
+/**
+ * True when some tag `<prefix>N` (N ≥ 1 digits) matches the ECR wildcard filter: the filter and
+ * the version tags overlap, so the exclusion applies to at least one version.
+ */
+function wildcardMatchesVersionTags(filter, prefix) {
+    const seen = new Set();
+    // State: position in the filter, position in the prefix (prefix.length = in the digits), and
+    // whether a digit was consumed yet. The language <prefix>[0-9]+ is tiny, so a search is enough.
+    const visit = (f, p, digit) => {
+        const key = `${f}:${p}:${digit}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        const inDigits = p === prefix.length;
+        if (f === filter.length)
+            return inDigits && digit;
+        const c = filter[f];
+        if (c === '*') {
+            if (visit(f + 1, p, digit))
+                return true; // the star matches nothing more
+            return inDigits ? visit(f, p, true) : visit(f, p + 1, digit); // it eats one character
+        }
+        if (!inDigits)
+            return c === prefix[p] && visit(f + 1, p + 1, digit);
+        return c !== undefined && /[0-9]/.test(c) && visit(f + 1, p, true);
+    };
+    return visit(0, 0, false);
+}
+/** Whether a version tag `<prefix>N` can be overwritten in a repository with this setting. */
+function versionTagsMutable(setting, exclusionFilters, prefix) {
+    const excluded = exclusionFilters.some((filter) => wildcardMatchesVersionTags(filter, prefix));
+    switch (setting) {
+        case 'IMMUTABLE':
+            return false;
+        case 'IMMUTABLE_WITH_EXCLUSION':
+            return excluded;
+        case 'MUTABLE_WITH_EXCLUSION':
+            // Only when every version tag is protected; a filter like v1* protects some, not all.
+            return !exclusionFilters.some((filter) => protectsEveryVersion(filter, prefix));
+        default:
+            return true;
+    }
+}
+/** True when the filter matches every `<prefix>N`: the prefix then a single `*` (or `<prefix>*`). */
+function protectsEveryVersion(filter, prefix) {
+    // Every tag <prefix>N matches when the filter is a prefix of <prefix> followed by stars only.
+    const star = filter.indexOf('*');
+    if (star < 0)
+        return false;
+    const head = filter.slice(0, star);
+    return /^\**$/.test(filter.slice(star)) && prefix.startsWith(head);
+}
+
+;// CONCATENATED MODULE: ./action/version.ts
+
+/**
+ * Every tagged image of the repository, archived ones included: DescribeImages lists only ACTIVE
+ * images unless asked for ANY, and an archived vN still holds its number (and its tag). A
+ * repository holds thousands, so every page is read.
+ */
+async function listTaggedImages(ecr, repositoryName) {
+    const images = [];
+    const pages = (0,dist_cjs/* paginateDescribeImages */.XiR)({ client: ecr, pageSize: 1000 }, { repositoryName, filter: { tagStatus: 'TAGGED', imageStatus: 'ANY' } });
+    for await (const page of pages) {
+        for (const detail of page.imageDetails ?? []) {
+            if (detail.imageDigest) {
+                images.push({
+                    digest: detail.imageDigest,
+                    tags: detail.imageTags ?? [],
+                    status: detail.imageStatus,
+                });
+            }
+        }
+    }
+    return images;
+}
+/** Refuses to reuse a version whose image ECR cannot serve: instances could not pull it. */
+function requirePullable(images, digest, version, repositoryName) {
+    const image = images.find((candidate) => candidate.digest === digest && candidate.status && candidate.status !== 'ACTIVE');
+    if (!image)
+        return;
+    throw new Error(image.status === 'ARCHIVED'
+        ? `${version} (${digest}) is archived in ECR repository ${repositoryName}, and ECR cannot pull an archived image: restore it (aws ecr update-image-storage-class --repository-name ${repositoryName} --image-id imageDigest=${digest} --target-storage-class STANDARD) and run again.`
+        : `${version} (${digest}) is ${image.status} in ECR repository ${repositoryName} (being restored from the archive): run again once it is ACTIVE.`);
+}
+function escapeRegExp(text) {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+/** The number N of a `<prefix>N` tag, or undefined for any other tag (`latest`, `v1.2`, `vfoo`). */
+function versionNumber(tag, prefix) {
+    const match = new RegExp(`^${escapeRegExp(prefix)}(\\d+)$`).exec(tag);
+    if (!match?.[1])
+        return undefined;
+    const n = Number(match[1]);
+    return Number.isSafeInteger(n) ? n : undefined;
+}
+/** The highest `<prefix>N` in the repository plus one (gaps are not filled: v1, v2, v10 → v11). */
+function nextVersion(images, prefix) {
+    let highest = 0;
+    for (const image of images) {
+        for (const tag of image.tags) {
+            highest = Math.max(highest, versionNumber(tag, prefix) ?? 0);
+        }
+    }
+    return `${prefix}${highest + 1}`;
+}
+/** The highest `<prefix>N` tag the digest already carries, so that a re-run reuses it. */
+function versionOfDigest(images, digest, prefix) {
+    let best;
+    for (const image of images.filter((candidate) => candidate.digest === digest)) {
+        for (const tag of image.tags) {
+            const n = versionNumber(tag, prefix);
+            if (n !== undefined && (best === undefined || n > best))
+                best = n;
+        }
+    }
+    return best === undefined ? undefined : `${prefix}${best}`;
+}
+/**
+ * Reuses the version of the image's digest when it has one (re-runs are idempotent), else takes
+ * the next free number. `digests` are the image's known digests (none when unknown yet).
+ */
+async function chooseVersion(ecr, repositoryName, prefix, digests) {
+    const images = await listTaggedImages(ecr, repositoryName);
+    for (const digest of digests) {
+        const existing = versionOfDigest(images, digest, prefix);
+        if (existing) {
+            requirePullable(images, digest, existing, repositoryName);
+            return { version: existing, reused: true, digest };
+        }
+    }
+    return { version: nextVersion(images, prefix), reused: false };
+}
+
+;// CONCATENATED MODULE: ./action/registry.ts
+
+
+
+const MANIFEST_MEDIA_TYPES = [
+    'application/vnd.docker.distribution.manifest.v2+json',
+    'application/vnd.docker.distribution.manifest.list.v2+json',
+    'application/vnd.oci.image.manifest.v1+json',
+    'application/vnd.oci.image.index.v1+json',
+];
+/** A concurrent run tags with the same number at most this many times before we give up. */
+const MAX_TAG_ATTEMPTS = 5;
+function errorName(error) {
+    return error instanceof Error ? error.name : '';
+}
+async function describeRepository(ecr, name, prefix = 'v') {
+    try {
+        const answer = await ecr.send(new dist_cjs/* DescribeRepositoriesCommand */.pE_({ repositoryNames: [name] }));
+        const found = answer.repositories?.[0];
+        const uri = found?.repositoryUri;
+        if (!uri)
+            throw new Error(`ECR did not return the URI of repository ${name}.`);
+        const slash = uri.indexOf('/');
+        return {
+            name,
+            uri,
+            registry: slash < 0 ? uri : uri.slice(0, slash),
+            tagsImmutable: !versionTagsMutable(found.imageTagMutability, (found.imageTagMutabilityExclusionFilters ?? []).map((f) => f.filter ?? ''), prefix),
+            tagMutability: found.imageTagMutability,
+        };
+    }
+    catch (error) {
+        if (errorName(error) === 'RepositoryNotFoundException') {
+            // ECR's message names the registry (the account) it searched; the region is the client's.
+            const account = /registry with id '(\d{12})'/.exec(error instanceof Error ? error.message : '')?.[1];
+            const region = await ecr.config.region();
+            throw new Error(`ECR repository ${name} does not exist in account ${account ?? '(unknown)'}, region ${region}. Check ecr-repository and aws-region, and that the role's credentials are for the account that holds the repository.`, { cause: error });
+        }
+        throw error;
+    }
+}
+/** Tags the image as the next `vN` (or reuses its version) by pushing it or promoting a tag. */
+async function publishImage(deps, repository, source, prefix) {
+    return source.kind === 'promote'
+        ? promoteImage(deps, repository, source.sourceTag, prefix)
+        : pushImage(deps, repository, source.localImage, prefix);
+}
+async function readManifest(ecr, repository, tag) {
+    const answer = await ecr.send(new dist_cjs/* BatchGetImageCommand */.P8n({
+        repositoryName: repository.name,
+        imageIds: [{ imageTag: tag }],
+        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
+    }));
+    const image = answer.images?.[0];
+    if (!image?.imageManifest || !image.imageId?.imageDigest) {
+        const failure = answer.failures?.[0];
+        throw new Error(`source-tag ${tag} was not found in ECR repository ${repository.name}${failure?.failureReason ? ` (${failure.failureReason})` : ''}.`);
+    }
+    return {
+        digest: image.imageId.imageDigest,
+        manifest: image.imageManifest,
+        mediaType: image.imageManifestMediaType,
+    };
+}
+/** Adds the next `vN` tag to the image `sourceTag` points at, through the ECR API (no docker). */
+async function promoteImage(deps, repository, sourceTag, prefix) {
+    const source = await readManifest(deps.ecr, repository, sourceTag);
+    for (let attempt = 1; attempt <= MAX_TAG_ATTEMPTS; attempt++) {
+        const choice = await chooseVersion(deps.ecr, repository.name, prefix, [source.digest]);
+        const published = {
+            version: choice.version,
+            uri: `${repository.uri}:${choice.version}`,
+            digest: source.digest,
+            reused: choice.reused,
+        };
+        if (choice.reused) {
+            deps.log.info(`${sourceTag} (${source.digest}) is already ${choice.version}: reusing it.`);
+            return published;
+        }
+        try {
+            await deps.ecr.send(new dist_cjs/* PutImageCommand */.SUU({
+                repositoryName: repository.name,
+                imageManifest: source.manifest,
+                imageManifestMediaType: source.mediaType,
+                imageDigest: source.digest,
+                imageTag: choice.version,
+            }));
+            deps.log.info(`Tagged ${sourceTag} (${source.digest}) as ${choice.version}.`);
+            return published;
+        }
+        catch (error) {
+            // The same tag on the same digest: an earlier attempt of ours got there.
+            if (errorName(error) === 'ImageAlreadyExistsException')
+                return published;
+            // A concurrent run took the number: recompute.
+            if (errorName(error) !== 'ImageTagAlreadyExistsException')
+                throw error;
+            deps.log.warning(`${choice.version} was taken by a concurrent run; picking the next number.`);
+        }
+    }
+    throw new Error(`Could not tag ${sourceTag} with a new version: ${MAX_TAG_ATTEMPTS} numbers in a row were taken by concurrent runs.`);
+}
+function requireDocker(deps) {
+    if (!deps.docker)
+        throw new Error('The docker CLI is needed to push the image input.');
+    return deps.docker;
+}
+async function dockerOrFail(docker, args, what) {
+    const result = await docker(args);
+    if (result.exitCode !== 0) {
+        const tail = `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-5).join('\n');
+        throw new Error(`${what} failed (docker exit ${result.exitCode}):\n${tail}`);
+    }
+    return result.stdout;
+}
+async function inspectLocalImage(docker, localImage, repository) {
+    const result = await docker([
+        'image',
+        'inspect',
+        '--format',
+        '{{json .Id}} {{json .RepoDigests}}',
+        localImage,
+    ]);
+    if (result.exitCode !== 0) {
+        throw new Error(`The local image ${localImage} does not exist: ${result.stderr.trim()}`);
+    }
+    const [idJson = '""', digestsJson = '[]'] = result.stdout.trim().split(' ');
+    const parse = (text) => {
+        try {
+            return JSON.parse(text);
+        }
+        catch {
+            return undefined;
+        }
+    };
+    const id = parse(idJson);
+    const repoDigests = parse(digestsJson);
+    return {
+        id: typeof id === 'string' ? id : '',
+        repoDigests: (Array.isArray(repoDigests) ? repoDigests : [])
+            .filter((entry) => typeof entry === 'string')
+            .filter((entry) => entry.startsWith(`${repository.uri}@`))
+            .map((entry) => entry.slice(repository.uri.length + 1)),
+    };
+}
+/** BatchGetImage takes at most 100 image ids; a re-run is about a recent version. */
+const RECENT_VERSIONS_CHECKED = 100;
+/**
+ * The version the local image already has in the repository, so that re-running a deploy of the
+ * same image reuses its vN instead of pushing a new one. Matches, in order: a digest the daemon
+ * recorded when it pushed the image; the image id as a manifest digest (containerd store); the
+ * image id as the config digest of one of the 100 newest versions' manifests (classic store, and
+ * a fresh runner that rebuilt the same image).
+ */
+async function versionOfLocalImage(ecr, repository, local, prefix) {
+    const images = await listTaggedImages(ecr, repository.name);
+    for (const digest of [...local.repoDigests, local.id]) {
+        const version = digest ? versionOfDigest(images, digest, prefix) : undefined;
+        if (version) {
+            requirePullable(images, digest, version, repository.name);
+            return { version, digest };
+        }
+    }
+    if (!local.id)
+        return undefined;
+    const recent = images
+        .map((image) => ({
+        image,
+        n: Math.max(-1, ...image.tags.map((tag) => versionNumber(tag, prefix) ?? -1)),
+    }))
+        .filter((entry) => entry.n >= 0)
+        .sort((a, b) => b.n - a.n)
+        .slice(0, RECENT_VERSIONS_CHECKED)
+        .map((entry) => ({ image: entry.image, version: `${prefix}${entry.n}` }));
+    if (recent.length === 0)
+        return undefined;
+    const answer = await ecr.send(new dist_cjs/* BatchGetImageCommand */.P8n({
+        repositoryName: repository.name,
+        imageIds: recent.map((entry) => ({ imageDigest: entry.image.digest })),
+        acceptedMediaTypes: MANIFEST_MEDIA_TYPES,
+    }));
+    for (const image of answer.images ?? []) {
+        let config;
+        try {
+            config = JSON.parse(image.imageManifest ?? '{}').config
+                ?.digest;
+        }
+        catch {
+            config = undefined;
+        }
+        const match = recent.find((entry) => entry.image.digest === image.imageId?.imageDigest);
+        if (config === local.id && match) {
+            requirePullable(images, match.image.digest, match.version, repository.name);
+            return { version: match.version, digest: match.image.digest };
+        }
+    }
+    return undefined;
+}
+async function logIn(deps, docker, repository) {
+    const answer = await deps.ecr.send(new dist_cjs/* GetAuthorizationTokenCommand */.Eu6({}));
+    const token = answer.authorizationData?.[0]?.authorizationToken;
+    if (!token)
+        throw new Error('ECR returned no authorization token.');
+    const decoded = Buffer.from(token, 'base64').toString('utf8');
+    const password = decoded.slice(decoded.indexOf(':') + 1);
+    deps.mask(token);
+    deps.mask(password);
+    const result = await docker(['login', '--username', 'AWS', '--password-stdin', repository.registry], { input: password });
+    if (result.exitCode !== 0) {
+        throw new Error(`docker login to ${repository.registry} failed: ${result.stderr.trim()}`);
+    }
+}
+/** Pushes the local image as the next `vN` with the docker CLI. */
+async function pushImage(deps, repository, localImage, prefix) {
+    const docker = requireDocker(deps);
+    const local = await inspectLocalImage(docker, localImage, repository);
+    const existing = await versionOfLocalImage(deps.ecr, repository, local, prefix);
+    if (existing) {
+        deps.log.info(`${localImage} is already ${existing.version} (${existing.digest}): reusing it.`);
+        return {
+            version: existing.version,
+            uri: `${repository.uri}:${existing.version}`,
+            digest: existing.digest,
+            reused: true,
+        };
+    }
+    await logIn(deps, docker, repository);
+    try {
+        for (let attempt = 1; attempt <= MAX_TAG_ATTEMPTS; attempt++) {
+            const { version } = await chooseVersion(deps.ecr, repository.name, prefix, []);
+            const uri = `${repository.uri}:${version}`;
+            await dockerOrFail(docker, ['tag', localImage, uri], `docker tag ${localImage} ${uri}`);
+            const pushed = await docker(['push', uri]);
+            if (pushed.exitCode !== 0) {
+                await docker(['rmi', uri]);
+                // An immutable repository refuses a tag a concurrent run pushed first: recompute.
+                if (/already exists|immutable/i.test(`${pushed.stdout}\n${pushed.stderr}`)) {
+                    deps.log.warning(`${version} was taken by a concurrent run; picking the next number.`);
+                    continue;
+                }
+                const tail = `${pushed.stdout}\n${pushed.stderr}`.trim().split('\n').slice(-5).join('\n');
+                throw new Error(`docker push ${uri} failed (exit ${pushed.exitCode}):\n${tail}`);
+            }
+            const digest = /digest: (sha256:[0-9a-f]{64})/.exec(pushed.stdout)?.[1] ??
+                (await digestOfTag(deps.ecr, repository, version));
+            deps.log.info(`Pushed ${localImage} as ${uri} (${digest}).`);
+            return { version, uri, digest, reused: false };
+        }
+    }
+    finally {
+        await docker(['logout', repository.registry]);
+    }
+    throw new Error(`Could not push ${localImage} with a new version: ${MAX_TAG_ATTEMPTS} numbers in a row were taken by concurrent runs.`);
+}
+async function digestOfTag(ecr, repository, tag) {
+    const answer = await ecr.send(new dist_cjs/* DescribeImagesCommand */.ji5({ repositoryName: repository.name, imageIds: [{ imageTag: tag }] }));
+    const digest = answer.imageDetails?.[0]?.imageDigest;
+    if (!digest)
+        throw new Error(`ECR does not report a digest for ${repository.name}:${tag}.`);
+    return digest;
+}
+/**
+ * The version and image a publish would produce, without writing anything (dry-run). For a local
+ * image the digest is known only once it is pushed, so a re-run's reuse is not predicted.
+ */
+async function previewImage(ecr, repository, source, prefix) {
+    const digest = source.kind === 'promote' ? (await readManifest(ecr, repository, source.sourceTag)).digest : '';
+    const choice = await chooseVersion(ecr, repository.name, prefix, digest ? [digest] : []);
+    return {
+        version: choice.version,
+        uri: `${repository.uri}:${choice.version}`,
+        digest,
+        reused: choice.reused,
+    };
+}
+
+// EXTERNAL MODULE: ./node_modules/@smithy/core/dist-cjs/submodules/retry/index.js
+var retry = __nccwpck_require__(3609);
+;// CONCATENATED MODULE: ./action/aws-errors.ts
+// How the action reads an AWS SDK error: throttled (safe to retry), rejected (AWS answered with a
+// client error: nothing happened), or ambiguous (a 5xx or a lost response: it may have happened).
+// Throttling is the SDK's own classifier, so every code AWS uses for it counts, not a list of ours.
+
+function fields(error) {
+    return typeof error === 'object' && error !== null ? error : {};
+}
+function aws_errors_errorName(error) {
+    return error instanceof Error ? error.name : '';
+}
+function isThrottling(error) {
+    return (error instanceof Error && (0,retry.isThrottlingError)(error));
+}
+/**
+ * AWS answered with a 4xx that is not throttling: the request was refused and changed nothing.
+ * Anything else (5xx, timeout, connection reset, no answer at all) may or may not have happened.
+ */
+function isRejected(error) {
+    if (isThrottling(error))
+        return false;
+    const status = fields(error).$metadata?.httpStatusCode;
+    if (status !== undefined)
+        return status >= 400 && status < 500;
+    return fields(error).$fault === 'client';
+}
+/** The AWS request id of a failed call, for support cases and CloudTrail; undefined if none. */
+function requestIdOf(error) {
+    return fields(error).$metadata?.requestId;
+}
+/** An expired STS session: every later call fails the same way, so say so plainly. */
+function isExpiredToken(error) {
+    return ['ExpiredToken', 'ExpiredTokenException'].includes(aws_errors_errorName(error));
+}
+/** No credentials at all: the SDK's default chain found none (CredentialsProviderError). */
+function isMissingCredentials(error) {
+    return (aws_errors_errorName(error) === 'CredentialsProviderError' ||
+        (error instanceof Error &&
+            error.message.includes('Could not load credentials from any providers')));
+}
+/**
+ * The message users read for an AWS failure: the SDK's own, with what to do for the two failures
+ * whose raw text does not say it (no credentials, an expired session).
+ */
+function describeAwsError(error) {
+    const text = error instanceof Error ? error.message : String(error);
+    if (isMissingCredentials(error)) {
+        return `No AWS credentials (${text}). Give the job \`permissions: id-token: write\` and run aws-actions/configure-aws-credentials (with role-to-assume) in a step before this action.`;
+    }
+    if (isExpiredToken(error)) {
+        return `The AWS session expired (${aws_errors_errorName(error)}: ${text}). The deploy outlived its role session: raise role-duration-seconds in aws-actions/configure-aws-credentials (and the role's MaxSessionDuration), or deploy fewer batches per run.`;
+    }
+    return text;
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./action/run-command.ts
+
+
+
+
+/** SendCommand takes at most 50 instance ids per call. */
+const MAX_IDS_PER_COMMAND = 50;
+/** How long SSM may take to deliver the command (SendCommand TimeoutSeconds, not the run time). */
+const DELIVERY_TIMEOUT_SECONDS = 300;
+/**
+ * Right after SendCommand, ListCommandInvocations can answer an empty list or InvalidCommandId
+ * (the command is not visible yet); InvocationDoesNotExist belongs to GetCommandInvocation only.
+ */
+const INVOCATION_GRACE_MS = 60_000;
+/** How many times a SendCommand whose answer was lost is looked up and sent again. */
+const MAX_SEND_ATTEMPTS = 3;
+/** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const FIRST_POLL_MS = 2_000;
+const MAX_POLL_MS = 15_000;
+const MAX_THROTTLED_POLL_MS = 30_000;
+// NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
+const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
+function inFlightCommands(onChange = () => undefined) {
+    const ids = new Set();
+    return {
+        add(id) {
+            ids.add(id);
+            onChange([...ids]);
+        },
+        remove(id) {
+            ids.delete(id);
+            onChange([...ids]);
+        },
+        list: () => [...ids],
+    };
+}
+/**
+ * Retries a call that the SDK's adaptive retries already gave up on because of throttling, with a
+ * growing pause, until `deadline`.
+ */
+async function withThrottleRetry(deps, deadline, call) {
+    const { clock } = deps;
+    let pause = FIRST_POLL_MS;
+    for (;;) {
+        try {
+            return await call();
+        }
+        catch (error) {
+            if (!isThrottling(error))
+                throw error;
+            deps.onThrottle?.();
+            if (clock.now() + pause > deadline)
+                throw error;
+            await clock.sleep(pause);
+            pause = Math.min(pause * 2, MAX_THROTTLED_POLL_MS);
+        }
+    }
+}
+/** The SSM Run Command console page of a command (linked from the log and the job summary). */
+function commandConsoleUrl(region, commandId) {
+    return `https://${region}.console.aws.amazon.com/systems-manager/run-command/${encodeURIComponent(commandId)}?region=${region}`;
+}
+/** Finds a command this run sent whose answer was lost: same comment (unique), same instances. */
+async function findSentCommand(ssm, comment, instanceIds, sentAfter) {
+    const invokedAfter = new Date(sentAfter - CLOCK_SKEW_MS).toISOString().replace(/\.\d+Z$/, 'Z');
+    const pages = (0,client_ssm_dist_cjs/* paginateListCommands */.sgX)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, {
+        InstanceId: instanceIds[0],
+        Filters: [
+            { key: 'InvokedAfter', value: invokedAfter },
+            { key: 'DocumentName', value: 'AWS-RunShellScript' },
+        ],
+    });
+    for await (const page of pages) {
+        const found = (page.Commands ?? []).find((command) => command.Comment === comment);
+        if (found?.CommandId)
+            return found.CommandId;
+    }
+    return undefined;
+}
+/**
+ * Sends one SendCommand. SendCommand has no idempotency token, so it is never sent again blindly:
+ * throttling means it was refused (retry), a 4xx means it was refused (fail), and anything else
+ * (5xx, timeout, reset connection) may have started it: look it up by its unique comment first.
+ */
+async function sendOnce(deps, run, instanceIds) {
+    const { clock, log } = deps;
+    const client = deps.ssmSend ?? deps.ssm;
+    // The comment identifies this very call in ListCommands if its answer is lost.
+    const tag = ` #${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const comment = `${run.comment.slice(0, 100 - tag.length)}${tag}`;
+    const started = clock.now();
+    for (let attempt = 1;; attempt++) {
+        let answer;
+        try {
+            answer = await withThrottleRetry(deps, clock.now() + 120_000, () => client.send(new client_ssm_dist_cjs/* SendCommandCommand */.VWR({
+                DocumentName: 'AWS-RunShellScript',
+                InstanceIds: instanceIds,
+                Comment: comment,
+                TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+                // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
+                Parameters: {
+                    commands: [run.script],
+                    executionTimeout: [String(run.executionTimeoutSeconds)],
+                },
+            })));
+        }
+        catch (error) {
+            log.debug(`SSM SendCommand failed, request id ${requestIdOf(error) ?? '(none)'}.`);
+            if (isThrottling(error) || isRejected(error))
+                throw error;
+            const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            log.warning(`SSM SendCommand for ${instanceIds.join(', ')} got no answer (${what}); looking the command up before sending it again.`);
+            await clock.sleep(FIRST_POLL_MS);
+            const found = await withThrottleRetry(deps, clock.now() + 120_000, () => findSentCommand(deps.ssm, comment, instanceIds, started));
+            if (found) {
+                log.info(`SSM had started command ${found} ("${comment}"): following it.`);
+                return found;
+            }
+            if (attempt >= MAX_SEND_ATTEMPTS) {
+                throw new Error(`SSM SendCommand failed ${attempt} times without an answer and started no command ("${comment}"): ${what}`, { cause: error });
+            }
+            log.info(`SSM started no command "${comment}": sending it again.`);
+            continue;
+        }
+        const commandId = answer.Command?.CommandId;
+        if (!commandId)
+            throw new Error('SSM SendCommand returned no command id.');
+        // $metadata is absent from some test doubles' answers.
+        const requestId = answer.$metadata?.requestId;
+        log.debug(`SSM SendCommand request id ${requestId ?? '(none)'}: ${commandId}.`);
+        return commandId;
+    }
+}
+/** Sends the script to the instances, in calls of at most 50 ids. Returns one command id per call. */
+async function sendScript(deps, run) {
+    const sent = [];
+    const region = await deps.ssm.config.region();
+    for (let i = 0; i < run.instanceIds.length; i += MAX_IDS_PER_COMMAND) {
+        const instanceIds = run.instanceIds.slice(i, i + MAX_IDS_PER_COMMAND);
+        const commandId = await sendOnce(deps, run, instanceIds);
+        deps.inFlight?.add(commandId);
+        deps.log.debug(`SSM command ${commandId} sent to ${instanceIds.join(', ')}.`);
+        deps.log.info(`SSM command ${commandId}: ${commandConsoleUrl(region, commandId)}`);
+        sent.push({ commandId, instanceIds });
+    }
+    return sent;
+}
+/**
+ * Waits until every instance's invocation of the command has finished, with one
+ * ListCommandInvocations call per poll for the whole command (not one call per instance) and a
+ * growing interval. Instances still running at `deadline` are cancelled and reported TimedOut.
+ *
+ * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
+ * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
+ * collecting every instance's result, cannot tell "never listed" from "still pending", and would
+ * leave the command running at its timeout instead of cancelling it.
+ */
+async function waitForInvocations(deps, commandId, instanceIds, deadline) {
+    const { ssm, clock } = deps;
+    const graceUntil = clock.now() + INVOCATION_GRACE_MS;
+    const statuses = new Map();
+    let interval = FIRST_POLL_MS;
+    for (;;) {
+        await clock.sleep(interval);
+        try {
+            const pages = (0,client_ssm_dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: false });
+            for await (const page of pages) {
+                for (const invocation of page.CommandInvocations ?? []) {
+                    if (invocation.InstanceId && invocation.Status) {
+                        statuses.set(invocation.InstanceId, {
+                            status: invocation.Status,
+                            statusDetails: invocation.StatusDetails,
+                        });
+                    }
+                }
+            }
+            interval = Math.min(Math.round(interval * 1.5), MAX_POLL_MS);
+        }
+        catch (error) {
+            if (isThrottling(error)) {
+                deps.onThrottle?.();
+                interval = Math.min(interval * 2, MAX_THROTTLED_POLL_MS);
+                deps.log.info(`SSM throttled the status poll; next poll in ${interval / 1000} s.`);
+            }
+            else if (aws_errors_errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
+                throw error;
+            }
+        }
+        const missing = instanceIds.filter((id) => !statuses.has(id));
+        if (missing.length > 0 && clock.now() > graceUntil) {
+            for (const id of missing)
+                statuses.set(id, { status: 'NoInvocation' });
+        }
+        const running = instanceIds.filter((id) => !FINISHED.has(statuses.get(id)?.status ?? ''));
+        if (running.length === 0)
+            return statuses;
+        if (clock.now() >= deadline) {
+            await cancelCommand(ssm, commandId, running).catch(() => undefined);
+            for (const id of running) {
+                statuses.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
+            }
+            return statuses;
+        }
+    }
+}
+async function cancelCommand(ssm, commandId, instanceIds) {
+    await ssm.send(new client_ssm_dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
+}
+/**
+ * Runs the script on the instances and returns each one's result, with the full output SSM keeps
+ * (GetCommandInvocation, once the invocation has finished).
+ */
+async function runScript(deps, run) {
+    const { clock } = deps;
+    const deadline = clock.now() + (DELIVERY_TIMEOUT_SECONDS + run.executionTimeoutSeconds + 60) * 1000;
+    const sent = await sendScript(deps, run);
+    const results = new Map();
+    await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
+        try {
+            const statuses = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
+                // We can no longer watch it: do not leave it running unobserved.
+                await cancelCommand(deps.ssm, commandId).catch(() => undefined);
+                throw error;
+            });
+            for (const instanceId of instanceIds) {
+                const { status, statusDetails } = statuses.get(instanceId) ?? { status: 'NoInvocation' };
+                const invocation = {
+                    instanceId,
+                    commandId,
+                    status,
+                    statusDetails,
+                    output: '',
+                };
+                if (status !== 'NoInvocation') {
+                    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new client_ssm_dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
+                    invocation.output = detail?.StandardOutputContent ?? '';
+                    const code = detail?.ResponseCode;
+                    // Success means exit 0 even when the detail call itself failed.
+                    invocation.exitCode =
+                        code !== undefined && code >= 0 ? code : status === 'Success' ? 0 : undefined;
+                }
+                results.set(instanceId, invocation);
+            }
+        }
+        finally {
+            deps.inFlight?.remove(commandId);
+        }
+    }));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./action/outcome.ts
+// What happened on each instance, in the words users read: outcomes, and one-sentence messages
+// that name the instance, the step, the version and the outcome.
+
+function healthProblem(report) {
+    if (report.httpStatus && report.httpStatus !== '200') {
+        return report.httpStatus === '000' ? 'no answer' : `HTTP ${report.httpStatus}`;
+    }
+    if (report.httpStatus === '200') {
+        return `it reported version ${report.reportedVersion ?? 'none'}`;
+    }
+    return 'no answer';
+}
+/** What the new version's failure on the instance was, e.g. `v8 failed its health check after 120 s (HTTP 503)`. */
+function newVersionFailure(version, report) {
+    if (report.failedStep === 'health' ||
+        (!report.failedStep && report.healthSeconds !== undefined)) {
+        return `${version} failed its health check after ${report.healthSeconds ?? '?'} s (${healthProblem(report)})`;
+    }
+    if (report.failedStep)
+        return `${version} failed at step ${report.failedStep}`;
+    return `${version} failed`;
+}
+function describeInvocation(invocation) {
+    const details = invocation.statusDetails && invocation.statusDetails !== invocation.status
+        ? ` (${invocation.statusDetails})`
+        : '';
+    const code = invocation.exitCode === undefined ? '' : `, exit ${invocation.exitCode}`;
+    return `the SSM command ended ${invocation.status}${details}${code}`;
+}
+function deployOutcome(instanceId, version, invocation) {
+    const report = parseScriptReport(invocation.output, invocation.exitCode);
+    const item = {
+        outcome: 'failed',
+        newVersionFailed: false,
+        updated: false,
+        output: invocation.output,
+        previousImage: report.previousImage,
+        previousVersion: report.previousVersion,
+    };
+    const id = instanceId;
+    const previous = report.previousVersion ?? report.previousImage ?? 'the previous version';
+    switch (report.outcome) {
+        case 'deployed':
+            item.outcome = 'deployed';
+            item.updated = true;
+            return item;
+        case 'rolled-back':
+            item.outcome = 'rolled-back';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; rolled back to ${previous} (healthy).`;
+            return item;
+        case 'rollback-failed':
+            item.outcome = 'rollback-failed';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; rolling back to ${previous} failed too (${report.rollbackHttpStatus && report.rollbackHttpStatus !== '000' ? `HTTP ${report.rollbackHttpStatus}` : 'no answer'}): the app is down on this instance.`;
+            return item;
+        case 'first-deploy-failed':
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; nothing to roll back to (.env named no previous image).`;
+            return item;
+        case 'failed-unchanged':
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            item.message = `${id}: ${version} was not deployed: step ${report.failedStep ?? '?'} failed before anything changed; still on ${previous}.`;
+            return item;
+        case 'failed':
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            item.updated = true;
+            item.message = `${id}: ${newVersionFailure(version, report)}; left on ${version} because rollback is false.`;
+            return item;
+        default:
+            item.outcome = 'failed';
+            item.newVersionFailed = true;
+            // Killed mid-way or never ran: it may run either version, so the action's rollback returns
+            // it to the previous one when that is known.
+            item.updated = report.previousImage !== undefined;
+            item.message = `${id}: ${version} did not finish: ${describeInvocation(invocation)}; its state is unknown${item.updated ? '' : ', check the instance'}.`;
+            return item;
+    }
+}
+function describeFailure(plan, results, failedBatch) {
+    const count = (outcome) => results.filter((r) => r.outcome === outcome).length;
+    const parts = [
+        [count('deployed'), 'on the new version'],
+        [count('failed'), 'failed'],
+        [count('rolled-back'), 'rolled back'],
+        [count('rollback-failed'), 'rollback failed'],
+        [count('not-reached'), 'not reached'],
+    ]
+        .filter(([n]) => Number(n) > 0)
+        .map(([n, what]) => `${n} ${what}`);
+    const where = failedBatch
+        ? ` The rollout stopped at batch ${failedBatch} of ${plan.batches.length}.`
+        : '';
+    // The instances where the new version failed come first: they are why the rollout stopped.
+    const lines = [
+        ...results.filter((r) => r.message && r.newVersionFailed),
+        ...results.filter((r) => r.message && !r.newVersionFailed),
+    ].map((r) => r.message);
+    return [
+        `${plan.version} is not running healthy on every instance (${parts.join(', ')}).${where}`,
+        ...lines,
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./action/target-group.ts
+
+const POLL_MS = 5_000;
+/** ELBv2's default deregistration delay, when the attribute is missing. */
+const DEFAULT_DEREGISTRATION_DELAY_S = 300;
+/** Time allowed on top of the deregistration delay for ELBv2 to report the target gone. */
+const DRAIN_MARGIN_S = 60;
+/**
+ * `unused` alone does not mean "not registered": ELBv2 also says `unused` (Target.NotInUse) for a
+ * registered target of a target group with no load balancer or in an Availability Zone the load
+ * balancer does not enable, and (Target.InvalidState) for a stopped instance.
+ */
+function isRegistered(registration) {
+    return !(registration.state === 'unused' && registration.reason === 'Target.NotRegistered');
+}
+function described(registration) {
+    const why = registration.reason ?? registration.description;
+    return `${registration.state}${why ? ` (${why})` : ''}`;
+}
+/** The instance's registrations in the target group (one per port), to register back after. */
+async function registrations(deps, targetGroupArn, instanceId) {
+    const answer = await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* DescribeTargetHealthCommand */.qyg({ TargetGroupArn: targetGroupArn }));
+    return (answer.TargetHealthDescriptions ?? [])
+        .filter((d) => d.Target?.Id === instanceId)
+        .map((d) => ({
+        target: {
+            Id: instanceId,
+            Port: d.Target?.Port,
+            AvailabilityZone: d.Target?.AvailabilityZone,
+        },
+        state: d.TargetHealth?.State ?? 'unknown',
+        reason: d.TargetHealth?.Reason,
+        description: d.TargetHealth?.Description,
+    }));
+}
+/**
+ * Preflight, before anything changes: a target group that ELBv2 does not use for the fleet would
+ * never call a target healthy (every instance would fail and be rolled back), and a drain takes
+ * as long as the group's deregistration delay (up to 3600 s).
+ */
+async function checkTargetGroup(deps, targetGroupArn, instanceIds) {
+    const health = await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* DescribeTargetHealthCommand */.qyg({ TargetGroupArn: targetGroupArn }));
+    const notInUse = (health.TargetHealthDescriptions ?? []).filter((d) => d.Target?.Id !== undefined &&
+        instanceIds.includes(d.Target.Id) &&
+        d.TargetHealth?.Reason === 'Target.NotInUse');
+    if (notInUse.length > 0) {
+        throw new Error(`Target group ${targetGroupArn} is not in use for ${notInUse.map((d) => d.Target?.Id).join(', ')} (ELBv2 reports Target.NotInUse): the target group has no load balancer, or the instances' Availability Zone is not enabled on its load balancer, so it would never report them healthy. Attach the target group to a load balancer listener and enable the zone, or remove target-group-arn. Nothing was changed.`);
+    }
+    const attributes = await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* DescribeTargetGroupAttributesCommand */.cKh({ TargetGroupArn: targetGroupArn }));
+    const raw = attributes.Attributes?.find((a) => a.Key === 'deregistration_delay.timeout_seconds')?.Value;
+    const delay = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : DEFAULT_DEREGISTRATION_DELAY_S;
+    deps.log.info(`Target group ${targetGroupArn}: deregistration delay ${delay} s; ${targetGroupConsoleUrl(targetGroupArn)}`);
+    return {
+        deregistrationDelaySeconds: delay,
+        drainTimeoutMs: (delay + DRAIN_MARGIN_S) * 1000,
+    };
+}
+/** The EC2 console page of a target group (linked from the log and the job summary). */
+function targetGroupConsoleUrl(targetGroupArn) {
+    const region = targetGroupArn.split(':')[3] ?? '';
+    return `https://${region}.console.aws.amazon.com/ec2/home?region=${region}#TargetGroup:targetGroupArn=${targetGroupArn}`;
+}
+/**
+ * Deregisters the instance and waits until the target group has drained it, so that no request
+ * reaches it while its container is replaced. Returns the targets to register back.
+ */
+async function drain(deps, targetGroupArn, instanceId, timeoutMs) {
+    const found = (await registrations(deps, targetGroupArn, instanceId)).filter(isRegistered);
+    const notInUse = found.find((r) => r.reason === 'Target.NotInUse');
+    if (notInUse) {
+        throw new Error(`${instanceId}: the target group reports it ${described(notInUse)}: no load balancer uses the target group in the instance's Availability Zone, so it could never become healthy there.`);
+    }
+    if (found.length === 0) {
+        deps.log.warning(`${instanceId}: not registered in the target group; it will be registered on its default port after the deploy.`);
+        return [{ Id: instanceId }];
+    }
+    // Every registration is registered back on its own port, also one that was already draining.
+    const targets = found.map((r) => r.target);
+    const serving = found.filter((r) => r.state !== 'draining').map((r) => r.target);
+    if (serving.length > 0) {
+        await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* DeregisterTargetsCommand */.Atx({ TargetGroupArn: targetGroupArn, Targets: serving }));
+    }
+    const deadline = deps.clock.now() + timeoutMs;
+    for (;;) {
+        const left = (await registrations(deps, targetGroupArn, instanceId)).filter(isRegistered);
+        if (left.length === 0)
+            break;
+        if (deps.clock.now() >= deadline) {
+            throw new Error(`${instanceId}: still ${left[0] ? described(left[0]) : 'registered'} in the target group after ${Math.round(timeoutMs / 1000)} s of draining.`);
+        }
+        await deps.clock.sleep(POLL_MS);
+    }
+    deps.log.info(`${instanceId}: drained from the target group.`);
+    return targets;
+}
+/** Registers the targets back and waits until the target group reports them healthy. */
+async function registerHealthy(deps, targetGroupArn, targets, timeoutMs) {
+    const instanceId = targets[0]?.Id ?? '';
+    await deps.elb.send(new client_elastic_load_balancing_v2_dist_cjs/* RegisterTargetsCommand */.PE6({ TargetGroupArn: targetGroupArn, Targets: targets }));
+    const deadline = deps.clock.now() + timeoutMs;
+    let last = 'not registered yet';
+    for (;;) {
+        const now = await registrations(deps, targetGroupArn, instanceId);
+        if (now.length > 0 && now.every((r) => r.state === 'healthy')) {
+            deps.log.info(`${instanceId}: healthy in the target group.`);
+            return { healthy: true };
+        }
+        const bad = now.find((r) => r.state !== 'healthy');
+        if (bad)
+            last = described(bad);
+        // It will never turn healthy: no load balancer uses the group in the instance's zone.
+        if (bad?.reason === 'Target.NotInUse')
+            return { healthy: false, reason: last };
+        if (deps.clock.now() >= deadline)
+            return { healthy: false, reason: last };
+        await deps.clock.sleep(POLL_MS);
+    }
+}
+
+;// CONCATENATED MODULE: ./action/rollout.ts
+
+
+
+
+
+/** Splits the fleet into batches of `size`, in order. */
+function planBatches(instanceIds, size) {
+    const batches = [];
+    for (let i = 0; i < instanceIds.length; i += size)
+        batches.push(instanceIds.slice(i, i + size));
+    return batches;
+}
+/** Used when the plan does not say (no preflight of the target group). */
+const DEFAULT_DRAIN_TIMEOUT_MS = 900_000;
+function seconds(ms) {
+    return `${Math.round(ms / 1000)} s`;
+}
+function scriptFor(plan, mode, image, version) {
+    return renderInstanceScript({
+        mode,
+        region: plan.region,
+        registry: plan.registry,
+        image,
+        version,
+        appDir: plan.appDir,
+        healthUrl: plan.healthUrl,
+        healthTimeoutSeconds: plan.healthTimeoutSeconds,
+        rollback: plan.rollback || mode === 'rollback',
+    });
+}
+function errorText(error) {
+    return describeAwsError(error);
+}
+async function drainAll(deps, plan, items) {
+    const { elb } = deps;
+    const arn = plan.targetGroupArn;
+    if (!elb || !arn)
+        return items;
+    const drained = await Promise.all(items.map(async (item) => {
+        try {
+            item.targets = await drain({ elb, clock: deps.clock, log: deps.log }, arn, item.instanceId, plan.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+            return item;
+        }
+        catch (error) {
+            item.outcome = 'failed';
+            item.message = `${item.instanceId}: could not be drained from the target group before ${plan.version}: ${errorText(error)}`;
+            return undefined;
+        }
+    }));
+    return drained.filter((item) => item !== undefined);
+}
+/** Registers the instance back and waits for the target group to call it healthy. */
+async function registerBack(deps, plan, item) {
+    const { elb } = deps;
+    if (!elb || !plan.targetGroupArn || !item.targets)
+        return undefined;
+    const timeoutMs = Math.max(plan.healthTimeoutSeconds, 300) * 1000;
+    try {
+        const health = await registerHealthy({ elb, clock: deps.clock, log: deps.log }, plan.targetGroupArn, item.targets, timeoutMs);
+        return health.healthy
+            ? undefined
+            : `the target group reports it ${health.reason} after ${seconds(timeoutMs)}`;
+    }
+    catch (error) {
+        return `registering it in the target group failed: ${errorText(error)}`;
+    }
+}
+function logInstance(deps, item, what) {
+    deps.log.group(`${item.instanceId}: ${what} (${seconds(item.durationMs)})`, item.output || '(no output)');
+    if (item.message)
+        deps.log.info(item.message);
+}
+async function deployBatch(deps, plan, items) {
+    const started = deps.clock.now();
+    const ready = await drainAll(deps, plan, items);
+    if (ready.length > 0) {
+        let invocations;
+        try {
+            invocations = await runScript(deps, {
+                instanceIds: ready.map((item) => item.instanceId),
+                script: scriptFor(plan, 'deploy', plan.image, plan.version),
+                executionTimeoutSeconds: plan.commandTimeoutSeconds,
+                comment: `challenge-deploy ${plan.version}`,
+            });
+        }
+        catch (error) {
+            invocations = new Map();
+            for (const item of ready) {
+                item.outcome = 'failed';
+                item.message = `${item.instanceId}: ${plan.version} could not be run through SSM: ${errorText(error)}`;
+            }
+        }
+        for (const item of ready) {
+            const invocation = invocations.get(item.instanceId);
+            if (invocation) {
+                Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
+                item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+            }
+        }
+    }
+    await Promise.all(items.map(async (item) => {
+        const serving = item.outcome === 'deployed' || item.outcome === 'rolled-back';
+        const unchanged = item.outcome === 'failed' && !item.updated && item.previousImage !== undefined;
+        if (serving || unchanged) {
+            const problem = await registerBack(deps, plan, item);
+            if (problem && item.outcome === 'deployed') {
+                item.outcome = 'failed';
+                item.newVersionFailed = true;
+                item.message = `${item.instanceId}: ${plan.version} is healthy on the instance, but ${problem}.`;
+            }
+            else if (problem) {
+                item.message = `${item.message ?? item.instanceId} Then ${problem}.`;
+            }
+        }
+        item.durationMs = deps.clock.now() - started;
+        logInstance(deps, item, item.outcome === 'deployed' ? `${plan.version} deployed` : item.outcome);
+    }));
+}
+function versionOfImage(image) {
+    const tag = /:([^:/@]+)$/.exec(image)?.[1];
+    return tag && patterns.version.test(tag) ? tag : undefined;
+}
+/** Returns one updated instance to its previous version, health-gated, with the same script. */
+async function rollBack(deps, plan, item, reason) {
+    const started = deps.clock.now();
+    const id = item.instanceId;
+    const previousImage = item.previousImage;
+    const previousVersion = item.previousVersion ?? (previousImage ? versionOfImage(previousImage) : undefined);
+    const before = item.message
+        ? `${item.message.replace(/\.$/, '')}; then `
+        : `${id}: ${plan.version} was healthy; `;
+    if (!previousImage || !previousVersion || !patterns.image.test(previousImage)) {
+        item.outcome = 'rollback-failed';
+        item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
+        return;
+    }
+    deps.log.info(`${id}: rolling back to ${previousVersion} (${reason}).`);
+    try {
+        const [drained] = await drainAll(deps, plan, [item]);
+        if (!drained)
+            throw new Error(item.message ?? 'draining failed');
+        const invocations = await runScript(deps, {
+            instanceIds: [id],
+            script: scriptFor(plan, 'rollback', previousImage, previousVersion),
+            executionTimeoutSeconds: plan.commandTimeoutSeconds,
+            comment: `challenge-deploy rollback to ${previousVersion}`,
+        });
+        const invocation = invocations.get(id);
+        if (invocation)
+            item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+        const report = invocation
+            ? parseScriptReport(invocation.output, invocation.exitCode)
+            : parseScriptReport('', undefined);
+        if (invocation)
+            item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
+        if (report.outcome === 'deployed') {
+            const problem = await registerBack(deps, plan, item);
+            item.outcome = problem ? 'rollback-failed' : 'rolled-back';
+            item.message = problem
+                ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
+                : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
+        }
+        else {
+            const what = invocation && report.outcome !== 'unknown'
+                ? newVersionFailure(previousVersion, report)
+                : invocation
+                    ? describeInvocation(invocation)
+                    : 'no result';
+            // The script put the instance back on the new version, or never left it: it still serves.
+            const stillServing = report.outcome === 'rolled-back' || report.outcome === 'failed-unchanged';
+            item.outcome = 'rollback-failed';
+            item.message = `${before}rolling back to ${previousVersion} failed: ${what}${stillServing ? `; it still runs ${plan.version}` : ''}.`;
+            if (stillServing)
+                await registerBack(deps, plan, item);
+        }
+    }
+    catch (error) {
+        item.outcome = 'rollback-failed';
+        item.message = `${before}rolling back to ${previousVersion} failed: ${errorText(error)}`;
+    }
+    item.durationMs += deps.clock.now() - started;
+    logInstance(deps, item, item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome);
+}
+/**
+ * Deploys batch by batch and stops at the first batch with a failed instance. Then, when
+ * `rollback` is set, returns every instance already updated to its previous version, newest first,
+ * one at a time, each gated on its health check.
+ */
+async function rollOut(deps, plan) {
+    const items = plan.batches.flatMap((batch, index) => batch.map((instanceId) => ({
+        instanceId,
+        outcome: 'not-reached',
+        batch: index + 1,
+        newVersion: plan.version,
+        newVersionFailed: false,
+        durationMs: 0,
+        output: '',
+        updated: false,
+    })));
+    const deployedOrder = [];
+    let failedBatch;
+    for (const [index, batch] of plan.batches.entries()) {
+        const batchItems = items.filter((item) => item.batch === index + 1);
+        deps.log.info(`Batch ${index + 1} of ${plan.batches.length}: deploying ${plan.version} to ${batch.join(', ')}.`);
+        await deployBatch(deps, plan, batchItems);
+        deployedOrder.push(...batchItems.filter((item) => item.updated));
+        if (batchItems.some((item) => item.outcome !== 'deployed')) {
+            failedBatch = index + 1;
+            break;
+        }
+    }
+    if (failedBatch !== undefined) {
+        const culprits = items.filter((item) => item.batch === failedBatch && item.outcome !== 'deployed');
+        const reason = `${plan.version} failed on ${culprits.map((item) => item.instanceId).join(', ')}`;
+        const toRollBack = deployedOrder.reverse();
+        if (plan.rollback && toRollBack.length > 0) {
+            deps.log.info(`Rolling back ${toRollBack.length} updated instance(s), newest first.`);
+            for (const item of toRollBack)
+                await rollBack(deps, plan, item, reason);
+        }
+        else if (toRollBack.length > 0) {
+            deps.log.warning(`rollback is false: ${toRollBack.map((item) => item.instanceId).join(', ')} stay on ${plan.version}.`);
+        }
+    }
+    const results = items.map((item) => ({
+        instanceId: item.instanceId,
+        outcome: item.outcome,
+        batch: item.batch,
+        newVersion: item.newVersion,
+        previousVersion: item.previousVersion,
+        previousImage: item.previousImage,
+        newVersionFailed: item.newVersionFailed,
+        message: item.message,
+        durationMs: item.durationMs,
+        output: item.output,
+        commandIds: item.commandIds ?? [],
+    }));
+    const succeeded = results.every((result) => result.outcome === 'deployed');
+    const rolledBack = results.some((result) => result.outcome === 'rolled-back');
+    return {
+        version: plan.version,
+        image: plan.image,
+        region: plan.region,
+        targetGroupArn: plan.targetGroupArn,
+        results,
+        succeeded,
+        rolledBack,
+        failure: succeeded ? undefined : describeFailure(plan, results, failedBatch),
+    };
+}
+
+;// CONCATENATED MODULE: ./action/session-lifetime.ts
+// OIDC role sessions expire (1 h by default) and credentials from environment variables cannot be
+// refreshed: a rollout that outlives its session fails every later call (polling, rollback, the
+// post step's cancel) with ExpiredToken. The deploy estimates its worst case up front and warns.
+/** A role session's default length (aws-actions/configure-aws-credentials role-duration-seconds). */
+const DEFAULT_SESSION_MS = 3_600_000;
+/**
+ * The longest the rollout can take: every batch runs out its command timeout (plus a drain and
+ * the target group's health wait), then every instance is rolled back, one at a time, the same way.
+ */
+function worstCaseRolloutMs(bounds) {
+    const targetGroupMs = bounds.drainTimeoutMs === undefined
+        ? 0
+        : bounds.drainTimeoutMs + Math.max(bounds.healthTimeoutSeconds, 300) * 1000;
+    const stepMs = bounds.commandTimeoutSeconds * 1000 + targetGroupMs;
+    return stepMs * bounds.batches + (bounds.rollback ? stepMs * bounds.instances : 0);
+}
+function minutes(ms) {
+    return `${Math.ceil(ms / 60_000)} min`;
+}
+/**
+ * A warning when the worst case outlives the session: its known expiry (the SDK knows it when the
+ * credentials carry one), else the default one hour. Undefined when the session is long enough.
+ */
+function sessionLifetimeWarning(worstCaseMs, now, expiration) {
+    const fix = 'raise role-duration-seconds in aws-actions/configure-aws-credentials (up to the role’s MaxSessionDuration, which you may need to raise too), or deploy with a larger max-parallel';
+    if (expiration) {
+        const left = expiration.getTime() - now;
+        if (worstCaseMs <= left)
+            return undefined;
+        return `The AWS session expires in ${minutes(left)} (${expiration.toISOString()}), but this rollout can take up to ${minutes(worstCaseMs)} in the worst case: calls after that fail with ExpiredToken and can leave instances mid-deploy. To be safe, ${fix}.`;
+    }
+    if (worstCaseMs <= DEFAULT_SESSION_MS)
+        return undefined;
+    return `This rollout can take up to ${minutes(worstCaseMs)} in the worst case, longer than a default 1 h role session: calls after it expires fail with ExpiredToken and can leave instances mid-deploy. To be safe, ${fix}.`;
+}
+
+;// CONCATENATED MODULE: ./action/summary.ts
+
+
+
+function rolloutOutputs(report, digest) {
+    return {
+        version: report.version,
+        'image-uri': report.image,
+        'image-digest': digest,
+        'deployed-instances': report.results
+            .filter((r) => r.outcome === 'deployed')
+            .map((r) => r.instanceId)
+            .join(','),
+        'failed-instances': report.results
+            .filter((r) => r.newVersionFailed)
+            .map((r) => r.instanceId)
+            .join(','),
+        'rolled-back': report.rolledBack ? 'true' : 'false',
+    };
+}
+const OUTCOME_LABEL = {
+    deployed: '✅ deployed',
+    'rolled-back': '↩️ rolled back',
+    'rollback-failed': '❌ rollback failed',
+    failed: '❌ failed',
+    'not-reached': '⏸️ not reached',
+};
+function escapeHtml(text) {
+    return text
+        .replaceAll('&', '&amp;')
+        .replaceAll('<', '&lt;')
+        .replaceAll('>', '&gt;')
+        .replaceAll('"', '&quot;')
+        .replaceAll('|', '&#124;');
+}
+/** The last lines of an instance's output, without the machine-readable lines. */
+function outputTail(output, lines = 12) {
+    return output
+        .split('\n')
+        .filter((line) => !line.startsWith(RESULT_PREFIX) && !line.startsWith(PREVIOUS_PREFIX))
+        .filter((line) => line.trim() !== '')
+        .slice(-lines)
+        .join('\n');
+}
+function duration(ms) {
+    if (ms <= 0)
+        return '–';
+    const s = Math.round(ms / 1000);
+    return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+/** The job summary: a headline, the failure if any, and one table row per instance. */
+function renderSummary(report, digest) {
+    const headline = report.succeeded
+        ? `### ✅ ${escapeHtml(report.version)} deployed to ${report.results.length} instance(s)`
+        : `### ❌ ${escapeHtml(report.version)} is not running healthy on every instance`;
+    const rows = report.results.map((r) => {
+        const tail = outputTail(r.output);
+        const cells = [
+            `<code>${escapeHtml(r.instanceId)}</code>`,
+            OUTCOME_LABEL[r.outcome] +
+                (r.message ? `<br>${escapeHtml(r.message)}` : '') +
+                (r.commandIds ?? [])
+                    .map((id) => `<br><a href="${escapeHtml(commandConsoleUrl(report.region, id))}">SSM ${escapeHtml(id)}</a>`)
+                    .join(''),
+            `${escapeHtml(r.previousVersion ?? '?')} → ${escapeHtml(r.newVersion)}`,
+            duration(r.durationMs),
+            tail
+                ? `<details><summary>output</summary><pre>${escapeHtml(tail).replaceAll('\n', '<br>')}</pre></details>`
+                : '',
+        ];
+        return `| ${cells.join(' | ')} |`;
+    });
+    return [
+        headline,
+        '',
+        `Image <code>${escapeHtml(report.image)}</code>${digest ? ` (<code>${escapeHtml(digest)}</code>)` : ''}`,
+        '',
+        ...(report.targetGroupArn
+            ? [
+                `Target group <a href="${escapeHtml(targetGroupConsoleUrl(report.targetGroupArn))}"><code>${escapeHtml(report.targetGroupArn)}</code></a>`,
+                '',
+            ]
+            : []),
+        ...(report.failure ? ['```text', report.failure.replaceAll('```', "'''"), '```', ''] : []),
+        '| Instance | Outcome | Version | Duration | Output (tail) |',
+        '| --- | --- | --- | --- | --- |',
+        ...rows,
+        '',
+    ].join('\n');
+}
+/** What a dry run prints: the plan, and nothing changed. */
+function renderDryRun(plan) {
+    return [
+        `Dry run: nothing was changed.`,
+        `Version: ${plan.version}${plan.reused ? ' (already the tag of this digest: a re-run reuses it)' : ''}`,
+        `Image: ${plan.image}${plan.digest ? ` (${plan.digest})` : ''}, from ${plan.source}`,
+        ...(plan.digest
+            ? []
+            : [
+                '  (a local image is not inspected in a dry run: if the repository already has it, the deploy reuses its version)',
+            ]),
+        `Batches (${plan.batches.length}):`,
+        ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}`),
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./action/deploy.ts
+
+
+
+
+
+
+
+
+/**
+ * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
+ * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
+ */
+async function deploy(deps, inputs) {
+    const { ecr, ssm, log } = deps;
+    const fleet = await resolveFleet(ssm, inputs.fleet);
+    const ids = fleet.map((instance) => instance.instanceId);
+    const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
+    log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
+    let targetGroup;
+    if (inputs.targetGroupArn) {
+        targetGroup = await checkTargetGroup({ elb: deps.elb, clock: deps.clock, log }, inputs.targetGroupArn, ids);
+    }
+    const lifetime = sessionLifetimeWarning(worstCaseRolloutMs({
+        batches: batches.length,
+        instances: ids.length,
+        commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+        healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+        drainTimeoutMs: targetGroup?.drainTimeoutMs,
+        rollback: inputs.rollback,
+    }), deps.clock.now(), await deps.sessionExpiry?.().catch(() => undefined));
+    if (lifetime)
+        log.warning(lifetime, { title: 'AWS session may expire mid-deploy' });
+    const repository = await describeRepository(ecr, inputs.ecrRepository, inputs.tagPrefix);
+    if (!repository.tagsImmutable) {
+        const filtered = repository.tagMutability?.endsWith('_WITH_EXCLUSION') ?? false;
+        const what = filtered
+            ? `has mutable version tags (its ${repository.tagMutability} filters leave ${inputs.tagPrefix}N tags mutable)`
+            : 'has mutable tags';
+        log.warning(`ECR repository ${repository.name} ${what}: two concurrent runs could both write the same version tag and the later one would win. Set its imageTagMutability to IMMUTABLE${filtered ? ` or change the filters so that no ${inputs.tagPrefix}N tag is mutable` : ''}.`);
+    }
+    if (inputs.dryRun) {
+        const image = await previewImage(ecr, repository, inputs.imageSource, inputs.tagPrefix);
+        const script = renderInstanceScript({
+            mode: 'deploy',
+            region: inputs.region,
+            registry: repository.registry,
+            image: image.uri,
+            version: image.version,
+            appDir: inputs.appDir,
+            healthUrl: inputs.healthUrl,
+            healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+            rollback: inputs.rollback,
+        });
+        const source = inputs.imageSource.kind === 'promote'
+            ? `ECR tag ${inputs.imageSource.sourceTag}`
+            : `local image ${inputs.imageSource.localImage}`;
+        const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
+        log.info(plan);
+        log.group('The instance script each instance would run', script);
+        return {
+            outputs: {
+                version: image.version,
+                'image-uri': image.uri,
+                'image-digest': image.digest,
+                'deployed-instances': '',
+                'failed-instances': '',
+                'rolled-back': 'false',
+            },
+            summary: `### Dry run of ${image.version}\n\n\`\`\`text\n${plan}\n\`\`\`\n`,
+        };
+    }
+    const image = await publishImage({ ecr, docker: deps.docker, mask: deps.mask, log }, repository, inputs.imageSource, inputs.tagPrefix);
+    deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
+    let throttled = 0;
+    const report = await rollOut({
+        ssm,
+        ssmSend: deps.ssmSend,
+        elb: inputs.targetGroupArn ? deps.elb : undefined,
+        clock: deps.clock,
+        log,
+        inFlight: deps.inFlight,
+        onThrottle: () => throttled++,
+    }, {
+        version: image.version,
+        image: image.uri,
+        registry: repository.registry,
+        region: inputs.region,
+        batches,
+        appDir: inputs.appDir,
+        healthUrl: inputs.healthUrl,
+        healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+        commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+        rollback: inputs.rollback,
+        targetGroupArn: inputs.targetGroupArn,
+        drainTimeoutMs: targetGroup?.drainTimeoutMs,
+    });
+    annotate(log, report.results);
+    if (throttled > 0) {
+        log.notice(`AWS throttled ${throttled} call(s) of this deploy; the action waited and retried them. Frequent throttling slows deploys: other automation in the account may share the SSM/ELBv2 request rate.`, { title: 'AWS throttling' });
+    }
+    return {
+        outputs: rolloutOutputs(report, image.digest),
+        summary: renderSummary(report, image.digest),
+        failure: report.failure,
+    };
+}
+const OUTCOME_TITLE = {
+    failed: 'failed',
+    'rollback-failed': 'rollback failed',
+    'rolled-back': 'rolled back',
+};
+/** One annotation per instance that did not end deployed: errors for failures, warnings for rollbacks. */
+function annotate(log, results) {
+    for (const result of results) {
+        const outcome = OUTCOME_TITLE[result.outcome];
+        if (!outcome)
+            continue;
+        const title = `${result.instanceId}: ${outcome}`;
+        const message = result.message ?? title;
+        if (result.outcome === 'rolled-back')
+            log.warning(message, { title });
+        else
+            log.error(message, { title });
+    }
+}
+
+;// CONCATENATED MODULE: ./action/post.ts
+
+
+
+const RUNNING = new Set(['Pending', 'InProgress', 'Delayed']);
+/**
+ * Cancels the SSM commands a cancelled job left running, so that no instance keeps deploying
+ * after the workflow said stop. Runs in the post step, and in the main step on SIGINT/SIGTERM.
+ */
+async function cancelInFlight(ssm, commandIds, log) {
+    const cancelled = [];
+    for (const commandId of commandIds) {
+        try {
+            const answer = await ssm.send(new client_ssm_dist_cjs/* ListCommandsCommand */.I$q({ CommandId: commandId }));
+            const status = answer.Commands?.[0]?.Status ?? 'Unknown';
+            if (!RUNNING.has(status) && status !== 'Unknown') {
+                log.info(`SSM command ${commandId} already ended (${status}).`);
+                continue;
+            }
+            await cancelCommand(ssm, commandId);
+            cancelled.push(commandId);
+            log.warning(`Cancelled SSM command ${commandId} (${status}); its instances may be mid-deploy: check them or re-run the workflow.`);
+        }
+        catch (error) {
+            log.warning(`Could not cancel SSM command ${commandId}: ${describeAwsError(error)}`);
+        }
+    }
+    return cancelled;
+}
+
+;// CONCATENATED MODULE: ./action/main.ts
+// The action, for both the main and the post run (action.yml has one bundle): the main run saves
+// `isPost` in the job state, so a run that finds it is the post run (like actions/checkout).
+// index.ts runs it; importing this module runs nothing. This is the only module that touches @actions/core inputs, outputs, state
+// and the job summary; everything it calls takes plain values and injected clients.
+
+
+
+
+
+
+
+
+
+const STATE_IS_POST = 'isPost';
+const STATE_REGION = 'region';
+const STATE_COMMANDS = 'inFlightCommands';
+const log = {
+    info: (message) => info(message),
+    warning: (message, annotation) => warning(message, annotation),
+    error: (message, annotation) => error(message, annotation),
+    notice: (message, annotation) => notice(message, annotation),
+    debug: (message) => core_debug(message),
+    group: (title, body) => {
+        startGroup(title);
+        info(body);
+        endGroup();
+    },
+};
+const docker = async (args, options) => {
+    const result = await getExecOutput('docker', args, {
+        ignoreReturnCode: true,
+        input: options?.input === undefined ? undefined : Buffer.from(options.input),
+    });
+    return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+};
+/** The job summary is a report, not the result: failing to write it must not change the outcome. */
+async function writeSummary(markdown) {
+    try {
+        await summary.addRaw(markdown).write();
+    }
+    catch (error) {
+        warning(`Could not write the job summary: ${error instanceof Error ? error.message : String(error)}`);
+    }
+}
+function setOutputs(outputs) {
+    for (const [name, value] of Object.entries(outputs))
+        setOutput(name, value);
+}
+/** Writes why the deploy stopped to the job summary, then lets the error fail the step. */
+async function stopped(error) {
+    const requestId = requestIdOf(error);
+    if (requestId)
+        core_debug(`AWS request id of the failed call: ${requestId}`);
+    const text = describeAwsError(error);
+    await writeSummary(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`);
+    throw new Error(text, { cause: error });
+}
+async function runMain() {
+    saveState(STATE_IS_POST, 'true');
+    let inputs;
+    try {
+        inputs = parseInputs((name) => getInput(name), process.env);
+    }
+    catch (error) {
+        return stopped(error);
+    }
+    saveState(STATE_REGION, inputs.region);
+    const aws = awsClients({ region: inputs.region });
+    const inFlight = inFlightCommands((commandIds) => saveState(STATE_COMMANDS, JSON.stringify(commandIds)));
+    // A cancelled job gets SIGINT, then SIGTERM: stop the instances' commands before exiting.
+    const onSignal = (signal) => {
+        warning(`${signal}: cancelling the SSM commands still running.`);
+        void cancelInFlight(aws.ssm, inFlight.list(), log).finally(() => process.exit(1));
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+        const result = await deploy({
+            ...aws,
+            docker,
+            clock: systemClock,
+            log,
+            mask: (secret) => core_setSecret(secret),
+            onImage: setOutputs,
+            inFlight,
+            sessionExpiry: async () => (await aws.ssm.config.credentials()).expiration,
+        }, inputs);
+        setOutputs(result.outputs);
+        await writeSummary(result.summary);
+        if (result.failure)
+            setFailed(result.failure);
+    }
+    catch (error) {
+        await stopped(error);
+    }
+    finally {
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+    }
+}
+async function runPost() {
+    const commandIds = JSON.parse(getState(STATE_COMMANDS) || '[]');
+    const region = getState(STATE_REGION);
+    if (commandIds.length === 0 || !region)
+        return;
+    await cancelInFlight(awsClients({ region }).ssm, commandIds, log);
+}
+async function run() {
+    try {
+        if (getState(STATE_IS_POST) === 'true')
+            await runPost();
+        else
+            await runMain();
+    }
+    catch (error) {
+        setFailed(error instanceof Error ? error.message : String(error));
+    }
+}
+
+
+/***/ }),
+
+/***/ 2613:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("assert");
+
+/***/ }),
+
+/***/ 4434:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("events");
+
+/***/ }),
+
+/***/ 8611:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("http");
+
+/***/ }),
+
+/***/ 5692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("https");
+
+/***/ }),
+
+/***/ 9278:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("net");
+
+/***/ }),
+
+/***/ 4589:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:assert");
+
+/***/ }),
+
+/***/ 6698:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:async_hooks");
+
+/***/ }),
+
+/***/ 4573:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer");
+
+/***/ }),
+
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
+/***/ 7540:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:console");
+
+/***/ }),
+
+/***/ 7598:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:crypto");
+
+/***/ }),
+
+/***/ 3053:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:diagnostics_channel");
+
+/***/ }),
+
+/***/ 610:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:dns");
+
+/***/ }),
+
+/***/ 8474:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:events");
+
+/***/ }),
+
+/***/ 3024:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
+
+/***/ }),
+
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
+/***/ 7067:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http");
+
+/***/ }),
+
+/***/ 2467:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2");
+
+/***/ }),
+
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
+/***/ 7030:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+
+/***/ }),
+
+/***/ 643:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:perf_hooks");
+
+/***/ }),
+
+/***/ 1708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:process");
+
+/***/ }),
+
+/***/ 1792:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:querystring");
+
+/***/ }),
+
+/***/ 7075:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 1692:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:tls");
+
+/***/ }),
+
+/***/ 3136:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:url");
+
+/***/ }),
+
+/***/ 7975:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util");
+
+/***/ }),
+
+/***/ 3429:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:util/types");
+
+/***/ }),
+
+/***/ 5919:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:worker_threads");
+
+/***/ }),
+
+/***/ 8522:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
+
+/***/ }),
+
+/***/ 3193:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("string_decoder");
+
+/***/ }),
+
+/***/ 4756:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
+
+/***/ }),
+
+/***/ 9023:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 
 /***/ })
 
@@ -76665,10 +76931,8 @@ function getExecOutput(commandLine, args, options) {
 /******/ // startup
 /******/ // Load entry module and return exports
 /******/ // This entry module used 'module' so it can't be inlined
-/******/ var __webpack_exports__ = __nccwpck_require__(8948);
+/******/ var __webpack_exports__ = __nccwpck_require__(1357);
 /******/ __webpack_exports__ = await __webpack_exports__;
-/******/ var __webpack_exports__run = __webpack_exports__.e;
-/******/ export { __webpack_exports__run as run };
 /******/ 
 
 //# sourceMappingURL=index.js.map

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import {
   DeregisterTargetsCommand,
+  DescribeTargetGroupAttributesCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   RegisterTargetsCommand,
@@ -181,17 +182,92 @@ describe('a deploy', () => {
       `${fleet[2]}: v8 failed its health check after 120 s (HTTP 503); rolled back to v7 (healthy).`,
     );
     expect(result.outputs).toMatchObject({ 'failed-instances': fleet[2], 'rolled-back': 'true' });
+    // One annotation per instance that did not end deployed, titled with the instance and outcome.
+    expect(d.log.annotations.filter((a) => a.title?.startsWith('i-'))).toEqual([
+      expect.objectContaining({ level: 'warning', title: `${fleet[0]}: rolled back` }),
+      expect.objectContaining({ level: 'warning', title: `${fleet[1]}: rolled back` }),
+      expect.objectContaining({
+        level: 'warning',
+        title: `${fleet[2]}: rolled back`,
+        message: expect.stringContaining('v8 failed its health check'),
+      }),
+    ]);
+  });
+
+  it('annotates a failed instance as an error titled with its id and outcome, and counts throttling in a notice', async () => {
+    const fleet = ids(1);
+    fakeFleet(ssmMock, fleet, { [fleet[0]!]: unhealthyNewVersion });
+    // The first SendCommand is throttled; the fleet's fake answers the retry.
+    ssmMock
+      .on(SendCommandCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const { deps: d } = deps();
+    const result = await deploy(
+      d,
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+        rollback: 'false',
+      }),
+    );
+    expect(result.failure).toBeDefined();
+    expect(d.log.annotations).toContainEqual(
+      expect.objectContaining({ level: 'error', title: `${fleet[0]}: failed` }),
+    );
+    expect(ssmMock).toHaveReceivedCommandTimes(SendCommandCommand, 2);
+    expect(d.log.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'notice',
+        title: 'AWS throttling',
+        message: expect.stringMatching(/^AWS throttled 1 call\(s\) of this deploy/),
+      }),
+    );
+  });
+
+  it('warns when the worst-case rollout outlives the AWS session', async () => {
+    const fleet = ids(4);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const now = d.clock.now();
+    await deploy(
+      { ...d, sessionExpiry: () => Promise.resolve(new Date(now + 15 * 60_000)) },
+      inputs({
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'main-abc',
+        'instance-ids': fleet.join(','),
+      }),
+    );
+    expect(d.log.annotations).toContainEqual(
+      expect.objectContaining({
+        level: 'warning',
+        title: 'AWS session may expire mid-deploy',
+        message: expect.stringMatching(
+          /^The AWS session expires in 15 min .* up to 80 min in the worst case/,
+        ),
+      }),
+    );
   });
 
   function fakeTargetGroup(fleet: string[], events: string[], unhealthyVersion?: () => boolean) {
     const state = new Map<string, TargetHealthStateEnum>(fleet.map((id) => [id, 'healthy']));
+    elbMock.on(DescribeTargetGroupAttributesCommand).resolves({
+      Attributes: [{ Key: 'deregistration_delay.timeout_seconds', Value: '300' }],
+    });
     elbMock.on(DescribeTargetHealthCommand).callsFake(() => {
       const answer = {
         TargetHealthDescriptions: [...state].map(([Id, State]) => ({
           Target: { Id, Port: 8080 },
           TargetHealth: {
             State,
-            Reason: State === 'unhealthy' ? 'Target.ResponseCodeMismatch' : undefined,
+            Reason:
+              State === 'unhealthy'
+                ? 'Target.ResponseCodeMismatch'
+                : State === 'unused'
+                  ? 'Target.NotRegistered'
+                  : undefined,
           },
         })),
       };
@@ -273,5 +349,33 @@ describe('a deploy', () => {
     expect(result.outputs).toMatchObject({ 'failed-instances': fleet[0], 'rolled-back': 'true' });
     expect(running.running.get(fleet[0]!)?.version).toBe('v7');
     expect(running.runs.map((r) => r.instanceId)).not.toContain(fleet[1]);
+  });
+
+  it('stops before any change when the target group does not use the instances (Target.NotInUse)', async () => {
+    const fleet = ids(2);
+    const running = fakeFleet(ssmMock, fleet);
+    elbMock.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: fleet.map((Id) => ({
+        Target: { Id, Port: 8080 },
+        TargetHealth: { State: 'unused', Reason: 'Target.NotInUse' },
+      })),
+    });
+    const { deps: d } = deps();
+    await expect(
+      deploy(
+        d,
+        inputs({
+          'ecr-repository': 'challenge-app',
+          'aws-region': 'eu-west-1',
+          'source-tag': 'main-abc',
+          'instance-ids': fleet.join(','),
+          'target-group-arn': TARGET_GROUP,
+        }),
+      ),
+    ).rejects.toThrow(/is not in use for .* \(ELBv2 reports Target.NotInUse\)/);
+    expect(ecrMock).not.toHaveReceivedCommand(PutImageCommand);
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(elbMock).not.toHaveReceivedCommand(DeregisterTargetsCommand);
+    expect(running.runs).toEqual([]);
   });
 });

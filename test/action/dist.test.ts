@@ -296,7 +296,7 @@ describe('dist/', () => {
     const out = join(work, 'fresh-dist');
     await promisify(execFile)(
       join(ROOT, 'node_modules/.bin/ncc'),
-      ['build', 'action/main.ts', '-o', out, '--source-map', '--license', 'licenses.txt'],
+      ['build', 'action/index.ts', '-o', out, '--source-map', '--license', 'licenses.txt'],
       { cwd: ROOT },
     );
     const committed = readdirSync(join(ROOT, 'dist')).sort();

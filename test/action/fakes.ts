@@ -32,14 +32,33 @@ export function fakeClock(start = Date.UTC(2026, 10, 29, 12)): Clock & { slept: 
 export function recordingLogger(): Logger & {
   lines: string[];
   groups: Array<{ title: string; body: string }>;
+  annotations: Array<{ level: 'error' | 'warning' | 'notice'; message: string; title?: string }>;
 } {
   const lines: string[] = [];
   const groups: Array<{ title: string; body: string }> = [];
+  const annotations: Array<{
+    level: 'error' | 'warning' | 'notice';
+    message: string;
+    title?: string;
+  }> = [];
   return {
     lines,
     groups,
+    annotations,
     info: (message) => lines.push(message),
-    warning: (message) => lines.push(`warning: ${message}`),
+    warning: (message, annotation) => {
+      lines.push(`warning: ${message}`);
+      annotations.push({ level: 'warning', message, ...annotation });
+    },
+    error: (message, annotation) => {
+      lines.push(`error: ${message}`);
+      annotations.push({ level: 'error', message, ...annotation });
+    },
+    notice: (message, annotation) => {
+      lines.push(`notice: ${message}`);
+      annotations.push({ level: 'notice', message, ...annotation });
+    },
+    debug: (message) => lines.push(`debug: ${message}`),
     group: (title, body) => groups.push({ title, body }),
   };
 }

@@ -82,7 +82,12 @@ describe('the inputs', () => {
     [{ 'health-timeout': '0' }, /health-timeout must be between 1 and 3600/],
     [{ 'health-timeout': '2m' }, /health-timeout must be a whole number/],
     [{ 'command-timeout': '100', 'health-timeout': '120' }, /command-timeout \(100 s\)/],
-    [{ 'max-parallel': '0' }, /max-parallel/],
+    [{ 'max-parallel': '0' }, 'Input max-parallel must be at least 1 instance, got "0".'],
+    [{ 'ecr-repository': 'my___app' }, /not a valid ECR repository name: "my___app"/],
+    [{ 'ecr-repository': 'my-app-' }, /ecr-repository/],
+    [{ 'ecr-repository': 'team//app' }, /ecr-repository/],
+    [{ 'instance-ids': 'i-0123456789abcdef' }, /not valid: "i-0123456789abcdef"/],
+    [{ 'instance-ids': 'mi-0123456789abcdef' }, /not valid: "mi-0123456789abcdef"/],
     [{ 'max-parallel': '150%' }, /max-parallel must be between 1% and 100%/],
     [{ 'max-parallel': 'half' }, /max-parallel/],
     [{ rollback: 'yes' }, 'Input rollback must be true or false, got "yes".'],
@@ -91,6 +96,21 @@ describe('the inputs', () => {
     [{ 'target-group-arn': 'arn:aws:s3:::bucket' }, /target-group-arn/],
   ])('refuse %j with a message that names the input', (values, message) => {
     expect(() => parse(values)).toThrow(message);
+  });
+
+  it.each(['my__app', 'my--app', 'my---app', 'team/my__svc', 'a.b_c-d/e--f__g', 'ab'])(
+    'accept the ECR repository name %s (ECR allows "__" and runs of "-")',
+    (name) => {
+      expect(parse({ 'ecr-repository': name }).ecrRepository).toBe(name);
+    },
+  );
+
+  it("accept every instance id SSM's pattern allows: i- with 8 or 17 characters, mi- with 17", () => {
+    const valid = ['i-12345678', 'i-0123456789abcdef0', 'mi-0123456789abcdef0'];
+    expect(parse({ 'instance-ids': valid.join(',') }).fleet).toEqual({
+      kind: 'ids',
+      instanceIds: valid,
+    });
   });
 
   it('need a region from aws-region or AWS_REGION', () => {

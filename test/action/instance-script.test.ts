@@ -75,6 +75,14 @@ describe('rendering the instance script', () => {
     expect(() => renderInstanceScript({ ...VALUES, ...bad })).toThrow(/instance script/);
   });
 
+  it.each(['my__app', 'my--app', 'team/my__svc'])(
+    'accepts an image of the ECR repository %s (ECR allows "__" and runs of "-")',
+    (repository) => {
+      const image = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/${repository}:v8`;
+      expect(renderInstanceScript({ ...VALUES, image })).toContain(`readonly IMAGE='${image}'`);
+    },
+  );
+
   it('passes shellcheck', () => {
     const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
       input: renderInstanceScript(VALUES),

@@ -39,23 +39,23 @@ function named(name: string): Error {
 
 describe('the next version', () => {
   it('reads every page of tagged images', async () => {
-    ecrMock
-      .on(DescribeImagesCommand)
-      .resolvesOnce({
-        imageDetails: [{ imageDigest: digest(1), imageTags: ['v1'] }],
-        nextToken: 'p2',
-      })
-      .resolvesOnce({
-        imageDetails: [{ imageDigest: digest(2), imageTags: ['v2'] }],
-        nextToken: 'p3',
-      })
-      .resolvesOnce({ imageDetails: [{ imageDigest: digest(3), imageTags: ['v10', 'latest'] }] });
+    const pages = [
+      { imageDetails: [{ imageDigest: digest(1), imageTags: ['v1'] }], nextToken: 'p2' },
+      { imageDetails: [{ imageDigest: digest(2), imageTags: ['v2'] }], nextToken: 'p3' },
+      { imageDetails: [{ imageDigest: digest(3), imageTags: ['v10', 'latest'] }] },
+    ];
+    // Recorded when sent: the SDK's paginator reuses one input object for every page.
+    const sent: unknown[] = [];
+    ecrMock.on(DescribeImagesCommand).callsFake((input: Record<string, unknown>) => {
+      sent.push(structuredClone(input));
+      return pages[sent.length - 1];
+    });
     const images = await listTaggedImages(ecr, 'challenge-app');
     expect(images).toHaveLength(3);
-    expect(ecrMock).toHaveReceivedCommandTimes(DescribeImagesCommand, 3);
-    expect(ecrMock).toHaveReceivedNthCommandWith(2, DescribeImagesCommand, {
+    expect(sent).toHaveLength(3);
+    expect(sent[1]).toMatchObject({
       repositoryName: 'challenge-app',
-      filter: { tagStatus: 'TAGGED' },
+      filter: { tagStatus: 'TAGGED', imageStatus: 'ANY' },
       nextToken: 'p2',
     });
     // Gaps are not filled: v1, v2, v10 → v11.
@@ -88,6 +88,44 @@ describe('the next version', () => {
       version: 'v8',
       reused: false,
     });
+  });
+});
+
+describe('archived images (DescribeImages lists only ACTIVE ones unless asked for ANY)', () => {
+  /** An ECR that hides archived images unless the filter asks for imageStatus ANY or ARCHIVED. */
+  function repositoryWithArchived(
+    images: Array<{ digest: string; tags: string[]; status: 'ACTIVE' | 'ARCHIVED' }>,
+  ) {
+    ecrMock.on(DescribeImagesCommand).callsFake((input: { filter?: { imageStatus?: string } }) => {
+      const wanted = input.filter?.imageStatus ?? 'ACTIVE';
+      return {
+        imageDetails: images
+          .filter((image) => wanted === 'ANY' || image.status === wanted)
+          .map((image) => ({
+            imageDigest: image.digest,
+            imageTags: image.tags,
+            imageStatus: image.status,
+          })),
+      };
+    });
+  }
+
+  it('never picks the number of an archived newest version', async () => {
+    repositoryWithArchived([
+      { digest: digest(1), tags: ['v7'], status: 'ACTIVE' },
+      { digest: digest(2), tags: ['v8'], status: 'ARCHIVED' },
+    ]);
+    await expect(chooseVersion(ecr, 'challenge-app', 'v', [digest(3)])).resolves.toEqual({
+      version: 'v9',
+      reused: false,
+    });
+  });
+
+  it('refuses to reuse a version whose image is archived, and says how to restore it', async () => {
+    repositoryWithArchived([{ digest: digest(2), tags: ['v8'], status: 'ARCHIVED' }]);
+    await expect(chooseVersion(ecr, 'challenge-app', 'v', [digest(2)])).rejects.toThrow(
+      `v8 (${digest(2)}) is archived in ECR repository challenge-app, and ECR cannot pull an archived image: restore it (aws ecr update-image-storage-class --repository-name challenge-app --image-id imageDigest=${digest(2)} --target-storage-class STANDARD)`,
+    );
   });
 });
 
@@ -411,13 +449,53 @@ describe('the repository', () => {
       uri: '10.231.0.1:5000/challenge-app',
       registry: '10.231.0.1:5000',
       tagsImmutable: true,
+      tagMutability: 'IMMUTABLE',
     });
   });
 
-  it('names a repository that does not exist', async () => {
-    ecrMock.on(DescribeRepositoriesCommand).rejects(named('RepositoryNotFoundException'));
+  it.each([
+    ['IMMUTABLE_WITH_EXCLUSION', ['v*'], 'v', false],
+    ['IMMUTABLE_WITH_EXCLUSION', ['*'], 'v', false],
+    ['IMMUTABLE_WITH_EXCLUSION', ['v1*'], 'v', false],
+    ['IMMUTABLE_WITH_EXCLUSION', ['*-dev', 'latest'], 'v', true],
+    ['IMMUTABLE_WITH_EXCLUSION', ['release-*'], 'v', true],
+    ['MUTABLE_WITH_EXCLUSION', ['v*'], 'v', true],
+    ['MUTABLE_WITH_EXCLUSION', ['v1*'], 'v', false],
+    ['MUTABLE_WITH_EXCLUSION', ['latest'], 'v', false],
+  ])(
+    'reads %s with filters %j: version tags %s<N> immutable is %s',
+    async (imageTagMutability, filters, prefix, immutable) => {
+      ecrMock.on(DescribeRepositoriesCommand).resolves({
+        repositories: [
+          {
+            repositoryName: 'challenge-app',
+            repositoryUri: REPOSITORY_URI,
+            imageTagMutability: imageTagMutability as 'IMMUTABLE_WITH_EXCLUSION',
+            imageTagMutabilityExclusionFilters: filters.map((filter) => ({
+              filterType: 'WILDCARD',
+              filter,
+            })),
+          },
+        ],
+      });
+      const found = await describeRepository(ecr, 'challenge-app', prefix);
+      expect(found.tagsImmutable).toBe(immutable);
+    },
+  );
+
+  it('names a repository that does not exist, with the account and region searched', async () => {
+    ecrMock
+      .on(DescribeRepositoriesCommand)
+      .rejects(
+        Object.assign(
+          new Error(
+            "The repository with name 'nope' does not exist in the registry with id '123456789012'",
+          ),
+          { name: 'RepositoryNotFoundException' },
+        ),
+      );
     await expect(describeRepository(ecr, 'nope')).rejects.toThrow(
-      'ECR repository nope does not exist in this account and region.',
+      'ECR repository nope does not exist in account 123456789012, region eu-west-1.',
     );
   });
 });

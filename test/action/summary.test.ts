@@ -5,6 +5,7 @@ import { outputTail, renderSummary, rolloutOutputs } from '../../action/summary.
 const report: RolloutReport = {
   version: 'v8',
   image: 'r/app:v8',
+  region: 'eu-west-1',
   succeeded: false,
   rolledBack: true,
   failure: 'v8 is not running healthy on every instance (1 rolled back, 1 not reached).',
@@ -46,6 +47,23 @@ describe('the report', () => {
     expect(summary).toContain('health: HTTP 503 &lt;b&gt;&#124;&lt;/b&gt;');
     expect(summary).toContain('<code>i-0bbb0bbb0bbb0bbb0</code> | ⏸️ not reached | ? → v8 | – |');
     expect(summary).not.toContain('CHALLENGE_DEPLOY_RESULT');
+  });
+
+  it('links each instance to its SSM commands and the target group to its console page', () => {
+    const arn =
+      'arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/app/0123456789abcdef';
+    const first = { ...report.results[0]!, commandIds: ['cmd-deploy', 'cmd-rollback'] };
+    const summary = renderSummary(
+      { ...report, targetGroupArn: arn, results: [first, report.results[1]!] },
+      'sha256:abc',
+    );
+    expect(summary).toContain(
+      '<a href="https://eu-west-1.console.aws.amazon.com/systems-manager/run-command/cmd-deploy?region=eu-west-1">SSM cmd-deploy</a>',
+    );
+    expect(summary).toContain('>SSM cmd-rollback</a>');
+    expect(summary).toContain(
+      `Target group <a href="https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#TargetGroup:targetGroupArn=${arn}">`,
+    );
   });
 
   it('sets the outputs of DESIGN.md', () => {
