@@ -14,6 +14,8 @@ import {
   type E2eEnvironment,
 } from './infra/environment.js';
 import { run } from './infra/processes.js';
+import { describeViolation } from './fake-aws/model-validator.js';
+import type { RecordedViolation } from './fake-aws/server.js';
 import { startLoad, type LoadReport } from './infra/load.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
@@ -25,10 +27,11 @@ const IMAGE = {
   good1: 'localhost/challenge-app:e2e-good-1',
   good2: 'localhost/challenge-app:e2e-good-2',
   good3: 'localhost/challenge-app:e2e-good-3',
+  good4: 'localhost/challenge-app:e2e-good-4',
   brokenEverywhere: 'localhost/challenge-app:e2e-broken-everywhere',
   brokenOnSecond: 'localhost/challenge-app:e2e-broken-on-second',
 };
-const SECOND_INSTANCE_ID = 'i-0e2e000000000002';
+const SECOND_INSTANCE_ID = 'i-0e2e0000000000002';
 const HEALTHY_TIMEOUT = '40';
 const BROKEN_TIMEOUT = '8';
 
@@ -40,6 +43,8 @@ interface Row {
   byOperation: string;
   instanceCalls: number;
   throttled: number;
+  /** Requests the fake refused because the service model forbids them (must be 0). */
+  invalid: number;
   load?: LoadReport;
   /** haproxy retries / redispatches while the scenario ran. */
   lbRetries: string;
@@ -61,11 +66,13 @@ async function scenario(
   const e = fleet();
   const started = Date.now();
   const firstCall = e.aws.calls.length;
+  const firstViolation = e.aws.violations.length;
   const countersBefore = await e.lb.counters();
   let load: LoadReport | undefined;
   let passed = false;
   try {
     await body((report) => (load = report));
+    expectValidRequests(e.aws.violations.slice(firstViolation));
     passed = true;
   } finally {
     const report = load;
@@ -88,10 +95,23 @@ async function scenario(
       byOperation: [...counts].map(([op, n]) => `${op} ${n}`).join(', '),
       instanceCalls: calls.length - action.length,
       throttled: calls.filter((c) => c.errorType === 'ThrottlingException').length,
+      invalid: e.aws.violations.length - firstViolation,
       load,
       lbRetries: `${countersAfter.retries - countersBefore.retries}/${countersAfter.redispatches - countersBefore.redispatches}`,
     });
   }
+}
+
+/** Every request of the scenario (the action's and the instances') was valid for its model. */
+function expectValidRequests(refused: RecordedViolation[]): void {
+  if (refused.length === 0) return;
+  const lines = refused.map(
+    (r) =>
+      `${r.service} ${r.operation} by ${r.caller}: ${r.violations.map(describeViolation).join('; ')}`,
+  );
+  throw new Error(
+    `the fake AWS endpoint refused ${refused.length} request(s) the official service model forbids:\n${lines.join('\n')}`,
+  );
 }
 
 function ids(): string[] {
@@ -210,6 +230,7 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         { name: IMAGE.good1, buildId: 'good-1' },
         { name: IMAGE.good2, buildId: 'good-2' },
         { name: IMAGE.good3, buildId: 'good-3' },
+        { name: IMAGE.good4, buildId: 'good-4' },
         { name: IMAGE.brokenEverywhere, buildId: 'broken-everywhere', breakOn: ['*'] },
         {
           name: IMAGE.brokenOnSecond,
@@ -426,6 +447,90 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
       expectNoClientFailures(report);
     });
   });
+
+  it('9. stops in preflight when the target group reports its targets Target.NotInUse (no load balancer uses it): nothing changes, and the message says why', async () => {
+    await scenario('9 target group not in use', async () => {
+      const e = fleet();
+      const since = Date.now();
+      const tagsBefore = await tags();
+      const envBefore = e.instances.map((i) => i.readEnvFile());
+      const versionsBefore = await versions();
+      const historyBefore = e.targetGroup.history.length;
+      e.targetGroup.hasLoadBalancer = false;
+      let result: ActionRun;
+      try {
+        result = await deploy({ image: IMAGE.good4, 'target-group-arn': TARGET_GROUP_ARN });
+      } finally {
+        e.targetGroup.hasLoadBalancer = true;
+      }
+      expectFailed(result);
+      const failure = result.errors.join('\n');
+      expect(failure).toContain('Target.NotInUse');
+      expect(failure).toMatch(/load balancer/i);
+      expect(await tags()).toEqual(tagsBefore);
+      expect(sentTo(since)).toEqual([]);
+      expect(e.targetGroup.history.slice(historyBefore)).toEqual([]);
+      expect(e.instances.map((i) => i.readEnvFile())).toEqual(envBefore);
+      expect(await versions()).toEqual(versionsBefore);
+      const changing = e.aws.calls.filter(
+        (c) =>
+          c.at >= since &&
+          ['PutImage', 'SendCommand', 'DeregisterTargets', 'RegisterTargets'].includes(c.operation),
+      );
+      expect(changing).toEqual([]);
+    });
+  });
+
+  it('10. skips an archived newest version when numbering a new one (ECR hides it from DescribeImages unless imageStatus is ANY)', async () => {
+    await pushBuildTag(IMAGE.good4, 'build-4');
+    await scenario('10 archived newest version', async () => {
+      const e = fleet();
+      const since = Date.now();
+      const version = await nextVersion();
+      const newest = `v${Number(version.slice(1)) - 1}`;
+      const archived = (await e.registry.client.manifest(REPOSITORY, newest))?.digest ?? '';
+      expect(archived).not.toBe('');
+      e.ecr.archived.add(archived);
+      let result: ActionRun;
+      try {
+        result = await deploy({ 'source-tag': 'build-4' });
+      } finally {
+        e.ecr.archived.delete(archived);
+      }
+      expectSucceeded(result);
+      expect(result.outputs.version).toBe(version);
+      expect((await e.registry.client.manifest(REPOSITORY, newest))?.digest).toBe(archived);
+      expect((await e.registry.client.manifest(REPOSITORY, version))?.digest).toBe(
+        (await e.registry.client.manifest(REPOSITORY, 'build-4'))?.digest,
+      );
+      expect(await versions()).toEqual([version, version, version]);
+      const refusedTags = e.aws.calls.filter(
+        (c) =>
+          c.at >= since &&
+          c.operation === 'PutImage' &&
+          c.errorType === 'ImageTagAlreadyExistsException',
+      );
+      expect(refusedTags).toEqual([]);
+    });
+  });
+
+  it('11. a SendCommand whose response is lost once (connection reset after SSM took it): exactly one command runs per instance, and the deploy succeeds', async () => {
+    await scenario('11 lost SendCommand response', async () => {
+      const e = fleet();
+      const since = Date.now();
+      e.aws.loseNextResponse('SendCommand', 'reset');
+      const result = await deploy({ image: IMAGE.good1 });
+      expectSucceeded(result);
+      const lost = e.aws.calls.filter(
+        (c) => c.at >= since && c.operation === 'SendCommand' && c.status === 0,
+      );
+      expect(lost).toHaveLength(1);
+      expect(sentTo(since).sort()).toEqual(ids().sort());
+      expect(result.outputs.version).toBe('v1');
+      expect(await versions()).toEqual(['v1', 'v1', 'v1']);
+      expect(list(result.outputs['deployed-instances'])).toEqual(ids().sort());
+    });
+  });
 });
 
 function printTable(): void {
@@ -436,6 +541,7 @@ function printTable(): void {
     'action API calls',
     'instance API calls',
     'throttled',
+    'invalid requests',
     'client requests (failed, lost writes)',
     'LB retries/redispatches',
   ];
@@ -446,6 +552,7 @@ function printTable(): void {
     `${r.actionCalls} (${r.byOperation})`,
     String(r.instanceCalls),
     String(r.throttled),
+    String(r.invalid),
     r.load ? `${r.load.requests} (${r.load.failures.length}, ${r.load.lost.length})` : '-',
     r.lbRetries,
   ]);

@@ -15,10 +15,64 @@ export interface EcrOptions {
   registry: RegistryApi;
   region: string;
   accountId: string;
-  /** Repositories that exist; tags are IMMUTABLE as in the deploy workflow's repository. */
+  /** Repositories that exist (all with the settings of `state`). */
   repositories: string[];
   /** What GetAuthorizationToken hands out: the registry's basic-auth credentials. */
   auth: { username: string; password: string };
+  /** Settings a scenario changes; defaults: IMMUTABLE tags, nothing archived. */
+  state?: EcrState;
+}
+
+export type TagMutability =
+  'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
+
+/** What a scenario can change in the repositories while the fake runs. */
+export interface EcrState {
+  tagMutability: TagMutability;
+  /** WILDCARD filters (`*` = any run of characters) whose tags take the opposite mutability. */
+  exclusionFilters: string[];
+  /**
+   * Digests of archived images (a lifecycle rule's archive action): ListImages and DescribeImages
+   * hide them unless `filter.imageStatus` asks for ARCHIVED or ANY, they cannot be pulled
+   * (BatchGetImage fails), and their tags stay taken.
+   */
+  archived: Set<string>;
+}
+
+export function defaultEcrState(): EcrState {
+  return { tagMutability: 'IMMUTABLE', exclusionFilters: [], archived: new Set() };
+}
+
+type ImageStatus = 'ACTIVE' | 'ARCHIVED';
+
+/** Whether the image status filter (ListImages/DescribeImages `filter.imageStatus`) shows it. */
+function shown(status: ImageStatus, filter: unknown): boolean {
+  const wanted = typeof filter === 'string' ? filter : 'ACTIVE'; // AWS: "If not specified, only ACTIVE"
+  return wanted === 'ANY' || wanted === status;
+}
+
+function wildcard(filter: string): RegExp {
+  return new RegExp(
+    `^${filter
+      .split('*')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
+}
+
+/** Whether PutImage may move `tag` to another image under the repository's mutability setting. */
+export function tagIsMutable(state: EcrState, tag: string): boolean {
+  const excluded = state.exclusionFilters.some((filter) => wildcard(filter).test(tag));
+  switch (state.tagMutability) {
+    case 'MUTABLE':
+      return true;
+    case 'IMMUTABLE':
+      return false;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return excluded;
+    case 'MUTABLE_WITH_EXCLUSION':
+      return !excluded;
+  }
 }
 
 interface ImageId {
@@ -33,6 +87,9 @@ interface LayeredManifest {
 
 export function ecrOperations(options: EcrOptions): Record<string, JsonOperation> {
   const { registry, region, accountId } = options;
+  const state = options.state ?? defaultEcrState();
+  const statusOf = (digest: string): ImageStatus =>
+    state.archived.has(digest) ? 'ARCHIVED' : 'ACTIVE';
   const createdAt = new Date();
   const pushedAt = new Map<string, Date>();
   // PutImage is check-then-write against the registry; one at a time keeps tags immutable.
@@ -86,7 +143,15 @@ export function ecrOperations(options: EcrOptions): Record<string, JsonOperation
       repositoryName: name,
       repositoryUri: `${registry.host}/${name}`,
       createdAt: epochSeconds(createdAt),
-      imageTagMutability: 'IMMUTABLE',
+      imageTagMutability: state.tagMutability,
+      ...(state.tagMutability.endsWith('_WITH_EXCLUSION')
+        ? {
+            imageTagMutabilityExclusionFilters: state.exclusionFilters.map((filter) => ({
+              filterType: 'WILDCARD',
+              filter,
+            })),
+          }
+        : {}),
       imageScanningConfiguration: { scanOnPush: false },
       encryptionConfiguration: { encryptionType: 'AES256' },
     };
@@ -115,12 +180,14 @@ export function ecrOperations(options: EcrOptions): Record<string, JsonOperation
 
     ListImages: async (input) => {
       const repo = repository(input);
-      const filter = input.filter as { tagStatus?: string } | undefined;
+      const filter = input.filter as { tagStatus?: string; imageStatus?: string } | undefined;
       const images = filter?.tagStatus === 'UNTAGGED' ? [] : await taggedImages(repo);
-      const ids = images.map(({ tag, manifest }) => ({
-        imageDigest: manifest.digest,
-        imageTag: tag,
-      }));
+      const ids = images
+        .filter(({ manifest }) => shown(statusOf(manifest.digest), filter?.imageStatus))
+        .map(({ tag, manifest }) => ({
+          imageDigest: manifest.digest,
+          imageTag: tag,
+        }));
       const { page, next } = paginate(ids, input.nextToken, input.maxResults, 100);
       return { imageIds: page, nextToken: next };
     },
@@ -128,7 +195,10 @@ export function ecrOperations(options: EcrOptions): Record<string, JsonOperation
     DescribeImages: async (input) => {
       const repo = repository(input);
       const wanted = arrayParam<ImageId>(input, 'imageIds');
-      const images = await taggedImages(repo);
+      const filter = input.filter as { imageStatus?: string } | undefined;
+      const images = (await taggedImages(repo)).filter(({ manifest }) =>
+        shown(statusOf(manifest.digest), filter?.imageStatus),
+      );
       const byDigest = new Map<string, { manifest: Manifest; tags: string[] }>();
       for (const { tag, manifest } of images) {
         const entry = byDigest.get(manifest.digest) ?? { manifest, tags: [] };
@@ -161,6 +231,10 @@ export function ecrOperations(options: EcrOptions): Record<string, JsonOperation
         imageSizeInBytes: size(manifest),
         imagePushedAt: epochSeconds(seen(manifest.digest)),
         imageManifestMediaType: manifest.mediaType,
+        imageStatus: statusOf(manifest.digest),
+        ...(state.archived.has(manifest.digest)
+          ? { lastArchivedAt: epochSeconds(seen(manifest.digest)) }
+          : {}),
       }));
       const { page, next } = paginate(details, input.nextToken, input.maxResults, 100);
       return { imageDetails: page, nextToken: next };
@@ -172,7 +246,8 @@ export function ecrOperations(options: EcrOptions): Record<string, JsonOperation
       const failures: unknown[] = [];
       for (const id of arrayParam<ImageId>(input, 'imageIds')) {
         const manifest = await registry.manifest(repo, id.imageTag ?? id.imageDigest ?? '');
-        if (!manifest) {
+        // An archived image cannot be pulled (AWS: "pull requests fail with a 404").
+        if (!manifest || state.archived.has(manifest.digest)) {
           failures.push({
             imageId: id,
             failureCode: 'ImageNotFound',
@@ -215,12 +290,17 @@ export function ecrOperations(options: EcrOptions): Record<string, JsonOperation
               `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${repo}' in registry with id '${accountId}'`,
             );
           }
-          throw new AwsError(
-            'ImageTagAlreadyExistsException',
-            `The image tag '${tag}' already exists in the '${repo}' repository and cannot be overwritten because the repository is immutable.`,
-          );
+          // An archived image keeps its tags: they stay taken.
+          if (!tagIsMutable(state, tag)) {
+            throw new AwsError(
+              'ImageTagAlreadyExistsException',
+              `The image tag '${tag}' already exists in the '${repo}' repository and cannot be overwritten because the repository is immutable.`,
+            );
+          }
         }
         const digest = await registry.putManifest(repo, tag, body, mediaType);
+        // Pushing an archived image again restores it (AWS: "or by re-pushing the image").
+        state.archived.delete(digest);
         const expected = stringParam(input, 'imageDigest', false);
         if (expected && expected !== digest) {
           throw new AwsError(

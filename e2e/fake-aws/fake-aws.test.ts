@@ -19,12 +19,14 @@ import {
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandInvocationsCommand,
+  ListCommandsCommand,
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
-import { ecrOperations } from './ecr.js';
+import { defaultEcrState, ecrOperations } from './ecr.js';
 import type { Manifest, RegistryApi } from './registry-client.js';
 import { startFakeAws, type FakeAws } from './server.js';
+import { fakeAwsServices } from './services.js';
 import { simulateSsm, type ManagedInstance, type SsmSimulation } from './ssm.js';
 
 class MemoryRegistry implements RegistryApi {
@@ -63,6 +65,7 @@ describe('fake AWS endpoint', () => {
   let ecr: ECRClient;
   let ssm: SSMClient;
   const registry = new MemoryRegistry();
+  const ecrState = defaultEcrState();
   const instance = (id: string): ManagedInstance => ({
     instanceId: id,
     ipAddress: '10.0.0.1',
@@ -82,7 +85,7 @@ describe('fake AWS endpoint', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'ce2e-fake-aws-'));
-    hosts = [instance('i-0000000000000001'), instance('i-0000000000000002')];
+    hosts = [instance('i-00000000000000001'), instance('i-00000000000000002')];
     ssmSim = simulateSsm(hosts, {
       region,
       accountId: '123456789012',
@@ -95,21 +98,17 @@ describe('fake AWS endpoint', () => {
       'application/vnd.oci.image.manifest.v1+json',
     );
     aws = await startFakeAws(
-      {
-        json: {
-          AmazonEC2ContainerRegistry_V20150921: {
-            signingName: 'ecr',
-            operations: ecrOperations({
-              registry,
-              region,
-              accountId: '123456789012',
-              repositories: ['app'],
-              auth: { username: 'AWS', password: 'pw' },
-            }),
-          },
-          AmazonSSM: { signingName: 'ssm', operations: ssmSim.operations },
-        },
-      },
+      fakeAwsServices({
+        ecr: ecrOperations({
+          registry,
+          region,
+          accountId: '123456789012',
+          repositories: ['app'],
+          auth: { username: 'AWS', password: 'pw' },
+          state: ecrState,
+        }),
+        ssm: ssmSim.operations,
+      }),
       { host: '127.0.0.1', region },
     );
     ecr = new ECRClient({ region, endpoint: aws.url, credentials, maxAttempts: 1 });
@@ -195,16 +194,112 @@ describe('fake AWS endpoint', () => {
     ).rejects.toMatchObject({ name: 'ImageAlreadyExistsException' });
   });
 
+  it('hides archived images from ListImages and DescribeImages unless imageStatus asks for them; their tags stay taken and they cannot be pulled', async () => {
+    await registry.putManifest(
+      'app',
+      'v7',
+      manifest(7),
+      'application/vnd.oci.image.manifest.v1+json',
+    );
+    const archived = registry.images.get('v7')!.digest;
+    ecrState.archived.add(archived);
+    try {
+      const tagsOf = (out: { imageDetails?: Array<{ imageTags?: string[] }> }) =>
+        out.imageDetails?.flatMap((d) => d.imageTags ?? []).sort();
+      expect(
+        tagsOf(await ecr.send(new DescribeImagesCommand({ repositoryName: 'app' }))),
+      ).not.toContain('v7');
+      const any = await ecr.send(
+        new DescribeImagesCommand({ repositoryName: 'app', filter: { imageStatus: 'ANY' } }),
+      );
+      expect(any.imageDetails?.find((d) => d.imageDigest === archived)).toMatchObject({
+        imageTags: ['v7'],
+        imageStatus: 'ARCHIVED',
+      });
+      const onlyArchived = await ecr.send(
+        new DescribeImagesCommand({ repositoryName: 'app', filter: { imageStatus: 'ARCHIVED' } }),
+      );
+      expect(tagsOf(onlyArchived)).toEqual(['v7']);
+      await expect(
+        ecr.send(
+          new DescribeImagesCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v7' }] }),
+        ),
+      ).rejects.toMatchObject({ name: 'ImageNotFoundException' });
+      const listed = await ecr.send(new ListImagesCommand({ repositoryName: 'app' }));
+      expect(listed.imageIds?.map((id) => id.imageTag)).not.toContain('v7');
+      const listedAll = await ecr.send(
+        new ListImagesCommand({ repositoryName: 'app', filter: { imageStatus: 'ANY' } }),
+      );
+      expect(listedAll.imageIds?.map((id) => id.imageTag)).toContain('v7');
+      const pulled = await ecr.send(
+        new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'v7' }] }),
+      );
+      expect(pulled.failures?.[0]?.failureCode).toBe('ImageNotFound');
+      await expect(
+        ecr.send(
+          new PutImageCommand({
+            repositoryName: 'app',
+            imageTag: 'v7',
+            imageManifest: manifest(8),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ImageTagAlreadyExistsException' });
+      expect(aws.violations).toEqual([]);
+    } finally {
+      ecrState.archived.clear();
+    }
+  });
+
+  it('reports IMMUTABLE_WITH_EXCLUSION with its filters, and lets PutImage move only the excluded tags', async () => {
+    ecrState.tagMutability = 'IMMUTABLE_WITH_EXCLUSION';
+    ecrState.exclusionFilters = ['latest', 'dev-*'];
+    try {
+      const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['app'] }));
+      expect(repos.repositories?.[0]).toMatchObject({
+        imageTagMutability: 'IMMUTABLE_WITH_EXCLUSION',
+        imageTagMutabilityExclusionFilters: [
+          { filterType: 'WILDCARD', filter: 'latest' },
+          { filterType: 'WILDCARD', filter: 'dev-*' },
+        ],
+      });
+      for (const tag of ['dev-1', 'v8']) {
+        await ecr.send(
+          new PutImageCommand({ repositoryName: 'app', imageTag: tag, imageManifest: manifest(9) }),
+        );
+      }
+      await ecr.send(
+        new PutImageCommand({
+          repositoryName: 'app',
+          imageTag: 'dev-1',
+          imageManifest: manifest(10),
+        }),
+      );
+      expect(registry.images.get('dev-1')?.body).toBe(manifest(10));
+      await expect(
+        ecr.send(
+          new PutImageCommand({
+            repositoryName: 'app',
+            imageTag: 'v8',
+            imageManifest: manifest(10),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'ImageTagAlreadyExistsException' });
+    } finally {
+      ecrState.tagMutability = 'IMMUTABLE';
+      ecrState.exclusionFilters = [];
+    }
+  });
+
   it('describes instances with their ping status and honours the MaxResults range', async () => {
     hosts[1]!.online = false;
     const info = await ssm.send(
       new DescribeInstanceInformationCommand({
-        Filters: [{ Key: 'InstanceIds', Values: ['i-0000000000000001', 'i-0000000000000002'] }],
+        Filters: [{ Key: 'InstanceIds', Values: ['i-00000000000000001', 'i-00000000000000002'] }],
       }),
     );
     expect(info.InstanceInformationList?.map((i) => [i.InstanceId, i.PingStatus])).toEqual([
-      ['i-0000000000000001', 'Online'],
-      ['i-0000000000000002', 'ConnectionLost'],
+      ['i-00000000000000001', 'Online'],
+      ['i-00000000000000002', 'ConnectionLost'],
     ]);
     hosts[1]!.online = true;
     await expect(
@@ -216,23 +311,26 @@ describe('fake AWS endpoint', () => {
     const sent = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000001'],
+        InstanceIds: ['i-00000000000000001'],
         Parameters: { commands: ['echo "on $WHO"', 'echo oops >&2', 'exit 3'] },
       }),
     );
     const commandId = sent.Command?.CommandId ?? '';
     await expect(
       ssm.send(
-        new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: 'i-0000000000000001' }),
+        new GetCommandInvocationCommand({
+          CommandId: commandId,
+          InstanceId: 'i-00000000000000001',
+        }),
       ),
     ).rejects.toMatchObject({
       name: 'InvocationDoesNotExist',
     });
-    const done = await waitFor(commandId, 'i-0000000000000001');
+    const done = await waitFor(commandId, 'i-00000000000000001');
     expect(done).toMatchObject({
       Status: 'Failed',
       ResponseCode: 3,
-      StandardOutputContent: 'on i-0000000000000001\n',
+      StandardOutputContent: 'on i-00000000000000001\n',
       StandardErrorContent: 'oops\n',
     });
     const listed = await ssm.send(
@@ -247,22 +345,22 @@ describe('fake AWS endpoint', () => {
     const big = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000001'],
+        InstanceIds: ['i-00000000000000001'],
         Parameters: { commands: ['head -c 30000 /dev/zero | tr "\\0" x'] },
       }),
     );
-    const out = await waitFor(big.Command?.CommandId ?? '', 'i-0000000000000001');
+    const out = await waitFor(big.Command?.CommandId ?? '', 'i-00000000000000001');
     expect(out).toMatchObject({ Status: 'Success' });
     expect(String(out.StandardOutputContent)).toHaveLength(24000);
 
     const slow = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000001'],
+        InstanceIds: ['i-00000000000000001'],
         Parameters: { commands: ['sleep 30'], executionTimeout: ['1'] },
       }),
     );
-    expect(await waitFor(slow.Command?.CommandId ?? '', 'i-0000000000000001')).toMatchObject({
+    expect(await waitFor(slow.Command?.CommandId ?? '', 'i-00000000000000001')).toMatchObject({
       Status: 'TimedOut',
       StatusDetails: 'ExecutionTimedOut',
     });
@@ -270,15 +368,113 @@ describe('fake AWS endpoint', () => {
     const cancelled = await ssm.send(
       new SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
-        InstanceIds: ['i-0000000000000002'],
+        InstanceIds: ['i-00000000000000002'],
         Parameters: { commands: ['sleep 30'] },
       }),
     );
     await new Promise((r) => setTimeout(r, 400));
     await ssm.send(new CancelCommandCommand({ CommandId: cancelled.Command?.CommandId ?? '' }));
-    expect(await waitFor(cancelled.Command?.CommandId ?? '', 'i-0000000000000002')).toMatchObject({
+    expect(await waitFor(cancelled.Command?.CommandId ?? '', 'i-00000000000000002')).toMatchObject({
       Status: 'Cancelled',
     });
+  });
+
+  it('right after SendCommand, ListCommandInvocations answers an empty list (or InvalidCommandId when asked to), never InvocationDoesNotExist; an unknown command is InvalidCommandId', async () => {
+    const send = async (): Promise<string> =>
+      (
+        await ssm.send(
+          new SendCommandCommand({
+            DocumentName: 'AWS-RunShellScript',
+            InstanceIds: ['i-00000000000000001'],
+            Parameters: { commands: ['true'] },
+          }),
+        )
+      ).Command?.CommandId ?? '';
+    const first = await send();
+    const early = await ssm.send(new ListCommandInvocationsCommand({ CommandId: first }));
+    expect(early.CommandInvocations).toEqual([]);
+    ssmSim.faults.invisibleInvocations = 'InvalidCommandId';
+    try {
+      const second = await send();
+      await expect(
+        ssm.send(new ListCommandInvocationsCommand({ CommandId: second })),
+      ).rejects.toMatchObject({ name: 'InvalidCommandId' });
+      await waitFor(second, 'i-00000000000000001');
+      const later = await ssm.send(new ListCommandInvocationsCommand({ CommandId: second }));
+      expect(later.CommandInvocations?.map((i) => i.InstanceId)).toEqual(['i-00000000000000001']);
+    } finally {
+      ssmSim.faults.invisibleInvocations = 'empty';
+    }
+    await expect(
+      ssm.send(
+        new ListCommandInvocationsCommand({ CommandId: '00000000-0000-4000-8000-000000000000' }),
+      ),
+    ).rejects.toMatchObject({ name: 'InvalidCommandId' });
+  });
+
+  it('lists commands by id and by the filters the model allows', async () => {
+    const since = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const sent = await ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: ['i-00000000000000002'],
+        Comment: 'challenge-deploy v9',
+        Parameters: { commands: ['sleep 1'] },
+      }),
+    );
+    const commandId = sent.Command?.CommandId ?? '';
+    const byId = await ssm.send(new ListCommandsCommand({ CommandId: commandId }));
+    expect(byId.Commands?.map((c) => [c.Comment, c.InstanceIds])).toEqual([
+      ['challenge-deploy v9', ['i-00000000000000002']],
+    ]);
+    const recent = await ssm.send(
+      new ListCommandsCommand({
+        Filters: [
+          { key: 'InvokedAfter', value: since.toISOString().replace(/\.\d+Z$/, 'Z') },
+          { key: 'DocumentName', value: 'AWS-RunShellScript' },
+          { key: 'ExecutionStage', value: 'Executing' },
+        ],
+      }),
+    );
+    expect(recent.Commands?.map((c) => c.CommandId)).toEqual([commandId]);
+    const before = await ssm.send(
+      new ListCommandsCommand({
+        Filters: [{ key: 'InvokedBefore', value: '2020-01-01T00:00:00Z' }],
+      }),
+    );
+    expect(before.Commands).toEqual([]);
+    await expect(
+      ssm.send(new ListCommandsCommand({ Filters: [{ key: 'InvokedAfter', value: 'yesterday' }] })),
+    ).rejects.toMatchObject({ name: 'InvalidFilterKey' });
+    await waitFor(commandId, 'i-00000000000000002');
+    const done = await ssm.send(
+      new ListCommandsCommand({ Filters: [{ key: 'Status', value: 'Success' }] }),
+    );
+    expect(done.Commands?.map((c) => c.CommandId)).toContain(commandId);
+  });
+
+  it('loses the response of one SendCommand when asked to: the command still runs, and a retrying client starts it twice', async () => {
+    const runs = () => ssmSim.invocations().filter((inv) => inv.comment === 'lost once').length;
+    const input = {
+      DocumentName: 'AWS-RunShellScript',
+      InstanceIds: ['i-00000000000000002'],
+      Comment: 'lost once',
+      Parameters: { commands: ['true'] },
+    };
+    aws.loseNextResponse('SendCommand', 'reset');
+    await expect(ssm.send(new SendCommandCommand(input))).rejects.toThrow();
+    expect(runs()).toBe(1);
+    const retrying = new SSMClient({ region, endpoint: aws.url, credentials, maxAttempts: 3 });
+    aws.loseNextResponse('SendCommand', 500);
+    const answered = await retrying.send(new SendCommandCommand(input));
+    expect(answered.$metadata.attempts).toBe(2);
+    expect(runs()).toBe(3);
+    expect(
+      aws.calls
+        .filter((c) => c.operation === 'SendCommand')
+        .slice(-3)
+        .map((c) => c.status),
+    ).toEqual([0, 500, 200]);
   });
 
   it('throttles every Nth poll when asked to', async () => {

@@ -1,8 +1,17 @@
 // The fake AWS endpoint (AWS_ENDPOINT_URL): one node:http server that routes AWS JSON 1.1 calls
-// by `X-Amz-Target` (ECR, SSM) and AWS query calls by `Action` (ELBv2), and logs every call.
+// by `X-Amz-Target` (ECR, SSM) and AWS query calls by `Action` (ELBv2), checks every request
+// against the service's official model before a handler sees it, and logs every call.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  validateJsonRequest,
+  validateJsonResponse,
+  validateQueryRequest,
+  validationMessage,
+  type Violation,
+} from './model-validator.js';
 import { AwsError, jsonError, sigV4Scope, type JsonOperation } from './protocol.js';
+import type { ServiceModel } from './service-models.js';
 
 /** An ELBv2 (query protocol) operation: form parameters in, the XML result element's body out. */
 export type QueryOperation = (params: URLSearchParams) => Promise<string> | string;
@@ -18,17 +27,54 @@ export interface LoggedCall {
   ms: number;
 }
 
-export interface FakeAwsServices {
-  /** X-Amz-Target prefix (e.g. `AmazonSSM`) → SigV4 service name and its operations. */
-  json: Record<string, { signingName: string; operations: Record<string, JsonOperation> }>;
-  /** ELBv2 query-protocol operations, if any. */
-  query?: { signingName: string; xmlns: string; operations: Record<string, QueryOperation> };
+/** A request the model refused: the scenario that made it must fail. */
+export interface RecordedViolation {
+  at: number;
+  caller: string;
+  service: string;
+  operation: string;
+  violations: Violation[];
 }
+
+export interface JsonService {
+  signingName: string;
+  /** The official model every request is checked against (service-models.ts). */
+  model: ServiceModel;
+  /**
+   * The error code the service answers a constraint violation with: `ValidationException` for
+   * most JSON services, ECR's is `InvalidParameterException`.
+   */
+  validationError?: string;
+  operations: Record<string, JsonOperation>;
+}
+
+export interface FakeAwsServices {
+  /** X-Amz-Target prefix (e.g. `AmazonSSM`) → SigV4 service name, model and operations. */
+  json: Record<string, JsonService>;
+  /** ELBv2 query-protocol operations (constraint violations answer `ValidationError`), if any. */
+  query?: {
+    signingName: string;
+    xmlns: string;
+    model: ServiceModel;
+    operations: Record<string, QueryOperation>;
+  };
+}
+
+/** How a lost response looks to the client: the connection reset, or a 5xx after the work. */
+export type LostResponse = 'reset' | 500 | 503;
 
 export interface FakeAws {
   url: string;
   /** Every call so far, oldest first. */
   readonly calls: LoggedCall[];
+  /** Every request the service model refused, oldest first (each was answered with an error). */
+  readonly violations: RecordedViolation[];
+  /**
+   * The next call of `operation` is carried out (its handler runs: a SendCommand's command
+   * really starts), then its response is lost the way `how` says, as on a network or front-end
+   * failure after the service acted. Logged with status 0 (reset) or the 5xx.
+   */
+  loseNextResponse(operation: string, how: LostResponse): void;
   close(): Promise<void>;
 }
 
@@ -37,6 +83,34 @@ export async function startFakeAws(
   options: { host: string; port?: number; region: string },
 ): Promise<FakeAws> {
   const calls: LoggedCall[] = [];
+  const violations: RecordedViolation[] = [];
+  const losing = new Map<string, LostResponse>();
+
+  /** Records the violations and answers with the error the service would give (throws). */
+  function refuse(
+    req: http.IncomingMessage,
+    service: string,
+    operation: string,
+    found: Violation[],
+    constraintError: string,
+  ): never {
+    violations.push({
+      at: Date.now(),
+      caller: sigV4Scope(req.headers.authorization)?.accessKeyId ?? '',
+      service,
+      operation,
+      violations: found,
+    });
+    const typeError = found.find((v) => v.kind === 'type');
+    if (typeError && constraintError !== 'ValidationError') {
+      // AWS JSON services refuse a value of the wrong JSON type before validating constraints.
+      throw new AwsError(
+        'SerializationException',
+        `${typeError.constraint} at '${typeError.path}', got ${typeError.value}`,
+      );
+    }
+    throw new AwsError(constraintError, validationMessage(found));
+  }
 
   async function route(
     req: http.IncomingMessage,
@@ -56,17 +130,32 @@ export async function startFakeAws(
       try {
         if (!service) throw new AwsError('UnknownOperationException', `Unknown target ${target}`);
         checkScope(scope, service.signingName, options.region);
+        const input = body === '' ? {} : (JSON.parse(body) as unknown);
+        const found = validateJsonRequest(service.model, operation, input);
+        if (found.length > 0) {
+          const code = service.validationError ?? 'ValidationException';
+          refuse(req, service.signingName, operation, found, code);
+        }
         const handler = service.operations[operation];
         if (!handler)
           throw new AwsError('UnknownOperationException', `Unknown operation ${operation}`);
-        const input = body === '' ? {} : (JSON.parse(body) as Record<string, unknown>);
-        const output = await handler(input);
-        return {
-          status: 200,
-          type: 'application/x-amz-json-1.1',
-          body: JSON.stringify(output ?? {}),
-          log,
-        };
+        const output = await handler(input as Record<string, unknown>);
+        const answer = JSON.stringify(output ?? {});
+        const wrong = validateJsonResponse(service.model, operation, JSON.parse(answer));
+        if (wrong.length > 0) {
+          // A bug of the fake, not of the client: it fails the scenario all the same.
+          violations.push({
+            at: Date.now(),
+            caller: 'the fake endpoint (its answer)',
+            service: service.signingName,
+            operation,
+            violations: wrong,
+          });
+          throw new Error(
+            `the fake's ${operation} answer breaks the model: ${validationMessage(wrong)}`,
+          );
+        }
+        return { status: 200, type: 'application/x-amz-json-1.1', body: answer, log };
       } catch (error) {
         const awsError = asAwsError(error);
         return {
@@ -85,6 +174,8 @@ export async function startFakeAws(
       if (!query || !action)
         throw new AwsError('UnknownOperationException', 'No X-Amz-Target and no Action');
       checkScope(scope, query.signingName, options.region);
+      const found = validateQueryRequest(query.model, action, params).violations;
+      if (found.length > 0) refuse(req, query.signingName, action, found, 'ValidationError');
       const handler = query.operations[action];
       if (!handler) throw new AwsError('InvalidAction', `Could not find operation ${action}`);
       const result = await handler(params);
@@ -112,15 +203,44 @@ export async function startFakeAws(
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       route(req, Buffer.concat(chunks).toString('utf8'))
-        .then((reply) => {
+        .then((answer) => {
+          let reply = answer;
           const caller = sigV4Scope(req.headers.authorization)?.accessKeyId ?? '';
-          calls.push({
-            at: started,
-            caller,
-            ...reply.log,
-            status: reply.status,
-            ms: Date.now() - started,
-          });
+          const lost = reply.status === 200 ? losing.get(reply.log.operation) : undefined;
+          if (lost !== undefined) {
+            losing.delete(reply.log.operation);
+            calls.push({
+              at: started,
+              caller,
+              ...reply.log,
+              status: lost === 'reset' ? 0 : lost,
+              ms: Date.now() - started,
+            });
+            if (lost === 'reset') {
+              req.socket.destroy();
+              return;
+            }
+            const error =
+              lost === 500
+                ? new AwsError('InternalServerError', 'An internal error occurred.', 500)
+                : new AwsError('ServiceUnavailable', 'Service is unavailable.', 503);
+            reply = {
+              ...reply,
+              status: error.status,
+              body:
+                reply.type === 'text/xml'
+                  ? `<ErrorResponse><Error><Type>Receiver</Type><Code>${error.type}</Code><Message>${error.message}</Message></Error></ErrorResponse>`
+                  : jsonError(error),
+            };
+          } else {
+            calls.push({
+              at: started,
+              caller,
+              ...reply.log,
+              status: reply.status,
+              ms: Date.now() - started,
+            });
+          }
           res.writeHead(reply.status, {
             'content-type': reply.type,
             'x-amzn-requestid': crypto.randomUUID(),
@@ -143,6 +263,10 @@ export async function startFakeAws(
   return {
     url: `http://${options.host}:${port}`,
     calls,
+    violations,
+    loseNextResponse: (operation, how) => {
+      losing.set(operation, how);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -28,7 +28,11 @@ export interface ManagedInstance {
 }
 
 export interface SsmTiming {
-  /** An invocation does not exist (InvocationDoesNotExist) for this long after SendCommand. */
+  /**
+   * Invocations are invisible for this long after SendCommand: GetCommandInvocation answers
+   * InvocationDoesNotExist, ListCommandInvocations an empty list (or InvalidCommandId, see
+   * SsmFaults). ListCommands shows the command at once (SendCommand returned its record).
+   */
   invocationVisibleAfterMs: number;
   /** Delivery to the agent: the command stays Pending this long before it starts. */
   deliveryMs: number;
@@ -40,6 +44,11 @@ export interface SsmTiming {
 export interface SsmFaults {
   /** Every Nth call of a polling operation fails with ThrottlingException (0: never). */
   throttleEveryNthPoll: number;
+  /**
+   * What ListCommandInvocations answers for a command whose invocations are not visible yet:
+   * an empty list (default) or InvalidCommandId; both happen on the real service.
+   */
+  invisibleInvocations: 'empty' | 'InvalidCommandId';
 }
 
 // Limits of the real service, from the API reference.
@@ -93,7 +102,7 @@ export function simulateSsm(
     reportMs: 300,
     ...options.timing,
   };
-  const faults: SsmFaults = { throttleEveryNthPoll: 0 };
+  const faults: SsmFaults = { throttleEveryNthPoll: 0, invisibleInvocations: 'empty' };
   const invocations: Invocation[] = [];
   let polls = 0;
   let stopped = false;
@@ -425,6 +434,7 @@ export function simulateSsm(
     ListCommands: (input) => {
       const commandId = stringParam(input, 'CommandId', false);
       const instanceId = stringParam(input, 'InstanceId', false);
+      const filters = arrayParam<{ key: string; value: string }>(input, 'Filters');
       const ids = [...new Set(invocations.map((inv) => inv.commandId))].filter(
         (id) => !commandId || id === commandId,
       );
@@ -432,7 +442,10 @@ export function simulateSsm(
       const commands = ids
         .map((id) => invocations.filter((inv) => inv.commandId === id))
         .filter((group) => !instanceId || group.some((inv) => inv.instanceId === instanceId))
-        .map((group) => commandSummary(group));
+        .map((group) => commandSummary(group))
+        .filter((command) => filters.every((filter) => commandMatches(command, filter)))
+        // Newest first, as the console and the CLI show them.
+        .reverse();
       const { page, next } = paginate(commands, input.NextToken, input.MaxResults, 50);
       return { Commands: page, NextToken: next };
     },
@@ -441,6 +454,13 @@ export function simulateSsm(
       checkPoll('ListCommandInvocations');
       const commandId = stringParam(input, 'CommandId', false);
       const instanceId = stringParam(input, 'InstanceId', false);
+      if (commandId) {
+        const sent = invocations.some((inv) => inv.commandId === commandId);
+        const seen = visible().some((inv) => inv.commandId === commandId);
+        if (!sent || (!seen && faults.invisibleInvocations === 'InvalidCommandId')) {
+          throw new AwsError('InvalidCommandId', '');
+        }
+      }
       const matching = visible().filter(
         (inv) =>
           (!commandId || inv.commandId === commandId) &&
@@ -531,6 +551,56 @@ export function simulateSsm(
       );
     },
   };
+}
+
+const COMMAND_STATUSES = ['Pending', 'InProgress', 'Success', 'Cancelled', 'Failed', 'TimedOut'];
+
+/** ListCommands `Filters` (keys and values as the API reference lists them for ListCommands). */
+function commandMatches(
+  command: Record<string, unknown>,
+  filter: { key: string; value: string },
+): boolean {
+  const requested = Number(command.RequestedDateTime) * 1000;
+  const at = (): number => {
+    const ms = Date.parse(filter.value);
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(filter.value) || !Number.isFinite(ms)) {
+      throw new AwsError(
+        'InvalidFilterKey',
+        `The value ${filter.value} of filter ${filter.key} is not a timestamp like 2024-07-07T00:00:00Z.`,
+      );
+    }
+    return ms;
+  };
+  switch (filter.key) {
+    case 'InvokedAfter':
+      return requested >= at();
+    case 'InvokedBefore':
+      return requested <= at();
+    case 'DocumentName':
+      return command.DocumentName === filter.value;
+    case 'Status':
+      if (!COMMAND_STATUSES.includes(filter.value)) {
+        throw new AwsError(
+          'InvalidFilterKey',
+          `${filter.value} is not a valid Status filter value.`,
+        );
+      }
+      return command.Status === filter.value;
+    case 'ExecutionStage':
+      if (filter.value === 'Executing')
+        return ['Pending', 'InProgress'].includes(String(command.Status));
+      if (filter.value === 'Complete')
+        return !['Pending', 'InProgress'].includes(String(command.Status));
+      throw new AwsError(
+        'InvalidFilterKey',
+        `${filter.value} is not a valid ExecutionStage filter value.`,
+      );
+    default:
+      throw new AwsError(
+        'InvalidFilterKey',
+        `The filter key ${filter.key} is not valid for ListCommands.`,
+      );
+  }
 }
 
 function killGroup(child: ChildProcess): void {

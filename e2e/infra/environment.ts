@@ -3,8 +3,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { ecrOperations } from '../fake-aws/ecr.js';
+import { defaultEcrState, ecrOperations, type EcrState } from '../fake-aws/ecr.js';
 import { startFakeAws, type FakeAws } from '../fake-aws/server.js';
+import { fakeAwsServices } from '../fake-aws/services.js';
 import { simulateSsm, type SsmSimulation } from '../fake-aws/ssm.js';
 import { targetGroupOperations, type TargetGroup } from '../fake-aws/elbv2.js';
 import { APP_DIR, SimulatedInstance } from './fleet.js';
@@ -48,6 +49,8 @@ export interface E2eEnvironment {
   registry: Registry;
   lb: LoadBalancer;
   aws: FakeAws;
+  /** The repository's settings a scenario may change (tag mutability, archived images). */
+  ecr: EcrState;
   ssm: SsmSimulation;
   targetGroup: TargetGroup;
   runner: PodmanEngine;
@@ -171,7 +174,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
     const instances: SimulatedInstance[] = [];
     const awsEnvironment = { awsEndpoint: '', region: REGION };
     for (let n = 1; n <= options.instanceCount; n++) {
-      const instanceId = `i-0e2e00000000000${n.toString(16)}`;
+      const instanceId = `i-0e2e000000000000${n.toString(16)}`;
       const ns = await createNamespace(`i${n}`, 10 + n);
       cleanups.push(() => removeNamespace(ns.name));
       const root = path.join(dir, 'instances', instanceId);
@@ -219,27 +222,20 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       TARGET_GROUP_ARN,
       instances.map((i) => i.instanceId),
     );
+    const ecr = defaultEcrState();
     const aws = await startFakeAws(
-      {
-        json: {
-          AmazonEC2ContainerRegistry_V20150921: {
-            signingName: 'ecr',
-            operations: ecrOperations({
-              registry: registry.client,
-              region: REGION,
-              accountId: ACCOUNT_ID,
-              repositories: [REPOSITORY],
-              auth: { username: registry.username, password: registry.password },
-            }),
-          },
-          AmazonSSM: { signingName: 'ssm', operations: ssm.operations },
-        },
-        query: {
-          signingName: 'elasticloadbalancing',
-          xmlns: 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/',
-          operations: targetGroup.operations,
-        },
-      },
+      fakeAwsServices({
+        ecr: ecrOperations({
+          registry: registry.client,
+          region: REGION,
+          accountId: ACCOUNT_ID,
+          repositories: [REPOSITORY],
+          auth: { username: registry.username, password: registry.password },
+          state: ecr,
+        }),
+        ssm: ssm.operations,
+        elbv2: targetGroup.operations,
+      }),
       { host: HOST_ADDRESS, region: REGION },
     );
     cleanups.push(() => aws.close());
@@ -266,6 +262,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       registry,
       lb,
       aws,
+      ecr,
       ssm,
       targetGroup,
       runner,
