@@ -6,6 +6,7 @@ import { ecrOperations } from '../../e2e/fake-aws/ecr.js';
 import { AwsError, type JsonOperation } from '../../e2e/fake-aws/protocol.js';
 import type { Manifest, RegistryApi } from '../../e2e/fake-aws/registry-client.js';
 import { startFakeAws, type FakeAws } from '../../e2e/fake-aws/server.js';
+import { serviceModel } from '../../e2e/fake-aws/service-models.js';
 import { TokenBucket, type Rate } from './rate-limits.js';
 import { simulateSsm, type SimulatedFleetOptions, type SimulatedSsm } from './simulated-ssm.js';
 
@@ -106,8 +107,16 @@ export async function startBenchEndpoint(
   const aws = await startFakeAws(
     {
       json: {
-        AmazonEC2ContainerRegistry_V20150921: { signingName: 'ecr', operations: ecr },
-        AmazonSSM: { signingName: 'ssm', operations: throttled(ssm.operations, rates) },
+        AmazonEC2ContainerRegistry_V20150921: {
+          signingName: 'ecr',
+          model: serviceModel('ecr'),
+          operations: ecr,
+        },
+        AmazonSSM: {
+          signingName: 'ssm',
+          model: serviceModel('ssm'),
+          operations: throttled(ssm.operations, rates),
+        },
       },
     },
     { host: '127.0.0.1', region: REGION },

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { batchSize, type MaxParallel } from '../../action/inputs.js';
+import { validationMessage } from '../../e2e/fake-aws/model-validator.js';
 import { runAction } from '../../e2e/infra/action-runner.js';
 import { REGION, REPOSITORY, SOURCE_TAG, startBenchEndpoint } from './endpoint.js';
 import type { Rate } from './rate-limits.js';
@@ -130,6 +131,10 @@ export async function runCase(c: RolloutCase, options: CaseOptions): Promise<Cas
       problem = `deployed-instances lists ${deployed} of ${c.instances}`;
     } else if (!consistent) {
       problem = 'some instances did not end on the expected version';
+    } else if (endpoint.aws.violations.length > 0) {
+      // The endpoint checks every request against botocore's models (e2e/fake-aws).
+      const [first] = endpoint.aws.violations;
+      problem = `${endpoint.aws.violations.length} request(s) break the AWS service model, first: ${first?.operation}: ${validationMessage(first?.violations ?? [])}`;
     }
     return {
       label: caseLabel(c),
