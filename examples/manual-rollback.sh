@@ -25,7 +25,8 @@ shift
 { [[ "${version:0:${#tag_prefix}}" == "$tag_prefix" ]] && [[ "${version:${#tag_prefix}}" =~ ^[0-9]+$ ]]; } ||
   die "version must look like ${tag_prefix}6 (TAG_PREFIX=$tag_prefix), got '$version'"
 for id in "$@"; do
-  [[ "$id" =~ ^(i|mi)-[0-9a-f]{8,17}$ ]] || die "not an instance id: '$id'"
+  # SSM's own instance-id pattern, as the action uses it (action/inputs.ts).
+  [[ "$id" =~ ^(i-([A-Za-z0-9_]{8}|[A-Za-z0-9_]{17})|mi-[A-Za-z0-9_]{17})$ ]] || die "not an instance id: '$id'"
 done
 region="${AWS_REGION:?set AWS_REGION}"
 repository="${ECR_REPOSITORY:?set ECR_REPOSITORY}"

@@ -199,4 +199,40 @@ esac`,
       });
     }
   });
+
+  it("accepts exactly the instance ids the action accepts (SSM's pattern)", async () => {
+    const candidates = [
+      'i-12345678',
+      'i-0123456789abcdef0',
+      'mi-0123456789abcdef0',
+      'i-1234567',
+      'i-123456789',
+      'mi-12345678',
+      'i-0123456789ABCDEF0',
+      'x-12345678',
+      'i-0123456789abcdef0;',
+    ];
+    const actionAccepts = (id: string): boolean => {
+      const inputs: Record<string, string> = {
+        'ecr-repository': 'challenge-app',
+        'aws-region': 'eu-west-1',
+        'source-tag': 'latest',
+        'instance-ids': id,
+      };
+      try {
+        parseInputs((name) => inputs[name] ?? '');
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (const id of candidates) {
+      const result = await run('bash', [script, 'v6', id], {
+        AWS_REGION: 'eu-west-1',
+        ECR_REPOSITORY: 'challenge-app',
+      });
+      const scriptAccepts = !result.stderr.includes('not an instance id');
+      expect({ id, accepted: scriptAccepts }).toEqual({ id, accepted: actionAccepts(id) });
+    }
+  });
 });
