@@ -127,15 +127,34 @@ export function startLoad(
       stopping = true;
       await running;
       const lost: string[] = [];
+      const unsureReads: string[] = [];
       for (const doc of acked) {
-        const res = await fetch(`${baseUrl}/json/${doc.id}`, {
-          signal: AbortSignal.timeout(10_000),
-        }).catch(() => undefined);
-        const body = res
-          ? ((await res.json().catch(() => undefined)) as { data?: unknown } | undefined)
-          : undefined;
-        if (res?.status !== 200 || JSON.stringify(body?.data) !== JSON.stringify(doc.data))
-          lost.push(doc.id);
+        // A read that fails without an answer about the document (no connection, a 5xx from the
+        // balancer or the service) says nothing about the write: ask again, a few times. Lost
+        // means answered 404 or other data, or never readable.
+        let outcome = 'unread';
+        for (let attempt = 1; attempt <= 5; attempt++) {
+          const res = await fetch(`${baseUrl}/json/${doc.id}`, {
+            signal: AbortSignal.timeout(10_000),
+          }).catch(() => undefined);
+          const body = res
+            ? ((await res.json().catch(() => undefined)) as { data?: unknown } | undefined)
+            : undefined;
+          if (res?.status === 200) {
+            outcome = JSON.stringify(body?.data) === JSON.stringify(doc.data) ? 'ok' : 'other data';
+            break;
+          }
+          outcome = res ? `HTTP ${res.status}` : 'no answer';
+          if (res && res.status < 500) break;
+          unsureReads.push(`${doc.id}: ${outcome}`);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        if (outcome !== 'ok') lost.push(`${doc.id} (${outcome})`);
+      }
+      if (unsureReads.length > 0) {
+        console.warn(
+          `e2e load: read-back retried ${unsureReads.length} time(s): ${unsureReads.slice(0, 5).join('; ')}`,
+        );
       }
       return { requests, writes, reads, failures, lost, acknowledged: acked.length };
     },
