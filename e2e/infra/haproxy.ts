@@ -8,6 +8,8 @@ import { Processes, waitUntil } from './processes.js';
 export interface Backend {
   name: string;
   address: string;
+  /** Default 80, the instances' port. */
+  port?: number;
 }
 
 export interface LoadBalancer {
@@ -43,12 +45,19 @@ export async function startLoadBalancer(
     'global',
     `  stats socket ${socket} mode 600 level admin`,
     '  maxconn 2000',
+    // One line per request on stdout (haproxy.log): its termination state says which side ended
+    // a failed request (see "Session state at disconnection" in haproxy's configuration manual).
+    '  log stdout format raw local0',
     'defaults',
     '  mode http',
+    '  log global',
     '  timeout connect 2s',
     '  timeout client 30s',
     '  timeout server 30s',
     '  timeout http-request 10s',
+    // An idle client connection stays open 60 s, an ALB's default idle timeout. Unset, haproxy
+    // would use `timeout http-request` (10 s).
+    '  timeout http-keep-alive 60s',
     // No retries by default, like an ALB: the instances' SHUTDOWN_DELAY (the service keeps
     // serving for a second after /ready turns 503, longer than haproxy's check interval × fall)
     // is what keeps clients from seeing a refused connection. E2E_LB_RETRIES=on turns haproxy's
@@ -61,16 +70,24 @@ export async function startLoadBalancer(
         ]
       : ['  retries 0', '  retry-on none']),
     'frontend web',
+    '  option httplog',
     `  bind 127.0.0.1:${port}`,
     '  default_backend fleet',
     'backend fleet',
     '  balance roundrobin',
+    // `Keep-Alive: timeout=65` is the service's hint to its own peer, the balancer. It is
+    // connection-specific (RFC 9110, 7.6.1) and says nothing of the balancer's connection to the
+    // client, but haproxy 2.6 passes it on: undici then kept idle connections 64 s against
+    // haproxy's 10 s, and a request sent as haproxy closed one failed with no answer
+    // (UND_ERR_SOCKET; test/e2e-fake/load-balancer.test.ts).
+    '  http-response del-header keep-alive',
     '  option httpchk GET /ready',
     '  http-check expect status 200',
     '  default-server check inter 500ms fall 1 rise 2',
-    ...backends.map((b) => `  server ${b.name} ${b.address}:80`),
+    ...backends.map((b) => `  server ${b.name} ${b.address}:${b.port ?? 80}`),
     'frontend postgres',
     '  mode tcp',
+    '  no log',
     `  bind ${relay.listen}`,
     '  timeout client 1h',
     '  default_backend postgres',
