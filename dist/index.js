@@ -74449,7 +74449,7 @@ function parseEnvEntries(raw) {
     return [...byKey].map(([key, value]) => ({ key, value }));
 }
 /** The lines the instance script merges into .env. */
-function envLines(entries) {
+function app_config_envLines(entries) {
     return entries.map(({ key, value }) => `${key}='${value}'`).join('\n');
 }
 /**
@@ -74479,13 +74479,16 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
-#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback|check), REGION,
+#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE
+#     (deploy|rollback|check|hook|restore), DEPLOY_ID (the rollout's id; may be empty), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
 #     \`compose-file\`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's \`env\`:
 #     \`KEY='value'\` lines; keys validated, values free of quotes and control characters) and
-#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none).
+#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none); for
+#     MODE=hook also HOOK_PHASE (pre-deploy|post-deploy), HOOK_SERVICE (compose-service; empty: the
+#     first service of the compose file) and the array HOOK_ARGS (\`readonly -a\`, the command's argv).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
@@ -74498,8 +74501,9 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     parameter, never the value), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
 #     and \`up -d\` with \`docker compose\` (v2) when available, else \`docker-compose\` (v1).
 #     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
-#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
-#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair, with
+#     before-<VERSION>.id holding DEPLOY_ID); MODE=rollback from that VERSION restores both exactly
+#     instead of rewriting IMAGE and APP_VERSION.
 #  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
 #     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
 #       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
@@ -74523,7 +74527,8 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
 #                 (app-dir|lock|compose|ecr-login|env-from-ssm|backup|pull|up|health), httpStatus ("000": no answer),
-#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
+#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2),
+#                 hookExitCode (MODE=hook), restored (MODE=restore: "true" when files were put back)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
 #           10 rolled-back          failed; the previous version is up again and healthy
@@ -74533,9 +74538,27 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
 #           15 unhealthy            MODE=check only: VERSION is not healthy (nothing was changed)
+#           16 hook-failed          MODE=hook only: the command exited non-zero (nothing switched)
+#           17 untouched            MODE=restore only: no backup of this deploy, nothing done
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
+#  MODE=hook (pre-/post-deploy-command) switches nothing: with the lock, the ECR login and
+#  env-from-ssm as for a deploy, it builds the .env the deploy of VERSION would write (in a private
+#  temporary file, never APP_DIR/.env) and the compose file it would write, pulls IMAGE for the
+#  service and runs HOOK_ARGS as the command of a one-off container of it:
+#       compose -f <compose file> --project-directory APP_DIR --env-file <new .env> \\
+#         run --rm --no-deps -T <service> "\${HOOK_ARGS[@]}"
+#  It prints the command's last 40 lines between \`----- <phase> output\` and \`----- end\` and
+#  reports hook-succeeded (exit 0) or hook-failed (16, hookExitCode: the command's exit code);
+#  failed-unchanged (13) when a step before the command failed (failedStep names it: service when
+#  no service could be named, pull, ...).
+#  MODE=restore (the post step after a cancelled job) returns the instance to what the deploy of
+#  VERSION with this DEPLOY_ID replaced, from its backup: untouched (17) when no backup of that
+#  deploy exists (it never got as far as changing anything here; nothing is done), first-deploy-
+#  failed (12) when the backup holds no .env, else it restores .env and the compose file when they
+#  differ, runs \`up -d\` (a no-op when the containers already match) and health-checks the version
+#  of the backup: restored (0) or rollback-failed (11).
 #  MODE=check (the bake's re-check) changes nothing: no lock, no login, no file written in APP_DIR.
 #  It runs the health check of 3. for VERSION (HEALTH_TIMEOUT: how long it retries) and reports
 #  \`deployed\` (exit 0) when healthy, else \`unhealthy\` (exit 15) with failedStep \`health\`, the last
@@ -74571,6 +74594,8 @@ HTTP_STATUS=''
 REPORTED_VERSION=''
 HEALTH_SECONDS=0
 ROLLBACK_HTTP_STATUS=''
+HOOK_EXIT_CODE=''
+RESTORED=''
 
 log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
 
@@ -74586,11 +74611,12 @@ json_string() {
 
 report() {
   local outcome="$1" code="$2"
-  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
+  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s,"hookExitCode":%s,"restored":%s}\\n' \\
     "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
     "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
     "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
-    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
+    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")" \\
+    "$(json_string "$HOOK_EXIT_CODE")" "$(json_string "$RESTORED")"
   exit "$code"
 }
 
@@ -74629,17 +74655,19 @@ detect_compose() {
   fi
 }
 
-# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
+# Reads KEY=value from .env (or the file $2) without sourcing it (it holds the instance's secrets).
 env_value() {
-  [ -f "$ENV_FILE" ] || return 0
-  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
+  local file="\${2:-$ENV_FILE}"
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
 }
 
 ecr_login() {
   aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
 }
 
-write_env() {
+# Builds in $WORK_DIR/env.next the .env a deploy of image $1 as version $2 writes.
+next_env() {
   local image="$1" version="$2" keys='IMAGE|APP_VERSION' entries="$ENV_ENTRIES"
   if [ -s "$WORK_DIR/ssm.env" ]; then
     entries="$(cat "$WORK_DIR/ssm.env")\${ENV_ENTRIES:+$'\\n'$ENV_ENTRIES}"
@@ -74659,6 +74687,10 @@ write_env() {
     if [ -n "$entries" ]; then printf '%s\\n' "$entries"; fi
     printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
+}
+
+write_env() {
+  next_env "$1" "$2"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
 }
@@ -74707,6 +74739,8 @@ keep_backup() {
   if [ -f "$WORK_DIR/compose.before" ]; then
     cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml" || return 1
   fi
+  # Written last: MODE=restore trusts a backup only when it carries this deploy's id.
+  printf '%s\\n' "$DEPLOY_ID" >"$BACKUP_DIR/before-$VERSION.id"
 }
 
 # MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
@@ -74897,6 +74931,98 @@ restore_previous() {
   [ "$ok" = 1 ]
 }
 
+# Prints the first service of the compose file $1 (block-style YAML: the first key indented under
+# a top-level \`services:\`). Flow style or a quoted name prints nothing: set compose-service.
+first_service() {
+  awk '
+    /^services:[[:space:]]*$/ { on = 1; next }
+    on && /^[^[:space:]#]/ { exit }
+    on && /^[[:space:]]+[A-Za-z0-9._-]+:/ {
+      name = $0
+      sub(/^[[:space:]]+/, "", name)
+      sub(/:.*/, "", name)
+      print name
+      exit
+    }
+  ' "$1"
+}
+
+# compose on the project in APP_DIR, with the compose file and .env a deploy of VERSION writes.
+HOOK_COMPOSE_FILE=''
+hook_compose() {
+  compose -f "$HOOK_COMPOSE_FILE" --project-directory "$APP_DIR" --env-file "$WORK_DIR/env.next" "$@"
+}
+
+hook_pull() { hook_compose pull "$1"; }
+
+# MODE=hook: the command in a one-off container of the new image; nothing switches.
+run_hook() {
+  local service="$HOOK_SERVICE" status=0
+  if [ "$MODE" = 'hook' ] && [ -n "$ENV_FROM_SSM" ]; then
+    run_step env-from-ssm read_ssm_env || report failed-unchanged 13
+  fi
+  next_env "$IMAGE" "$VERSION"
+  HOOK_COMPOSE_FILE="$COMPOSE_FILE"
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    HOOK_COMPOSE_FILE="$WORK_DIR/compose.next.yml"
+    printf '%s' "$COMPOSE_CONTENT" >"$HOOK_COMPOSE_FILE"
+  fi
+  if [ -z "$service" ] && [ -f "$HOOK_COMPOSE_FILE" ]; then
+    service="$(first_service "$HOOK_COMPOSE_FILE")"
+  fi
+  if [ -z "$service" ]; then
+    FAILED_STEP='service'
+    log 'service: no service found in the compose file; set the compose-service input'
+    report failed-unchanged 13
+  fi
+  log "$HOOK_PHASE: service $service, image $IMAGE"
+  run_step pull hook_pull "$service" || report failed-unchanged 13
+  local started=$SECONDS
+  hook_compose run --rm --no-deps -T "$service" "\${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || status=$?
+  HOOK_EXIT_CODE="$status"
+  log "$HOOK_PHASE: exit $status after $((SECONDS - started)) s"
+  echo "----- $HOOK_PHASE output (last 40 lines) -----"
+  tail -n 40 "$WORK_DIR/hook.log" | cut -c1-300
+  echo '----- end -----'
+  if [ "$status" = 0 ]; then
+    report hook-succeeded 0
+  fi
+  FAILED_STEP="$HOOK_PHASE"
+  report hook-failed 16
+}
+
+# MODE=restore: back to what the deploy of VERSION with DEPLOY_ID replaced, from its backup.
+restore_interrupted() {
+  local backup="$BACKUP_DIR/before-$VERSION"
+  if [ -z "$DEPLOY_ID" ] || [ ! -f "$backup.id" ] || [ "$(cat "$backup.id")" != "$DEPLOY_ID" ]; then
+    log "restore: no backup of deploy $DEPLOY_ID here: it changed nothing on this instance"
+    report untouched 17
+  fi
+  if [ ! -f "$backup.env" ]; then
+    log "restore: there was no .env before $VERSION: nothing to return to"
+    report first-deploy-failed 12
+  fi
+  PREVIOUS_IMAGE="$(env_value IMAGE "$backup.env")"
+  PREVIOUS_VERSION="$(env_value APP_VERSION "$backup.env")"
+  RESTORED='false'
+  if ! cmp -s "$backup.env" "$ENV_FILE"; then
+    cat "$backup.env" >"$ENV_FILE"
+    RESTORED='true'
+  fi
+  if [ -f "$backup.compose.yml" ] && ! cmp -s "$backup.compose.yml" "$COMPOSE_FILE"; then
+    cat "$backup.compose.yml" >"$COMPOSE_FILE"
+    RESTORED='true'
+  fi
+  log "restore: \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE); files $([ "$RESTORED" = true ] && echo 'put back' || echo 'already in place')"
+  # The previous image is normally still on the instance; up pulls it (with the login) if not.
+  run_step ecr-login ecr_login || FAILED_STEP=''
+  if run_step up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
+    report restored 0
+  fi
+  FAILED_STEP="\${FAILED_STEP:-health}"
+  report rollback-failed 11
+}
+
 # MODE=check: the same health check as a deploy's, and nothing else.
 check_health() {
   log "check: is $VERSION healthy at $HEALTH_URL?"
@@ -74943,8 +75069,14 @@ main() {
     report failed-unchanged 13
   fi
   log "compose: $COMPOSE_KIND"
+  if [ "$MODE" = 'restore' ]; then
+    restore_interrupted
+  fi
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
+  fi
+  if [ "$MODE" = 'hook' ]; then
+    run_hook
   fi
   if [ "$MODE" = 'deploy' ] && [ -n "$ENV_FROM_SSM" ]; then
     if ! run_step env-from-ssm read_ssm_env; then
@@ -75112,6 +75244,10 @@ const ScriptExit = {
     failedLeftInPlace: 14,
     /** Check mode only: the version asked about is not healthy (nothing changed). */
     unhealthy: 15,
+    /** Hook mode only: the command exited non-zero (nothing switched). */
+    hookFailed: 16,
+    /** Restore mode only: no backup of this deploy on the instance; nothing was done. */
+    untouched: 17,
 };
 const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
 const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
@@ -75128,6 +75264,9 @@ const patterns = {
     version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
     appDir: /^\/[A-Za-z0-9._/-]*$/,
     healthUrl: /^https?:\/\/[^\s]+$/,
+    /** A compose service name (compose-spec: `[a-zA-Z0-9._-]+`). */
+    composeService: /^[A-Za-z0-9._-]{1,128}$/,
+    deployId: /^[A-Za-z0-9._-]{1,100}$/,
     /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
     ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
 };
@@ -75155,6 +75294,7 @@ function versionAssignments(healthVersion) {
 /** Every name the template reads; a mode that does not use one renders it empty. */
 const SCRIPT_NAMES = [
     'MODE',
+    'DEPLOY_ID',
     'REGION',
     'REGISTRY',
     'IMAGE',
@@ -75169,6 +75309,8 @@ const SCRIPT_NAMES = [
     'COMPOSE_CONTENT',
     'ENV_ENTRIES',
     'ENV_FROM_SSM',
+    'HOOK_PHASE',
+    'HOOK_SERVICE',
 ];
 function checkedAppDir(appDir) {
     if (appDir.split('/').includes('..')) {
@@ -75176,14 +75318,18 @@ function checkedAppDir(appDir) {
     }
     return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), patterns.appDir);
 }
-/** Sets the values, shell-quoted, as readonly variables in place of the template's placeholder. */
-function renderTemplate(values) {
+/**
+ * Sets the values, shell-quoted, as readonly variables in place of the template's placeholder;
+ * `hookArgs` becomes the array HOOK_ARGS, one quoted word per argument.
+ */
+function renderTemplate(values, hookArgs = []) {
+    // A compose file, an env value or a hook argument may hold "$" or "`": literal on purpose.
+    const literal = (line, value) => /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
     const block = SCRIPT_NAMES.map((name) => {
         const value = values[name] ?? '';
-        const line = `readonly ${name}=${shellQuote(value)}`;
-        // A compose file or an env value may hold "$" or "`": literal here on purpose.
-        return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+        return literal(`readonly ${name}=${shellQuote(value)}`, value);
     });
+    block.push(literal(`readonly -a HOOK_ARGS=(${hookArgs.map(shellQuote).join(' ')})`, hookArgs.join(' ')));
     if (!deployScriptTemplate.includes(PLACEHOLDER)) {
         throw new Error('instance script: the template has lost its values placeholder');
     }
@@ -75201,6 +75347,7 @@ function renderTemplate(values) {
 function renderInstanceScript(values) {
     return renderTemplate({
         MODE: values.mode === 'rollback' ? 'rollback' : 'deploy',
+        DEPLOY_ID: values.deployId ? checked('DEPLOY_ID', values.deployId, patterns.deployId) : '',
         REGION: checked('REGION', values.region, patterns.region),
         REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
         IMAGE: checked('IMAGE', values.image, patterns.image),
@@ -75212,7 +75359,7 @@ function renderInstanceScript(values) {
         ROLLBACK: values.rollback ? 'true' : 'false',
         ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
         COMPOSE_CONTENT: values.composeContent ?? '',
-        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_ENTRIES: app_config_envLines(values.envEntries ?? []),
         ENV_FROM_SSM: values.envFromSsm
             ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
             : '',
@@ -75235,6 +75382,57 @@ function renderCheckScript(values) {
         ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
     });
 }
+/**
+ * Renders the instance script in hook mode: it switches nothing; it pulls `image` and runs `args`
+ * in a one-off container of the service with the .env a deploy of `version` would write.
+ */
+function renderHookScript(values) {
+    if (values.args.length === 0)
+        throw new Error('instance script: a hook needs a command');
+    return renderTemplate({
+        MODE: 'hook',
+        HOOK_PHASE: values.phase === 'post-deploy' ? 'post-deploy' : 'pre-deploy',
+        HOOK_SERVICE: values.service
+            ? checked('HOOK_SERVICE', values.service, patterns.composeService)
+            : '',
+        REGION: checked('REGION', values.region, patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+        IMAGE: checked('IMAGE', values.image, patterns.image),
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        // Not used by a hook, but the template's health code needs a valid number.
+        HEALTH_TIMEOUT: '1',
+        HEALTH_INTERVAL: '1',
+        ROLLBACK: 'false',
+        ...versionAssignments(DEFAULT_HEALTH_VERSION),
+        COMPOSE_CONTENT: values.composeContent ?? '',
+        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_FROM_SSM: values.envFromSsm
+            ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+            : '',
+    }, values.args);
+}
+/**
+ * Renders the instance script in restore mode (the post step after a cancel, for an instance
+ * whose previous image the action never learned): it puts back what the deploy with `deployId`
+ * replaced, from the instance's own backup, and health-checks it; with no such backup it does
+ * nothing.
+ */
+function renderRestoreScript(values) {
+    return renderTemplate({
+        MODE: 'restore',
+        DEPLOY_ID: checked('DEPLOY_ID', values.deployId, patterns.deployId),
+        REGION: checked('REGION', values.region, patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: 'false',
+        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+    });
+}
 const outcomeByExitCode = {
     [ScriptExit.deployed]: 'deployed',
     [ScriptExit.rolledBack]: 'rolled-back',
@@ -75243,7 +75441,11 @@ const outcomeByExitCode = {
     [ScriptExit.failedUnchanged]: 'failed-unchanged',
     [ScriptExit.failedLeftInPlace]: 'failed',
     [ScriptExit.unhealthy]: 'unhealthy',
+    [ScriptExit.hookFailed]: 'hook-failed',
+    [ScriptExit.untouched]: 'untouched',
 };
+/** Outcomes a result line may carry besides those the exit code gives. */
+const LINE_ONLY_OUTCOMES = ['hook-succeeded', 'restored'];
 function lastJsonAfter(output, prefix) {
     const lines = output.split('\n');
     for (let i = lines.length - 1; i >= 0; i--) {
@@ -75274,7 +75476,8 @@ function parseScriptReport(output, exitCode) {
     const previous = lastJsonAfter(output, PREVIOUS_PREFIX);
     const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
     const fromLine = instance_script_text(result?.outcome);
-    const outcome = fromLine && Object.values(outcomeByExitCode).includes(fromLine)
+    const outcome = fromLine &&
+        (Object.values(outcomeByExitCode).includes(fromLine) || LINE_ONLY_OUTCOMES.includes(fromLine))
         ? fromLine
         : (fromCode ?? 'unknown');
     const healthSeconds = Number(result?.healthSeconds);
@@ -75289,6 +75492,10 @@ function parseScriptReport(output, exitCode) {
         reportedVersion: instance_script_text(result?.reportedVersion),
         healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
         rollbackHttpStatus: instance_script_text(result?.rollbackHttpStatus),
+        hookExitCode: /^\d+$/.test(instance_script_text(result?.hookExitCode) ?? '')
+            ? Number(result?.hookExitCode)
+            : undefined,
+        restored: instance_script_text(result?.restored) === undefined ? undefined : result?.restored === 'true',
         fromResultLine: result !== undefined,
     };
 }
@@ -77052,7 +77259,7 @@ function composeContent(deps, inputs) {
     if (bytes.length === 0)
         throw new InputError(`Input compose-file: ${inputs.composeFile} is empty.`);
     // Room for the template, the env entries and the other values (paths, URL, image: < 4 KiB).
-    const otherBytes = Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(envLines(inputs.env)) + 4096;
+    const otherBytes = Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(app_config_envLines(inputs.env)) + 4096;
     try {
         return checkComposeContent(inputs.composeFile, bytes, otherBytes);
     }
