@@ -3,7 +3,6 @@
 // and never handed to a shell: docs/decisions.md.
 import { describeAwsError } from './aws-errors.js';
 import type { EnvEntry } from './app-config.js';
-import { InputError } from './inputs.js';
 import { parseScriptReport, renderHookScript } from './instance-script.js';
 import { runScript, type RunCommandDeps } from './run-command.js';
 
@@ -32,7 +31,7 @@ export interface HookRun {
  * lets \" and \\ stand for " and \, and outside quotes \ keeps the next character. No `$`, `` ` ``,
  * glob, pipe or `;` means anything: for those, write `sh -c '…'` (the image's shell runs it).
  */
-export function commandWords(input: string, raw: string): string[] {
+export function commandWords(raw: string): string[] {
   const words: string[] = [];
   let word = '';
   let inWord = false;
@@ -57,7 +56,7 @@ export function commandWords(input: string, raw: string): string[] {
       else word += c;
     }
   }
-  if (quote) throw new InputError(`Input ${input}: a ${quote} quote is not closed.`);
+  if (quote) throw new Error(`a ${quote} quote is not closed`);
   if (inWord) words.push(word);
   return words;
 }

@@ -71264,7 +71264,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8567);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(559);
 // The bundle's entry point (ncc builds dist/index.js from it): it only runs the action. The action
 // is main.ts's run(), which tools such as @github/local-action import and call themselves, so
 // main.ts must not run anything at import (it did, and such a tool then deployed twice).
@@ -71276,7 +71276,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8567:
+/***/ 559:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74394,6 +74394,8 @@ function awsClients({ region, endpoint, onThrottle }) {
     };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
@@ -74449,7 +74451,7 @@ function parseEnvEntries(raw) {
     return [...byKey].map(([key, value]) => ({ key, value }));
 }
 /** The lines the instance script merges into .env. */
-function app_config_envLines(entries) {
+function envLines(entries) {
     return entries.map(({ key, value }) => `${key}='${value}'`).join('\n');
 }
 /**
@@ -75113,76 +75115,6 @@ main() {
 main
 `;
 
-;// CONCATENATED MODULE: ./action/fleet.ts
-
-/** DescribeInstanceInformation takes at most 50 results per page (and ids per filter here). */
-const PAGE = 50;
-async function describe(ssm, filters) {
-    const found = [];
-    const pages = (0,client_ssm_dist_cjs/* paginateDescribeInstanceInformation */.KKC)({ client: ssm, pageSize: PAGE }, { Filters: filters });
-    for await (const page of pages)
-        found.push(...(page.InstanceInformationList ?? []));
-    return found;
-}
-function toManaged(info) {
-    if (!info.InstanceId)
-        return undefined;
-    return {
-        instanceId: info.InstanceId,
-        pingStatus: info.PingStatus ?? 'Unknown',
-        platformType: info.PlatformType,
-        computerName: info.ComputerName,
-    };
-}
-/**
- * Resolves the target to SSM-managed instances and checks, before anything changes, that every
- * one of them is Online and runs Linux (AWS-RunShellScript). Throws naming each instance that is
- * not, with its ping status.
- */
-async function resolveFleet(ssm, target) {
-    let wanted;
-    let managed;
-    if (target.kind === 'tag') {
-        const infos = await describe(ssm, [{ Key: `tag:${target.key}`, Values: [target.value] }]);
-        managed = infos.map(toManaged).filter((m) => m !== undefined);
-        wanted = [...new Set(managed.map((m) => m.instanceId))].sort();
-        if (wanted.length === 0) {
-            throw new Error(`No SSM-managed instance carries the tag ${target.key}=${target.value} (instance-tag) in this region.`);
-        }
-    }
-    else {
-        wanted = target.instanceIds;
-        managed = [];
-        for (let i = 0; i < wanted.length; i += PAGE) {
-            const chunk = wanted.slice(i, i + PAGE);
-            const infos = await describe(ssm, [{ Key: 'InstanceIds', Values: chunk }]);
-            managed.push(...infos.map(toManaged).filter((m) => m !== undefined));
-        }
-    }
-    const byId = new Map(managed.map((m) => [m.instanceId, m]));
-    const problems = [];
-    const fleet = [];
-    for (const id of wanted) {
-        const instance = byId.get(id);
-        if (!instance) {
-            problems.push(`${id}: not managed by SSM in this region (no agent, no instance role, or wrong region)`);
-        }
-        else if (instance.pingStatus !== 'Online') {
-            problems.push(`${id}: SSM ping status ${instance.pingStatus}`);
-        }
-        else if (instance.platformType && instance.platformType !== 'Linux') {
-            problems.push(`${id}: platform ${instance.platformType}, but the deploy script needs Linux`);
-        }
-        else {
-            fleet.push(instance);
-        }
-    }
-    if (problems.length > 0) {
-        throw new Error(`Preflight failed, nothing was changed: ${problems.length} of ${wanted.length} instances cannot run the deploy.\n${problems.join('\n')}`);
-    }
-    return fleet;
-}
-
 ;// CONCATENATED MODULE: ./action/health-version.ts
 const health_version_DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
 /**
@@ -75359,7 +75291,7 @@ function renderInstanceScript(values) {
         ROLLBACK: values.rollback ? 'true' : 'false',
         ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
         COMPOSE_CONTENT: values.composeContent ?? '',
-        ENV_ENTRIES: app_config_envLines(values.envEntries ?? []),
+        ENV_ENTRIES: envLines(values.envEntries ?? []),
         ENV_FROM_SSM: values.envFromSsm
             ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
             : '',
@@ -75404,7 +75336,7 @@ function renderHookScript(values) {
         HEALTH_TIMEOUT: '1',
         HEALTH_INTERVAL: '1',
         ROLLBACK: 'false',
-        ...versionAssignments(DEFAULT_HEALTH_VERSION),
+        ...versionAssignments(health_version_DEFAULT_HEALTH_VERSION),
         COMPOSE_CONTENT: values.composeContent ?? '',
         ENV_ENTRIES: envLines(values.envEntries ?? []),
         ENV_FROM_SSM: values.envFromSsm
@@ -75430,7 +75362,7 @@ function renderRestoreScript(values) {
         HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
         HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
         ROLLBACK: 'false',
-        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+        ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
     });
 }
 const outcomeByExitCode = {
@@ -75500,6 +75432,627 @@ function parseScriptReport(output, exitCode) {
     };
 }
 
+;// CONCATENATED MODULE: ./action/poll-schedule.ts
+const DEFAULT_POLL_SCHEDULE = {
+    firstMs: 1_000,
+    intervalMs: 500,
+    growth: 1.25,
+    maxIntervalMs: 15_000,
+    marginMs: 300,
+};
+class PollSchedule {
+    options;
+    learntMs;
+    constructor(options = DEFAULT_POLL_SCHEDULE) {
+        this.options = options;
+    }
+    /** Milliseconds from SendCommand to the first poll. */
+    first() {
+        return this.learntMs === undefined
+            ? this.options.firstMs
+            : Math.max(this.options.firstMs, this.learntMs + this.options.marginMs);
+    }
+    /** Milliseconds to the next poll, after `polls` polls that found the command still running. */
+    next(polls) {
+        const interval = this.options.intervalMs * this.options.growth ** Math.max(0, polls - 1);
+        return Math.min(Math.round(interval), this.options.maxIntervalMs);
+    }
+    /** A command finished: from its request to the end of its slowest instance. */
+    learn(durationMs) {
+        if (Number.isFinite(durationMs) && durationMs >= 0)
+            this.learntMs = durationMs;
+    }
+}
+
+;// CONCATENATED MODULE: ./action/run-command.ts
+// Why a polling loop and not the SDK waiter: docs/decisions.md.
+
+
+
+
+
+
+/** SendCommand takes at most 50 instance ids per call. */
+const MAX_IDS_PER_COMMAND = 50;
+/** How long SSM may take to deliver the command (SendCommand TimeoutSeconds, not the run time). */
+const DELIVERY_TIMEOUT_SECONDS = 300;
+/**
+ * Right after SendCommand, ListCommandInvocations can answer an empty list or InvalidCommandId
+ * (the command is not visible yet); InvocationDoesNotExist belongs to GetCommandInvocation only.
+ */
+const INVOCATION_GRACE_MS = 60_000;
+/** How many times a SendCommand whose answer was lost is looked up and sent again. */
+const MAX_SEND_ATTEMPTS = 3;
+/** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const FIRST_POLL_MS = 2_000;
+const MAX_THROTTLED_POLL_MS = 30_000;
+// NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
+const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
+function inFlightCommands(onChange = () => undefined) {
+    const ids = new Set();
+    return {
+        add(id) {
+            ids.add(id);
+            onChange([...ids]);
+        },
+        remove(id) {
+            ids.delete(id);
+            onChange([...ids]);
+        },
+        list: () => [...ids],
+    };
+}
+/**
+ * Retries a call that the SDK's adaptive retries already gave up on because of throttling, with a
+ * growing pause, until `deadline`.
+ */
+async function withThrottleRetry(deps, deadline, call) {
+    const { clock } = deps;
+    let pause = FIRST_POLL_MS;
+    for (;;) {
+        try {
+            return await call();
+        }
+        catch (error) {
+            if (!isThrottling(error))
+                throw error;
+            deps.onThrottle?.();
+            if (clock.now() + pause > deadline)
+                throw error;
+            await clock.sleep(pause);
+            pause = Math.min(pause * 2, MAX_THROTTLED_POLL_MS);
+        }
+    }
+}
+/** The SSM Run Command console page of a command (linked from the log and the job summary). */
+function commandConsoleUrl(region, commandId) {
+    return `https://${region}.console.aws.amazon.com/systems-manager/run-command/${encodeURIComponent(commandId)}?region=${region}`;
+}
+/** Finds a command this run sent whose answer was lost: same comment (unique), same instances. */
+async function findSentCommand(ssm, comment, instanceIds, sentAfter) {
+    const invokedAfter = new Date(sentAfter - CLOCK_SKEW_MS).toISOString().replace(/\.\d+Z$/, 'Z');
+    const pages = (0,client_ssm_dist_cjs/* paginateListCommands */.sgX)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, {
+        InstanceId: instanceIds[0],
+        Filters: [
+            { key: 'InvokedAfter', value: invokedAfter },
+            { key: 'DocumentName', value: 'AWS-RunShellScript' },
+        ],
+    });
+    for await (const page of pages) {
+        const found = (page.Commands ?? []).find((command) => command.Comment === comment);
+        if (found?.CommandId)
+            return found.CommandId;
+    }
+    return undefined;
+}
+/**
+ * Sends one SendCommand. SendCommand has no idempotency token, so it is never sent again blindly:
+ * throttling means it was refused (retry), a 4xx means it was refused (fail), and anything else
+ * (5xx, timeout, reset connection) may have started it: look it up by its unique comment first.
+ */
+async function sendOnce(deps, run, instanceIds) {
+    const { clock, log } = deps;
+    const client = deps.ssmSend ?? deps.ssm;
+    // The comment identifies this very call in ListCommands if its answer is lost.
+    const tag = ` #${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const comment = `${run.comment.slice(0, 100 - tag.length)}${tag}`;
+    const started = clock.now();
+    for (let attempt = 1;; attempt++) {
+        let answer;
+        try {
+            answer = await withThrottleRetry(deps, clock.now() + 120_000, () => client.send(new client_ssm_dist_cjs/* SendCommandCommand */.VWR({
+                DocumentName: 'AWS-RunShellScript',
+                InstanceIds: instanceIds,
+                Comment: comment,
+                TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+                // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
+                Parameters: {
+                    commands: [run.script],
+                    executionTimeout: [String(run.executionTimeoutSeconds)],
+                },
+            })));
+        }
+        catch (error) {
+            log.debug(`SSM SendCommand failed, request id ${requestIdOf(error) ?? '(none)'}.`);
+            if (isThrottling(error) || isRejected(error))
+                throw error;
+            const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            log.warning(`SSM SendCommand for ${instanceIds.join(', ')} got no answer (${what}); looking the command up before sending it again.`);
+            await clock.sleep(FIRST_POLL_MS);
+            const found = await withThrottleRetry(deps, clock.now() + 120_000, () => findSentCommand(deps.ssm, comment, instanceIds, started));
+            if (found) {
+                log.info(`SSM had started command ${found} ("${comment}"): following it.`);
+                return found;
+            }
+            if (attempt >= MAX_SEND_ATTEMPTS) {
+                throw new Error(`SSM SendCommand failed ${attempt} times without an answer and started no command ("${comment}"): ${what}`, { cause: error });
+            }
+            log.info(`SSM started no command "${comment}": sending it again.`);
+            continue;
+        }
+        const commandId = answer.Command?.CommandId;
+        if (!commandId)
+            throw new Error('SSM SendCommand returned no command id.');
+        // $metadata is absent from some test doubles' answers.
+        const requestId = answer.$metadata?.requestId;
+        log.debug(`SSM SendCommand request id ${requestId ?? '(none)'}: ${commandId}.`);
+        return commandId;
+    }
+}
+/** Sends the script to the instances, in calls of at most 50 ids. Returns one command id per call. */
+async function sendScript(deps, run) {
+    const sent = [];
+    const region = await deps.ssm.config.region();
+    for (let i = 0; i < run.instanceIds.length; i += MAX_IDS_PER_COMMAND) {
+        const instanceIds = run.instanceIds.slice(i, i + MAX_IDS_PER_COMMAND);
+        const commandId = await sendOnce(deps, run, instanceIds);
+        deps.inFlight?.add(commandId);
+        deps.log.debug(`SSM command ${commandId} sent to ${instanceIds.join(', ')}.`);
+        deps.log.info(`SSM command ${commandId}: ${commandConsoleUrl(region, commandId)}`);
+        sent.push({ commandId, instanceIds });
+    }
+    return sent;
+}
+/** From the command's request to the end of its slowest instance, by SSM's own timestamps. */
+function durationBySsm(invocations) {
+    let longest;
+    for (const invocation of invocations) {
+        const requested = invocation.RequestedDateTime?.getTime();
+        for (const plugin of invocation.CommandPlugins ?? []) {
+            const finished = plugin.ResponseFinishDateTime?.getTime();
+            if (requested !== undefined && finished !== undefined) {
+                longest = Math.max(longest ?? 0, finished - requested);
+            }
+        }
+    }
+    return longest;
+}
+/**
+ * Waits until every instance's invocation of the command has finished, with one
+ * ListCommandInvocations call per poll for the whole command (not one call per instance). With
+ * Details, the poll that sees an instance finish also brings its exit code and the start of its
+ * output, so a successful instance costs no further call. Polls follow `deps.pollSchedule`: the
+ * first when the previous command took to finish, then at a growing interval. Instances still
+ * running at `deadline` are cancelled and reported TimedOut.
+ *
+ * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
+ * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
+ * collecting every instance's result, cannot tell "never listed" from "still pending", and would
+ * leave the command running at its timeout instead of cancelling it.
+ */
+async function waitForInvocations(deps, commandId, instanceIds, deadline) {
+    const { ssm, clock } = deps;
+    const schedule = deps.pollSchedule ?? new PollSchedule();
+    const sentAt = clock.now();
+    const graceUntil = sentAt + INVOCATION_GRACE_MS;
+    const states = new Map();
+    let ssmDuration;
+    let polls = 0;
+    let pause = schedule.first();
+    for (;;) {
+        await clock.sleep(pause);
+        try {
+            const pages = (0,client_ssm_dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: true });
+            const listed = [];
+            for await (const page of pages)
+                listed.push(...(page.CommandInvocations ?? []));
+            for (const invocation of listed) {
+                if (!invocation.InstanceId || !invocation.Status)
+                    continue;
+                const plugin = invocation.CommandPlugins?.[0];
+                states.set(invocation.InstanceId, {
+                    status: invocation.Status,
+                    statusDetails: invocation.StatusDetails,
+                    responseCode: plugin?.ResponseCode,
+                    output: plugin?.Output,
+                });
+            }
+            ssmDuration = durationBySsm(listed);
+            polls += 1;
+            pause = schedule.next(polls);
+        }
+        catch (error) {
+            if (isThrottling(error)) {
+                deps.onThrottle?.();
+                pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
+                deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
+            }
+            else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
+                throw error;
+            }
+            else {
+                pause = schedule.next(++polls);
+            }
+        }
+        const missing = instanceIds.filter((id) => !states.has(id));
+        if (missing.length > 0 && clock.now() > graceUntil) {
+            for (const id of missing)
+                states.set(id, { status: 'NoInvocation' });
+        }
+        const running = instanceIds.filter((id) => !FINISHED.has(states.get(id)?.status ?? ''));
+        if (running.length === 0) {
+            schedule.learn(ssmDuration ?? clock.now() - sentAt);
+            return states;
+        }
+        if (clock.now() >= deadline) {
+            await cancelCommand(ssm, commandId, running).catch(() => undefined);
+            for (const id of running) {
+                states.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
+            }
+            return states;
+        }
+    }
+}
+async function cancelCommand(ssm, commandId, instanceIds) {
+    await ssm.send(new client_ssm_dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
+}
+/** The full output SSM keeps (GetCommandInvocation), and the exit code it reports. */
+async function fetchFullOutput(deps, commandId, instanceId) {
+    const { clock } = deps;
+    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new client_ssm_dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
+    return { output: detail?.StandardOutputContent, responseCode: detail?.ResponseCode };
+}
+/**
+ * Runs the script on the instances and returns each one's result. The poll that saw an instance
+ * finish carries its exit code and the first 2,500 characters of its output; only when those do
+ * not hold the script's result line (a long failure log, a killed script) is the full output
+ * fetched with GetCommandInvocation.
+ */
+async function runScript(deps, run) {
+    const { clock } = deps;
+    const deadline = clock.now() + (DELIVERY_TIMEOUT_SECONDS + run.executionTimeoutSeconds + 60) * 1000;
+    const sent = await sendScript(deps, run);
+    const results = new Map();
+    await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
+        try {
+            const states = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
+                // We can no longer watch it: do not leave it running unobserved.
+                await cancelCommand(deps.ssm, commandId).catch(() => undefined);
+                throw error;
+            });
+            for (const instanceId of instanceIds) {
+                const state = states.get(instanceId) ?? { status: 'NoInvocation' };
+                const invocation = {
+                    instanceId,
+                    commandId,
+                    status: state.status,
+                    statusDetails: state.statusDetails,
+                    output: '',
+                };
+                if (state.status !== 'NoInvocation') {
+                    let { output, responseCode } = state;
+                    if (!output || !parseScriptReport(output, undefined).fromResultLine) {
+                        const full = await fetchFullOutput(deps, commandId, instanceId);
+                        output = full.output ?? output;
+                        responseCode = full.responseCode ?? responseCode;
+                    }
+                    invocation.output = output ?? '';
+                    // Success means exit 0 even when no call told the code.
+                    invocation.exitCode =
+                        responseCode !== undefined && responseCode >= 0
+                            ? responseCode
+                            : state.status === 'Success'
+                                ? 0
+                                : undefined;
+                }
+                results.set(instanceId, invocation);
+            }
+        }
+        finally {
+            deps.inFlight?.remove(commandId);
+        }
+    }));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./action/hooks.ts
+// Lifecycle hooks (pre-deploy-command, post-deploy-command): a one-off container of the new image on
+// one instance, through the instance script's hook mode. Why the command is split into argv here
+// and never handed to a shell: docs/decisions.md.
+
+
+
+/**
+ * Splits a command input into argv the way a shell splits words, and does nothing else: blanks
+ * (space, tab, newline) separate words, '…' keeps everything literally, "…" keeps everything but
+ * lets \" and \\ stand for " and \, and outside quotes \ keeps the next character. No `$`, `` ` ``,
+ * glob, pipe or `;` means anything: for those, write `sh -c '…'` (the image's shell runs it).
+ */
+function commandWords(raw) {
+    const words = [];
+    let word = '';
+    let inWord = false;
+    let quote;
+    for (let i = 0; i < raw.length; i++) {
+        const c = raw[i];
+        if (quote === "'") {
+            if (c === "'")
+                quote = undefined;
+            else
+                word += c;
+        }
+        else if (quote === '"') {
+            if (c === '"')
+                quote = undefined;
+            else if (c === '\\' && (raw[i + 1] === '"' || raw[i + 1] === '\\'))
+                word += raw[++i];
+            else
+                word += c;
+        }
+        else if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+            if (inWord)
+                words.push(word);
+            word = '';
+            inWord = false;
+        }
+        else {
+            inWord = true;
+            if (c === "'" || c === '"')
+                quote = c;
+            else if (c === '\\' && i + 1 < raw.length)
+                word += raw[++i];
+            else
+                word += c;
+        }
+    }
+    if (quote)
+        throw new Error(`a ${quote} quote is not closed`);
+    if (inWord)
+        words.push(word);
+    return words;
+}
+const OUTPUT_START = /^----- (pre|post)-deploy output \(last \d+ lines\) -----$/;
+const OUTPUT_END = '----- end -----';
+/** The lines the hook mode printed between its markers; otherwise the end of the output. */
+function hookOutputTail(output) {
+    const lines = output.split('\n');
+    const start = lines.findIndex((line) => OUTPUT_START.test(line.trim()));
+    if (start >= 0) {
+        const end = lines.indexOf(OUTPUT_END, start);
+        return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
+    }
+    return lines
+        .filter((line) => !line.startsWith('CHALLENGE_DEPLOY_'))
+        .slice(-20)
+        .join('\n');
+}
+/** Builds the function that runs one phase's command on an instance and reports how it went. */
+function hookRunner(deps, phase, args, context) {
+    return async (instanceId) => {
+        const startedAt = deps.clock.now();
+        const done = (fields) => {
+            const run = {
+                phase,
+                instanceId,
+                startedAt,
+                durationMs: deps.clock.now() - startedAt,
+                ...fields,
+            };
+            deps.log.group(`${instanceId}: ${phase}-command (${run.message})`, run.outputTail || '(no output)');
+            return run;
+        };
+        deps.log.info(`${phase}-command on ${instanceId}: ${args.join(' ')}`);
+        let invocation;
+        try {
+            const script = renderHookScript({ phase, args, ...context });
+            invocation = (await runScript(deps, {
+                instanceIds: [instanceId],
+                script,
+                executionTimeoutSeconds: context.commandTimeoutSeconds,
+                comment: `challenge-deploy ${context.version} ${phase}-command`,
+            })).get(instanceId);
+        }
+        catch (error) {
+            return done({
+                ok: false,
+                outputTail: '',
+                message: `${phase}-command could not be run on ${instanceId} through SSM: ${describeAwsError(error)}.`,
+            });
+        }
+        if (!invocation) {
+            return done({
+                ok: false,
+                outputTail: '',
+                message: `${phase}-command on ${instanceId}: no result.`,
+            });
+        }
+        const report = parseScriptReport(invocation.output, invocation.exitCode);
+        const outputTail = hookOutputTail(invocation.output);
+        const base = { commandId: invocation.commandId, outputTail };
+        if (report.outcome === 'hook-succeeded') {
+            return done({
+                ...base,
+                ok: true,
+                exitCode: 0,
+                message: `${phase}-command succeeded on ${instanceId}.`,
+            });
+        }
+        if (report.outcome === 'hook-failed') {
+            return done({
+                ...base,
+                ok: false,
+                exitCode: report.hookExitCode,
+                message: `${phase}-command failed on ${instanceId} with exit code ${report.hookExitCode ?? '?'}.`,
+            });
+        }
+        const why = report.outcome === 'failed-unchanged'
+            ? `step ${report.failedStep ?? '?'} failed before the command ran`
+            : `the SSM command ended ${invocation.status}${invocation.statusDetails ? ` (${invocation.statusDetails})` : ''}`;
+        return done({
+            ...base,
+            ok: false,
+            message: `${phase}-command did not run to the end on ${instanceId}: ${why}.`,
+        });
+    };
+}
+
+;// CONCATENATED MODULE: ./action/rollout-journal.ts
+/**
+ * A journal that saves its whole state through `save` (core.saveState keeps the last value). The
+ * moments an instance may switch (`deploying`) and the end (`finished`) are saved at once; the
+ * per-instance reports of a batch arrive in one turn of the event loop and are saved together,
+ * before a signal handler or anything else can run.
+ */
+function rolloutJournal(save, context) {
+    const state = { ...context, instances: {}, finished: false };
+    let pending = false;
+    const saveNow = () => {
+        pending = false;
+        save(JSON.stringify(state));
+    };
+    const saveSoon = () => {
+        if (pending)
+            return;
+        pending = true;
+        queueMicrotask(() => {
+            if (pending)
+                saveNow();
+        });
+    };
+    return {
+        deploying(instanceIds) {
+            for (const id of instanceIds)
+                state.instances[id] ??= {};
+            saveNow();
+        },
+        updated(instanceId, previousImage, previousVersion) {
+            state.instances[instanceId] = {
+                ...state.instances[instanceId],
+                previousImage,
+                previousVersion,
+            };
+            saveSoon();
+        },
+        settled(instanceId) {
+            state.instances[instanceId] = { ...state.instances[instanceId], settled: true };
+            saveSoon();
+        },
+        finished() {
+            state.finished = true;
+            saveNow();
+        },
+        state: () => structuredClone(state),
+    };
+}
+/** Reads a saved journal; undefined when there is none or it is not one (never throws). */
+function readJournal(raw) {
+    if (!raw)
+        return undefined;
+    try {
+        const parsed = JSON.parse(raw);
+        if (typeof parsed !== 'object' ||
+            parsed === null ||
+            typeof parsed.version !== 'string' ||
+            typeof parsed.instances !== 'object' ||
+            parsed.instances === null) {
+            return undefined;
+        }
+        return parsed;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The instances a cancelled rollout left to undo: sent the deploy, not settled. */
+function unsettled(state) {
+    if (state.finished)
+        return [];
+    return Object.entries(state.instances)
+        .filter(([, entry]) => !entry.settled)
+        .map(([instanceId, entry]) => ({ instanceId, ...entry }));
+}
+
+;// CONCATENATED MODULE: ./action/fleet.ts
+
+/** DescribeInstanceInformation takes at most 50 results per page (and ids per filter here). */
+const PAGE = 50;
+async function describe(ssm, filters) {
+    const found = [];
+    const pages = (0,client_ssm_dist_cjs/* paginateDescribeInstanceInformation */.KKC)({ client: ssm, pageSize: PAGE }, { Filters: filters });
+    for await (const page of pages)
+        found.push(...(page.InstanceInformationList ?? []));
+    return found;
+}
+function toManaged(info) {
+    if (!info.InstanceId)
+        return undefined;
+    return {
+        instanceId: info.InstanceId,
+        pingStatus: info.PingStatus ?? 'Unknown',
+        platformType: info.PlatformType,
+        computerName: info.ComputerName,
+    };
+}
+/**
+ * Resolves the target to SSM-managed instances and checks, before anything changes, that every
+ * one of them is Online and runs Linux (AWS-RunShellScript). Throws naming each instance that is
+ * not, with its ping status.
+ */
+async function resolveFleet(ssm, target) {
+    let wanted;
+    let managed;
+    if (target.kind === 'tag') {
+        const infos = await describe(ssm, [{ Key: `tag:${target.key}`, Values: [target.value] }]);
+        managed = infos.map(toManaged).filter((m) => m !== undefined);
+        wanted = [...new Set(managed.map((m) => m.instanceId))].sort();
+        if (wanted.length === 0) {
+            throw new Error(`No SSM-managed instance carries the tag ${target.key}=${target.value} (instance-tag) in this region.`);
+        }
+    }
+    else {
+        wanted = target.instanceIds;
+        managed = [];
+        for (let i = 0; i < wanted.length; i += PAGE) {
+            const chunk = wanted.slice(i, i + PAGE);
+            const infos = await describe(ssm, [{ Key: 'InstanceIds', Values: chunk }]);
+            managed.push(...infos.map(toManaged).filter((m) => m !== undefined));
+        }
+    }
+    const byId = new Map(managed.map((m) => [m.instanceId, m]));
+    const problems = [];
+    const fleet = [];
+    for (const id of wanted) {
+        const instance = byId.get(id);
+        if (!instance) {
+            problems.push(`${id}: not managed by SSM in this region (no agent, no instance role, or wrong region)`);
+        }
+        else if (instance.pingStatus !== 'Online') {
+            problems.push(`${id}: SSM ping status ${instance.pingStatus}`);
+        }
+        else if (instance.platformType && instance.platformType !== 'Linux') {
+            problems.push(`${id}: platform ${instance.platformType}, but the deploy script needs Linux`);
+        }
+        else {
+            fleet.push(instance);
+        }
+    }
+    if (problems.length > 0) {
+        throw new Error(`Preflight failed, nothing was changed: ${problems.length} of ${wanted.length} instances cannot run the deploy.\n${problems.join('\n')}`);
+    }
+    return fleet;
+}
+
 ;// CONCATENATED MODULE: ./action/release.ts
 
 /** Parameter Store names: a path of letters, digits, "_", "." and "-", or one such name. */
@@ -75526,6 +76079,7 @@ async function publishRelease(ssm, name, release) {
 }
 
 ;// CONCATENATED MODULE: ./action/inputs.ts
+
 
 
 
@@ -75666,6 +76220,27 @@ function releaseParameter(raw) {
     }
     return raw;
 }
+/** A hook command as argv; undefined when unset (or only blanks). */
+function hookCommand(name, raw) {
+    if (raw.length > 16384)
+        throw new InputError(`Input ${name} is longer than 16 KiB.`);
+    let words;
+    try {
+        words = commandWords(raw);
+    }
+    catch (error) {
+        throw new InputError(`Input ${name}: ${error.message}.`);
+    }
+    return words.length > 0 ? words : undefined;
+}
+function composeService(raw) {
+    if (raw === '')
+        return undefined;
+    if (!patterns.composeService.test(raw)) {
+        throw new InputError(`Input compose-service must be a compose service name (letters, digits, ".", "_" and "-"), got "${raw}".`);
+    }
+    return raw;
+}
 function healthVersion(raw) {
     const parsed = parseHealthVersion(raw);
     if (!parsed) {
@@ -75741,6 +76316,9 @@ function parseInputs(read, env = {}) {
         env: envEntries(read('env')),
         envFromSsm: envFromSsm(get('env-from-ssm')),
         releaseParameter: releaseParameter(get('release-parameter')),
+        preDeployCommand: hookCommand('pre-deploy-command', get('pre-deploy-command')),
+        postDeployCommand: hookCommand('post-deploy-command', get('post-deploy-command')),
+        composeService: composeService(get('compose-service')),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -76165,342 +76743,6 @@ async function previewImage(ecr, repository, source, prefix) {
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./action/poll-schedule.ts
-const DEFAULT_POLL_SCHEDULE = {
-    firstMs: 1_000,
-    intervalMs: 500,
-    growth: 1.25,
-    maxIntervalMs: 15_000,
-    marginMs: 300,
-};
-class PollSchedule {
-    options;
-    learntMs;
-    constructor(options = DEFAULT_POLL_SCHEDULE) {
-        this.options = options;
-    }
-    /** Milliseconds from SendCommand to the first poll. */
-    first() {
-        return this.learntMs === undefined
-            ? this.options.firstMs
-            : Math.max(this.options.firstMs, this.learntMs + this.options.marginMs);
-    }
-    /** Milliseconds to the next poll, after `polls` polls that found the command still running. */
-    next(polls) {
-        const interval = this.options.intervalMs * this.options.growth ** Math.max(0, polls - 1);
-        return Math.min(Math.round(interval), this.options.maxIntervalMs);
-    }
-    /** A command finished: from its request to the end of its slowest instance. */
-    learn(durationMs) {
-        if (Number.isFinite(durationMs) && durationMs >= 0)
-            this.learntMs = durationMs;
-    }
-}
-
-;// CONCATENATED MODULE: ./action/run-command.ts
-// Why a polling loop and not the SDK waiter: docs/decisions.md.
-
-
-
-
-
-
-/** SendCommand takes at most 50 instance ids per call. */
-const MAX_IDS_PER_COMMAND = 50;
-/** How long SSM may take to deliver the command (SendCommand TimeoutSeconds, not the run time). */
-const DELIVERY_TIMEOUT_SECONDS = 300;
-/**
- * Right after SendCommand, ListCommandInvocations can answer an empty list or InvalidCommandId
- * (the command is not visible yet); InvocationDoesNotExist belongs to GetCommandInvocation only.
- */
-const INVOCATION_GRACE_MS = 60_000;
-/** How many times a SendCommand whose answer was lost is looked up and sent again. */
-const MAX_SEND_ATTEMPTS = 3;
-/** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
-const CLOCK_SKEW_MS = 5 * 60_000;
-const FIRST_POLL_MS = 2_000;
-const MAX_THROTTLED_POLL_MS = 30_000;
-// NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
-const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
-function inFlightCommands(onChange = () => undefined) {
-    const ids = new Set();
-    return {
-        add(id) {
-            ids.add(id);
-            onChange([...ids]);
-        },
-        remove(id) {
-            ids.delete(id);
-            onChange([...ids]);
-        },
-        list: () => [...ids],
-    };
-}
-/**
- * Retries a call that the SDK's adaptive retries already gave up on because of throttling, with a
- * growing pause, until `deadline`.
- */
-async function withThrottleRetry(deps, deadline, call) {
-    const { clock } = deps;
-    let pause = FIRST_POLL_MS;
-    for (;;) {
-        try {
-            return await call();
-        }
-        catch (error) {
-            if (!isThrottling(error))
-                throw error;
-            deps.onThrottle?.();
-            if (clock.now() + pause > deadline)
-                throw error;
-            await clock.sleep(pause);
-            pause = Math.min(pause * 2, MAX_THROTTLED_POLL_MS);
-        }
-    }
-}
-/** The SSM Run Command console page of a command (linked from the log and the job summary). */
-function commandConsoleUrl(region, commandId) {
-    return `https://${region}.console.aws.amazon.com/systems-manager/run-command/${encodeURIComponent(commandId)}?region=${region}`;
-}
-/** Finds a command this run sent whose answer was lost: same comment (unique), same instances. */
-async function findSentCommand(ssm, comment, instanceIds, sentAfter) {
-    const invokedAfter = new Date(sentAfter - CLOCK_SKEW_MS).toISOString().replace(/\.\d+Z$/, 'Z');
-    const pages = (0,client_ssm_dist_cjs/* paginateListCommands */.sgX)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, {
-        InstanceId: instanceIds[0],
-        Filters: [
-            { key: 'InvokedAfter', value: invokedAfter },
-            { key: 'DocumentName', value: 'AWS-RunShellScript' },
-        ],
-    });
-    for await (const page of pages) {
-        const found = (page.Commands ?? []).find((command) => command.Comment === comment);
-        if (found?.CommandId)
-            return found.CommandId;
-    }
-    return undefined;
-}
-/**
- * Sends one SendCommand. SendCommand has no idempotency token, so it is never sent again blindly:
- * throttling means it was refused (retry), a 4xx means it was refused (fail), and anything else
- * (5xx, timeout, reset connection) may have started it: look it up by its unique comment first.
- */
-async function sendOnce(deps, run, instanceIds) {
-    const { clock, log } = deps;
-    const client = deps.ssmSend ?? deps.ssm;
-    // The comment identifies this very call in ListCommands if its answer is lost.
-    const tag = ` #${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const comment = `${run.comment.slice(0, 100 - tag.length)}${tag}`;
-    const started = clock.now();
-    for (let attempt = 1;; attempt++) {
-        let answer;
-        try {
-            answer = await withThrottleRetry(deps, clock.now() + 120_000, () => client.send(new client_ssm_dist_cjs/* SendCommandCommand */.VWR({
-                DocumentName: 'AWS-RunShellScript',
-                InstanceIds: instanceIds,
-                Comment: comment,
-                TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
-                // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
-                Parameters: {
-                    commands: [run.script],
-                    executionTimeout: [String(run.executionTimeoutSeconds)],
-                },
-            })));
-        }
-        catch (error) {
-            log.debug(`SSM SendCommand failed, request id ${requestIdOf(error) ?? '(none)'}.`);
-            if (isThrottling(error) || isRejected(error))
-                throw error;
-            const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-            log.warning(`SSM SendCommand for ${instanceIds.join(', ')} got no answer (${what}); looking the command up before sending it again.`);
-            await clock.sleep(FIRST_POLL_MS);
-            const found = await withThrottleRetry(deps, clock.now() + 120_000, () => findSentCommand(deps.ssm, comment, instanceIds, started));
-            if (found) {
-                log.info(`SSM had started command ${found} ("${comment}"): following it.`);
-                return found;
-            }
-            if (attempt >= MAX_SEND_ATTEMPTS) {
-                throw new Error(`SSM SendCommand failed ${attempt} times without an answer and started no command ("${comment}"): ${what}`, { cause: error });
-            }
-            log.info(`SSM started no command "${comment}": sending it again.`);
-            continue;
-        }
-        const commandId = answer.Command?.CommandId;
-        if (!commandId)
-            throw new Error('SSM SendCommand returned no command id.');
-        // $metadata is absent from some test doubles' answers.
-        const requestId = answer.$metadata?.requestId;
-        log.debug(`SSM SendCommand request id ${requestId ?? '(none)'}: ${commandId}.`);
-        return commandId;
-    }
-}
-/** Sends the script to the instances, in calls of at most 50 ids. Returns one command id per call. */
-async function sendScript(deps, run) {
-    const sent = [];
-    const region = await deps.ssm.config.region();
-    for (let i = 0; i < run.instanceIds.length; i += MAX_IDS_PER_COMMAND) {
-        const instanceIds = run.instanceIds.slice(i, i + MAX_IDS_PER_COMMAND);
-        const commandId = await sendOnce(deps, run, instanceIds);
-        deps.inFlight?.add(commandId);
-        deps.log.debug(`SSM command ${commandId} sent to ${instanceIds.join(', ')}.`);
-        deps.log.info(`SSM command ${commandId}: ${commandConsoleUrl(region, commandId)}`);
-        sent.push({ commandId, instanceIds });
-    }
-    return sent;
-}
-/** From the command's request to the end of its slowest instance, by SSM's own timestamps. */
-function durationBySsm(invocations) {
-    let longest;
-    for (const invocation of invocations) {
-        const requested = invocation.RequestedDateTime?.getTime();
-        for (const plugin of invocation.CommandPlugins ?? []) {
-            const finished = plugin.ResponseFinishDateTime?.getTime();
-            if (requested !== undefined && finished !== undefined) {
-                longest = Math.max(longest ?? 0, finished - requested);
-            }
-        }
-    }
-    return longest;
-}
-/**
- * Waits until every instance's invocation of the command has finished, with one
- * ListCommandInvocations call per poll for the whole command (not one call per instance). With
- * Details, the poll that sees an instance finish also brings its exit code and the start of its
- * output, so a successful instance costs no further call. Polls follow `deps.pollSchedule`: the
- * first when the previous command took to finish, then at a growing interval. Instances still
- * running at `deadline` are cancelled and reported TimedOut.
- *
- * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
- * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
- * collecting every instance's result, cannot tell "never listed" from "still pending", and would
- * leave the command running at its timeout instead of cancelling it.
- */
-async function waitForInvocations(deps, commandId, instanceIds, deadline) {
-    const { ssm, clock } = deps;
-    const schedule = deps.pollSchedule ?? new PollSchedule();
-    const sentAt = clock.now();
-    const graceUntil = sentAt + INVOCATION_GRACE_MS;
-    const states = new Map();
-    let ssmDuration;
-    let polls = 0;
-    let pause = schedule.first();
-    for (;;) {
-        await clock.sleep(pause);
-        try {
-            const pages = (0,client_ssm_dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: true });
-            const listed = [];
-            for await (const page of pages)
-                listed.push(...(page.CommandInvocations ?? []));
-            for (const invocation of listed) {
-                if (!invocation.InstanceId || !invocation.Status)
-                    continue;
-                const plugin = invocation.CommandPlugins?.[0];
-                states.set(invocation.InstanceId, {
-                    status: invocation.Status,
-                    statusDetails: invocation.StatusDetails,
-                    responseCode: plugin?.ResponseCode,
-                    output: plugin?.Output,
-                });
-            }
-            ssmDuration = durationBySsm(listed);
-            polls += 1;
-            pause = schedule.next(polls);
-        }
-        catch (error) {
-            if (isThrottling(error)) {
-                deps.onThrottle?.();
-                pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
-                deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
-            }
-            else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
-                throw error;
-            }
-            else {
-                pause = schedule.next(++polls);
-            }
-        }
-        const missing = instanceIds.filter((id) => !states.has(id));
-        if (missing.length > 0 && clock.now() > graceUntil) {
-            for (const id of missing)
-                states.set(id, { status: 'NoInvocation' });
-        }
-        const running = instanceIds.filter((id) => !FINISHED.has(states.get(id)?.status ?? ''));
-        if (running.length === 0) {
-            schedule.learn(ssmDuration ?? clock.now() - sentAt);
-            return states;
-        }
-        if (clock.now() >= deadline) {
-            await cancelCommand(ssm, commandId, running).catch(() => undefined);
-            for (const id of running) {
-                states.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
-            }
-            return states;
-        }
-    }
-}
-async function cancelCommand(ssm, commandId, instanceIds) {
-    await ssm.send(new client_ssm_dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
-}
-/** The full output SSM keeps (GetCommandInvocation), and the exit code it reports. */
-async function fetchFullOutput(deps, commandId, instanceId) {
-    const { clock } = deps;
-    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new client_ssm_dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
-    return { output: detail?.StandardOutputContent, responseCode: detail?.ResponseCode };
-}
-/**
- * Runs the script on the instances and returns each one's result. The poll that saw an instance
- * finish carries its exit code and the first 2,500 characters of its output; only when those do
- * not hold the script's result line (a long failure log, a killed script) is the full output
- * fetched with GetCommandInvocation.
- */
-async function runScript(deps, run) {
-    const { clock } = deps;
-    const deadline = clock.now() + (DELIVERY_TIMEOUT_SECONDS + run.executionTimeoutSeconds + 60) * 1000;
-    const sent = await sendScript(deps, run);
-    const results = new Map();
-    await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
-        try {
-            const states = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
-                // We can no longer watch it: do not leave it running unobserved.
-                await cancelCommand(deps.ssm, commandId).catch(() => undefined);
-                throw error;
-            });
-            for (const instanceId of instanceIds) {
-                const state = states.get(instanceId) ?? { status: 'NoInvocation' };
-                const invocation = {
-                    instanceId,
-                    commandId,
-                    status: state.status,
-                    statusDetails: state.statusDetails,
-                    output: '',
-                };
-                if (state.status !== 'NoInvocation') {
-                    let { output, responseCode } = state;
-                    if (!output || !parseScriptReport(output, undefined).fromResultLine) {
-                        const full = await fetchFullOutput(deps, commandId, instanceId);
-                        output = full.output ?? output;
-                        responseCode = full.responseCode ?? responseCode;
-                    }
-                    invocation.output = output ?? '';
-                    // Success means exit 0 even when no call told the code.
-                    invocation.exitCode =
-                        responseCode !== undefined && responseCode >= 0
-                            ? responseCode
-                            : state.status === 'Success'
-                                ? 0
-                                : undefined;
-                }
-                results.set(instanceId, invocation);
-            }
-        }
-        finally {
-            deps.inFlight?.remove(commandId);
-        }
-    }));
-    return results;
-}
-
 ;// CONCATENATED MODULE: ./action/outcome.ts
 // What happened on each instance, in the words users read: outcomes, and one-sentence messages
 // that name the instance, the step, the version and the outcome.
@@ -76763,6 +77005,7 @@ function scriptFor(plan, mode, image, version) {
         envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
         healthTimeoutSeconds: plan.healthTimeoutSeconds,
         rollback: plan.rollback || mode === 'rollback',
+        deployId: plan.deployId,
     });
 }
 function errorText(error) {
@@ -77238,6 +77481,9 @@ function renderDryRun(plan) {
 
 
 
+
+
+
 /**
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
@@ -77259,7 +77505,7 @@ function composeContent(deps, inputs) {
     if (bytes.length === 0)
         throw new InputError(`Input compose-file: ${inputs.composeFile} is empty.`);
     // Room for the template, the env entries and the other values (paths, URL, image: < 4 KiB).
-    const otherBytes = Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(app_config_envLines(inputs.env)) + 4096;
+    const otherBytes = Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(envLines(inputs.env)) + 4096;
     try {
         return checkComposeContent(inputs.composeFile, bytes, otherBytes);
     }
@@ -77336,6 +77582,21 @@ async function deploy(deps, inputs) {
     }
     const image = await publishImage({ ecr, docker: deps.docker, mask: deps.mask, log }, repository, inputs.imageSource, inputs.tagPrefix);
     deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
+    // Hooks and the journal for rollback on cancel (issue 12): spread in, built below.
+    const deployId = deps.deployId ?? (0,external_node_crypto_.randomUUID)();
+    const lifecycle = lifecycleDeps(deps, inputs, {
+        deployId,
+        region: inputs.region,
+        registry: repository.registry,
+        image: image.uri,
+        version: image.version,
+        appDir: inputs.appDir,
+        service: inputs.composeService,
+        composeContent: compose,
+        envEntries: inputs.env,
+        envFromSsm: inputs.envFromSsm,
+        commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+    });
     const report = await rollOut({
         ssm,
         ssmSend: deps.ssmSend,
@@ -77343,6 +77604,7 @@ async function deploy(deps, inputs) {
         clock: deps.clock,
         log,
         inFlight: deps.inFlight,
+        ...lifecycle,
     }, {
         version: image.version,
         image: image.uri,
@@ -77360,6 +77622,7 @@ async function deploy(deps, inputs) {
         rollback: inputs.rollback,
         targetGroupArn: inputs.targetGroupArn,
         drainTimeoutMs: targetGroup?.drainTimeoutMs,
+        deployId,
     });
     annotate(log, report.results);
     const throttled = deps.throttleCount?.() ?? 0;
@@ -77411,8 +77674,49 @@ function annotate(log, results) {
             log.error(message, { title });
     }
 }
+/**
+ * The rollout's hooks (pre-/post-deploy-command) and its journal (saved for the post step), as
+ * RolloutDeps fields; absent when the inputs and deps ask for neither.
+ */
+function lifecycleDeps(deps, inputs, context) {
+    const runDeps = {
+        ssm: deps.ssm,
+        ssmSend: deps.ssmSend,
+        clock: deps.clock,
+        log: deps.log,
+        inFlight: deps.inFlight,
+    };
+    const hooks = {};
+    if (inputs.preDeployCommand) {
+        hooks.preDeploy = hookRunner(runDeps, 'pre-deploy', inputs.preDeployCommand, context);
+    }
+    if (inputs.postDeployCommand) {
+        hooks.postDeploy = hookRunner(runDeps, 'post-deploy', inputs.postDeployCommand, context);
+    }
+    const journal = deps.saveJournal
+        ? rolloutJournal(deps.saveJournal, {
+            version: context.version,
+            deployId: context.deployId,
+            region: inputs.region,
+            registry: context.registry,
+            appDir: inputs.appDir,
+            healthUrl: inputs.healthUrl,
+            healthVersion: inputs.healthVersion,
+            healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+            commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+            rollback: inputs.rollback,
+        })
+        : undefined;
+    return {
+        ...(hooks.preDeploy || hooks.postDeploy ? { hooks } : {}),
+        ...(journal ? { journal } : {}),
+    };
+}
 
 ;// CONCATENATED MODULE: ./action/post.ts
+
+// Why the post step rolls back a cancelled rollout, and within what time: docs/decisions.md.
+
 
 
 
@@ -77441,6 +77745,200 @@ async function cancelInFlight(ssm, commandIds, log) {
     }
     return cancelled;
 }
+function undoGroups(state, pending) {
+    const byPrevious = new Map();
+    const restore = [];
+    for (const entry of pending) {
+        const { previousImage, previousVersion } = entry;
+        if (previousImage &&
+            previousVersion &&
+            patterns.image.test(previousImage) &&
+            patterns.version.test(previousVersion)) {
+            const key = `${previousImage} ${previousVersion}`;
+            const group = byPrevious.get(key) ?? {
+                instanceIds: [],
+                restore: false,
+                previousVersion,
+                script: renderInstanceScript({
+                    mode: 'rollback',
+                    region: state.region,
+                    registry: state.registry,
+                    image: previousImage,
+                    version: previousVersion,
+                    appDir: state.appDir,
+                    healthUrl: state.healthUrl,
+                    healthVersion: state.healthVersion,
+                    healthTimeoutSeconds: state.healthTimeoutSeconds,
+                    rollback: true,
+                }),
+            };
+            group.instanceIds.push(entry.instanceId);
+            byPrevious.set(key, group);
+        }
+        else {
+            restore.push(entry.instanceId);
+        }
+    }
+    const groups = [...byPrevious.values()];
+    if (restore.length > 0) {
+        groups.push({
+            instanceIds: restore,
+            restore: true,
+            script: renderRestoreScript({
+                region: state.region,
+                registry: state.registry,
+                version: state.version,
+                deployId: state.deployId,
+                appDir: state.appDir,
+                healthUrl: state.healthUrl,
+                healthVersion: state.healthVersion,
+                healthTimeoutSeconds: state.healthTimeoutSeconds,
+            }),
+        });
+    }
+    return groups;
+}
+function judge(group, instanceId, invocation, version) {
+    if (!invocation) {
+        return {
+            instanceId,
+            outcome: 'rollback-failed',
+            message: `${instanceId}: no result from the undo.`,
+        };
+    }
+    const report = parseScriptReport(invocation.output, invocation.exitCode);
+    const base = { instanceId, commandId: invocation.commandId };
+    // Rollback mode reports as "previous" what it replaced (the new version): the target is ours.
+    const previous = group.restore
+        ? (report.previousVersion ?? 'its previous version')
+        : (group.previousVersion ?? 'its previous version');
+    if (report.outcome === 'untouched') {
+        return {
+            ...base,
+            outcome: 'unchanged',
+            message: `${instanceId}: ${version} never got as far as changing it; nothing to undo.`,
+        };
+    }
+    if (report.outcome === 'restored' || (!group.restore && report.outcome === 'deployed')) {
+        if (report.restored === false) {
+            return {
+                ...base,
+                outcome: 'unchanged',
+                message: `${instanceId}: already on ${previous} (healthy); nothing to undo.`,
+            };
+        }
+        return {
+            ...base,
+            outcome: 'rolled-back',
+            message: `${instanceId}: rolled back to ${previous} (healthy).`,
+        };
+    }
+    const what = report.outcome === 'unknown'
+        ? `the SSM command ended ${invocation.status}${invocation.statusDetails ? ` (${invocation.statusDetails})` : ''}`
+        : report.outcome === 'first-deploy-failed'
+            ? `there is no previous version to return to (first deploy)`
+            : `${report.outcome}${report.failedStep ? ` at step ${report.failedStep}` : ''}${report.httpStatus ? `, HTTP ${report.httpStatus}` : ''}`;
+    return {
+        ...base,
+        outcome: 'rollback-failed',
+        message: `${instanceId}: rolling back to ${previous} failed: ${what}.`,
+    };
+}
+function undoSummary(state, results, note) {
+    const rows = results.map((r) => `| \`${r.instanceId}\` | ${r.outcome} | ${r.commandId ? `\`${r.commandId}\`` : ''} | ${r.message.replaceAll('|', '\\|')} |`);
+    return [
+        `### ⏹️ Cancelled rollout of ${state.version}: what the post step undid`,
+        '',
+        ...(note ? [note, ''] : []),
+        ...(rows.length > 0
+            ? ['| instance | outcome | SSM command | detail |', '|---|---|---|---|', ...rows, '']
+            : []),
+    ].join('\n');
+}
+/**
+ * The post step after a cancelled (or crashed) main step: returns every instance the journal says
+ * may have switched and is not settled to what it ran before — by its previous image when the
+ * action learned it, else from the instance's own backup of this deploy (restore mode, which does
+ * nothing where the deploy never changed anything). Waits at most until `budget` resolves (the
+ * runner's cancellation time); what is still running then is reported, not cancelled.
+ */
+async function undoRollout(deps, state, budget) {
+    const { log } = deps;
+    const pending = unsettled(state);
+    if (pending.length === 0) {
+        log.info(state.finished
+            ? `The rollout of ${state.version} had finished: nothing to undo.`
+            : `The rollout of ${state.version} had not switched any instance yet: nothing to undo.`);
+        return { results: [], summary: '', timedOut: false };
+    }
+    const ids = pending.map((entry) => entry.instanceId);
+    if (!state.rollback) {
+        const message = `The job stopped mid-rollout and rollback is false: ${ids.join(', ')} may run ${state.version} while the rest of the fleet does not.`;
+        log.warning(message, { title: 'Rollout left unfinished' });
+        return { results: [], summary: undoSummary(state, [], message), timedOut: false };
+    }
+    log.warning(`The rollout of ${state.version} stopped before it finished: returning ${ids.join(', ')} to their previous version.`, { title: 'Rolling back a cancelled rollout' });
+    const results = new Map();
+    let groups;
+    try {
+        groups = undoGroups(state, pending);
+    }
+    catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        const failed = ids.map((instanceId) => ({
+            instanceId,
+            outcome: 'rollback-failed',
+            message: `${instanceId}: could not be rolled back: ${text}.`,
+        }));
+        return { results: failed, summary: undoSummary(state, failed), timedOut: false };
+    }
+    const sent = new Map();
+    const trackingDeps = {
+        ...deps,
+        inFlight: {
+            add: (commandId) => sent.set(commandId, commandId),
+            remove: () => undefined,
+            list: () => [...sent.keys()],
+        },
+    };
+    const work = Promise.all(groups.map(async (group) => {
+        try {
+            const invocations = await runScript(trackingDeps, {
+                instanceIds: group.instanceIds,
+                script: group.script,
+                executionTimeoutSeconds: state.commandTimeoutSeconds,
+                comment: `challenge-deploy undo ${state.version} (cancelled)`,
+            });
+            for (const id of group.instanceIds) {
+                results.set(id, judge(group, id, invocations.get(id), state.version));
+            }
+        }
+        catch (error) {
+            for (const instanceId of group.instanceIds) {
+                results.set(instanceId, {
+                    instanceId,
+                    outcome: 'rollback-failed',
+                    message: `${instanceId}: the undo could not be run through SSM: ${describeAwsError(error)}.`,
+                });
+            }
+        }
+    })).then(() => 'done');
+    const ended = await Promise.race([work, budget.then(() => 'timeout')]);
+    const timedOut = ended === 'timeout';
+    const commands = [...sent.keys()];
+    const ordered = ids.map((instanceId) => results.get(instanceId) ?? {
+        instanceId,
+        outcome: 'not-confirmed',
+        message: `${instanceId}: the undo was ${commands.length > 0 ? `sent (${commands.join(', ')})` : 'not sent'} but had not finished when the post step's time ran out; check the instance.`,
+    });
+    for (const result of ordered) {
+        if (result.outcome === 'rolled-back' || result.outcome === 'unchanged')
+            log.info(result.message);
+        else
+            log.error(result.message, { title: `${result.instanceId}: ${result.outcome}` });
+    }
+    return { results: ordered, summary: undoSummary(state, ordered), timedOut };
+}
 
 ;// CONCATENATED MODULE: ./action/main.ts
 // The action, for both the main and the post run (action.yml has one bundle): the main run saves
@@ -77457,9 +77955,16 @@ async function cancelInFlight(ssm, commandIds, log) {
 
 
 
+
 const STATE_IS_POST = 'isPost';
 const STATE_REGION = 'region';
 const STATE_COMMANDS = 'inFlightCommands';
+const STATE_JOURNAL = 'rolloutJournal';
+/**
+ * How long the post step waits for its rollback: a cancelled job's steps get 5 minutes in all
+ * (the main step up to 10 s of them, SIGINT to kill); see docs/decisions.md.
+ */
+const POST_STEP_BUDGET_MS = 240_000;
 const log = {
     info: (message) => info(message),
     warning: (message, annotation) => warning(message, annotation),
@@ -77514,9 +78019,11 @@ async function runMain() {
     let throttled = 0;
     const aws = awsClients({ region: inputs.region, onThrottle: () => throttled++ });
     const inFlight = inFlightCommands((commandIds) => saveState(STATE_COMMANDS, JSON.stringify(commandIds)));
-    // A cancelled job gets SIGINT, then SIGTERM: stop the instances' commands before exiting.
+    // A cancelled job gets SIGINT, then SIGTERM 7.5 s later and a kill 2.5 s after that: too little
+    // time to wait for a rollback. Stop the instances' commands; the post step (run after a cancel)
+    // then rolls back what the journal says is unsettled.
     const onSignal = (signal) => {
-        warning(`${signal}: cancelling the SSM commands still running.`);
+        warning(`${signal}: cancelling the SSM commands still running; the post step rolls back what this run changed.`);
         void cancelInFlight(aws.ssm, inFlight.list(), log).finally(() => process.exit(1));
     };
     process.once('SIGINT', onSignal);
@@ -77532,6 +78039,7 @@ async function runMain() {
             inFlight,
             sessionExpiry: async () => (await aws.ssm.config.credentials()).expiration,
             throttleCount: () => throttled,
+            saveJournal: (state) => saveState(STATE_JOURNAL, state),
         }, inputs);
         setOutputs(result.outputs);
         await writeSummary(result.summary);
@@ -77549,9 +78057,31 @@ async function runMain() {
 async function runPost() {
     const commandIds = JSON.parse(getState(STATE_COMMANDS) || '[]');
     const region = getState(STATE_REGION);
-    if (commandIds.length === 0 || !region)
+    const journal = readJournal(getState(STATE_JOURNAL));
+    if (!region || (commandIds.length === 0 && !journal))
         return;
-    await cancelInFlight(awsClients({ region }).ssm, commandIds, log);
+    const aws = awsClients({ region });
+    // First stop what still runs, so that no deploy races the rollback on an instance.
+    if (commandIds.length > 0)
+        await cancelInFlight(aws.ssm, commandIds, log);
+    if (!journal)
+        return;
+    let timer;
+    const budget = new Promise((resolve) => {
+        timer = setTimeout(resolve, POST_STEP_BUDGET_MS);
+    });
+    const report = await undoRollout({ ssm: aws.ssm, ssmSend: aws.ssmSend, clock: systemClock, log }, journal, budget);
+    clearTimeout(timer);
+    if (report.summary)
+        await writeSummary(report.summary);
+    const unfinished = report.results.filter((r) => r.outcome === 'rollback-failed' || r.outcome === 'not-confirmed');
+    if (unfinished.length > 0) {
+        setFailed(`After the cancelled rollout of ${journal.version}, ${unfinished.map((r) => r.instanceId).join(', ')} could not be confirmed back on the previous version: check them (job summary).`);
+    }
+    // Polls of an undo still running would keep the process (and the job) alive: it goes on on
+    // the instances without us.
+    if (report.timedOut)
+        process.exit();
 }
 async function run() {
     try {

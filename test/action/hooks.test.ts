@@ -2,7 +2,7 @@ import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/cli
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { commandWords, hookOutputTail, hookRunner, type HookContext } from '../../action/hooks.js';
-import { InputError } from '../../action/inputs.js';
+import { InputError, parseInputs } from '../../action/inputs.js';
 import {
   fakeClock,
   fakeFleet,
@@ -38,14 +38,47 @@ describe('splitting a hook command into argv', () => {
     ["echo it\\'s ''", ['echo', "it's", '']],
     ['one\ntwo', ['one', 'two']],
   ])('splits %j without expanding anything', (raw, words) => {
-    expect(commandWords('pre-deploy-command', raw)).toEqual(words);
+    expect(commandWords(raw)).toEqual(words);
   });
 
   it('refuses an unclosed quote, naming the input', () => {
-    expect(() => commandWords('post-deploy-command', `sh -c 'echo`)).toThrow(InputError);
-    expect(() => commandWords('post-deploy-command', `sh -c 'echo`)).toThrow(
+    const read = (command: string) => (name: string) =>
+      ({
+        'ecr-repository': 'app',
+        image: 'app:dev',
+        'instance-ids': 'i-0123456789abcdef0',
+        'post-deploy-command': command,
+      })[name] ?? '';
+    expect(() => parseInputs(read(`sh -c 'echo`), { AWS_REGION: 'eu-west-1' })).toThrow(InputError);
+    expect(() => parseInputs(read(`sh -c 'echo`), { AWS_REGION: 'eu-west-1' })).toThrow(
       /Input post-deploy-command: a ' quote is not closed/,
     );
+    expect(
+      parseInputs(read(` npm  run 'db migrate' `), { AWS_REGION: 'eu-west-1' }).postDeployCommand,
+    ).toEqual(['npm', 'run', 'db migrate']);
+  });
+
+  it('reads no hook from empty inputs, and checks compose-service', () => {
+    const read = (extra: Record<string, string>) => (name: string) =>
+      ({
+        'ecr-repository': 'app',
+        image: 'app:dev',
+        'instance-ids': 'i-0123456789abcdef0',
+        ...extra,
+      })[name] ?? '';
+    const none = parseInputs(read({}), { AWS_REGION: 'eu-west-1' });
+    expect(none.preDeployCommand).toBeUndefined();
+    expect(none.postDeployCommand).toBeUndefined();
+    expect(none.composeService).toBeUndefined();
+    expect(() =>
+      parseInputs(read({ 'pre-deploy-command': "  '' " }), { AWS_REGION: 'eu-west-1' }),
+    ).not.toThrow();
+    expect(() =>
+      parseInputs(read({ 'compose-service': 'web; id' }), { AWS_REGION: 'eu-west-1' }),
+    ).toThrow(/Input compose-service/);
+    expect(
+      parseInputs(read({ 'compose-service': 'web' }), { AWS_REGION: 'eu-west-1' }).composeService,
+    ).toBe('web');
   });
 });
 
