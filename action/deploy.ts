@@ -151,6 +151,16 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
     const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
     log.info(plan);
     log.group('The instance script each instance would run', script);
+    for (const [name, words] of [
+      ['pre-deploy-command', inputs.preDeployCommand],
+      ['post-deploy-command', inputs.postDeployCommand],
+    ] as const) {
+      if (words) {
+        log.info(
+          `${name} would run on ${ids[0] ?? '?'} in service ${inputs.composeService ?? '(the first of the compose file)'}, as argv: ${JSON.stringify(words)}`,
+        );
+      }
+    }
     return {
       outputs: {
         version: image.version,

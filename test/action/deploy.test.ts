@@ -533,6 +533,25 @@ describe('hooks and the rollout journal, as the deploy wires them', () => {
     commandTimeoutSeconds: 600,
   };
 
+  it('prints in a dry run the argv each deploy command would run, and runs none', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    await deploy(
+      d,
+      inputs({
+        ...base,
+        'instance-ids': fleet.join(','),
+        'dry-run': 'true',
+        'pre-deploy-command': `sh -c 'npm run migrate && echo "$(date)"'`,
+      }),
+    );
+    expect(d.log.lines).toContain(
+      `pre-deploy-command would run on ${fleet[0]} in service (the first of the compose file), as argv: ["sh","-c","npm run migrate && echo \\"$(date)\\""]`,
+    );
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
   it('builds no hooks and no journal when nothing asks for them (today’s behaviour)', () => {
     const { deps: d } = deps();
     expect(
