@@ -76,7 +76,10 @@
 #  temporary file, never APP_DIR/.env) and the compose file it would write, pulls IMAGE for the
 #  service and runs HOOK_ARGS as the command of a one-off container of it:
 #       compose -f <compose file> --project-directory APP_DIR --env-file <new .env> \
-#         run --rm --no-deps -T <service> "${HOOK_ARGS[@]}"
+#         run --rm --no-deps -T challenge-deploy-hook "${HOOK_ARGS[@]}"
+#  where <compose file> is the compose file with the service's block repeated as the service
+#  challenge-deploy-hook (see with_service_copy: compose links a one-off container to the running
+#  one, which host networking refuses).
 #  It prints the command's last 40 lines between `----- <phase> output` and `----- end` and
 #  reports hook-succeeded (exit 0) or hook-failed (16, hookExitCode: the command's exit code);
 #  failed-unchanged (13) when a step before the command failed (failedStep names it: service when
@@ -475,6 +478,37 @@ first_service() {
   ' "$1"
 }
 
+# Prints the compose file $1 with the block of service $2 repeated right after it as service $3.
+# A one-off container of a service that is running gets links to it from compose (v1 and v2),
+# which host networking refuses ("link is not supported", "conflicting options"); a copy of the
+# service under another name has no running container, so no links, and keeps everything else.
+with_service_copy() {
+  awk -v svc="$2" -v copy="$3" '
+    BEGIN { gsub(/\./, "\\.", svc) }
+    function flush(   i) { print ind copy ":"; for (i = 2; i <= n; i++) print blk[i]; grab = 0 }
+    {
+      line = $0
+      if (grab) {
+        match(line, /^[[:space:]]*/)
+        if (line ~ /^[[:space:]]*(#.*)?$/ || RLENGTH > length(ind)) { blk[++n] = line; print line; next }
+        flush()
+      }
+      if (line ~ /^services:[[:space:]]*(#.*)?$/) { on = 1; print line; next }
+      if (on && line ~ /^[^[:space:]#]/) on = 0
+      if (on && !done && match(line, /^[[:space:]]+/)) {
+        pre = substr(line, 1, RLENGTH)
+        if (substr(line, RLENGTH + 1) ~ ("^" svc ":[[:space:]]*(#.*)?$")) {
+          ind = pre; grab = 1; done = 1; n = 1; blk[1] = line
+        }
+      }
+      print line
+    }
+    END { if (grab) flush(); if (!done) exit 1 }
+  ' "$1"
+}
+
+readonly HOOK_SERVICE_COPY='challenge-deploy-hook'
+
 # compose on the project in APP_DIR, with the compose file and .env a deploy of VERSION writes.
 HOOK_COMPOSE_FILE=''
 hook_compose() {
@@ -490,23 +524,24 @@ run_hook() {
     run_step env-from-ssm read_ssm_env || report failed-unchanged 13
   fi
   next_env "$IMAGE" "$VERSION"
-  HOOK_COMPOSE_FILE="$COMPOSE_FILE"
+  local source="$COMPOSE_FILE"
   if [ -n "$COMPOSE_CONTENT" ]; then
-    HOOK_COMPOSE_FILE="$WORK_DIR/compose.next.yml"
-    printf '%s' "$COMPOSE_CONTENT" >"$HOOK_COMPOSE_FILE"
+    source="$WORK_DIR/compose.next.yml"
+    printf '%s' "$COMPOSE_CONTENT" >"$source"
   fi
-  if [ -z "$service" ] && [ -f "$HOOK_COMPOSE_FILE" ]; then
-    service="$(first_service "$HOOK_COMPOSE_FILE")"
+  if [ -z "$service" ] && [ -f "$source" ]; then
+    service="$(first_service "$source")"
   fi
-  if [ -z "$service" ]; then
+  HOOK_COMPOSE_FILE="$WORK_DIR/compose.hook.yml"
+  if [ -z "$service" ] || ! with_service_copy "$source" "$service" "$HOOK_SERVICE_COPY" >"$HOOK_COMPOSE_FILE"; then
     FAILED_STEP='service'
-    log 'service: no service found in the compose file; set the compose-service input'
+    log "service: no service ${service:-at all} found in the compose file; set the compose-service input"
     report failed-unchanged 13
   fi
   log "$HOOK_PHASE: service $service, image $IMAGE"
   run_step pull hook_pull "$service" || report failed-unchanged 13
   local started=$SECONDS
-  hook_compose run --rm --no-deps -T "$service" "${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || status=$?
+  hook_compose run --rm --no-deps -T "$HOOK_SERVICE_COPY" "${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || status=$?
   HOOK_EXIT_CODE="$status"
   log "$HOOK_PHASE: exit $status after $((SECONDS - started)) s"
   echo "----- $HOOK_PHASE output (last 40 lines) -----"

@@ -636,7 +636,7 @@ describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
       '--rm',
       '--no-deps',
       '-T',
-      'web',
+      'challenge-deploy-hook',
       'npm',
       'run',
       'migrate',
@@ -676,8 +676,9 @@ describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
       "API_TOKEN=token-a,token-b\nDATABASE_URL='postgres://new@db/app'\nLOG_LEVEL='debug'\nIMAGE=10.231.0.1:5000/challenge-app:v8\nAPP_VERSION=v8\n",
     );
     // The compose file it would write (compose-file), found first service api; nothing written.
-    expect(sandbox.oneOff()?.compose).toContain('  api:');
-    expect(sandbox.oneOff()?.argv[3]).toBe('api');
+    expect(sandbox.oneOff()?.compose).toBe(
+      'services:\n  # the app\n  api:\n    image: ${IMAGE}\n  challenge-deploy-hook:\n    image: ${IMAGE}\n  worker:\n    image: ${IMAGE}\n',
+    );
     expect(sandbox.env()).toBe(OLD_ENV);
     expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
     expect(run.stdout).not.toContain('postgres://new');
@@ -697,7 +698,56 @@ describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
 
   it('uses compose-service when given', () => {
     const { sandbox } = runHook({ service: 'worker' });
-    expect(sandbox.oneOff()?.argv[3]).toBe('worker');
+    // The one-off runs a copy of the service (compose would link it to the running one, which
+    // host networking refuses), so the copy must be worker's block.
+    expect(sandbox.oneOff()?.argv[3]).toBe('challenge-deploy-hook');
+    expect(sandbox.oneOff()?.compose).toBe(
+      `${COMPOSE}  challenge-deploy-hook:\n    image: \${IMAGE}\n`,
+    );
+  });
+
+  it('copies the whole block of the service, comments and nesting included, and nothing else', () => {
+    const compose = [
+      'version: "3.9"',
+      'services:',
+      // "." is literal: webXapp is not web.app.
+      '    webXapp:',
+      '        image: other',
+      '    web.app:   # the app',
+      '        image: ${IMAGE}',
+      '        network_mode: host',
+      '',
+      '        # settings',
+      '        environment:',
+      '            A: "1"',
+      'volumes:',
+      '    data: {}',
+      '',
+    ].join('\n');
+    const { sandbox, exitCode } = runHook({ composeContent: compose, service: 'web.app' });
+    expect(exitCode).toBe(0);
+    const block = [
+      '        image: ${IMAGE}',
+      '        network_mode: host',
+      '',
+      '        # settings',
+      '        environment:',
+      '            A: "1"',
+    ];
+    expect(sandbox.oneOff()?.compose).toBe(
+      [
+        ...compose.split('\n').slice(0, 11),
+        '    challenge-deploy-hook:',
+        ...block,
+        ...compose.split('\n').slice(11),
+      ].join('\n'),
+    );
+  });
+
+  it('stops before running anything when compose-service names no service of the file', () => {
+    const { sandbox, report } = runHook({ service: 'webX' });
+    expect(report).toMatchObject({ outcome: 'failed-unchanged', failedStep: 'service' });
+    expect(sandbox.oneOff()).toBeUndefined();
   });
 
   it('stops before running anything when no service can be named', () => {
