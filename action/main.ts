@@ -127,7 +127,9 @@ async function runMain(): Promise<void> {
 async function runPost(): Promise<void> {
   const commandIds = JSON.parse(core.getState(STATE_COMMANDS) || '[]') as string[];
   const region = core.getState(STATE_REGION);
-  const journal = readJournal(core.getState(STATE_JOURNAL));
+  // A finished rollout (every normal run) leaves nothing to undo: say nothing.
+  const saved = readJournal(core.getState(STATE_JOURNAL));
+  const journal = saved && !saved.finished ? saved : undefined;
   if (!region || (commandIds.length === 0 && !journal)) return;
   const aws = awsClients({ region });
   // First stop what still runs, so that no deploy races the rollback on an instance.

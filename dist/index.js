@@ -78100,7 +78100,9 @@ async function runMain() {
 async function runPost() {
     const commandIds = JSON.parse(getState(STATE_COMMANDS) || '[]');
     const region = getState(STATE_REGION);
-    const journal = readJournal(getState(STATE_JOURNAL));
+    // A finished rollout (every normal run) leaves nothing to undo: say nothing.
+    const saved = readJournal(getState(STATE_JOURNAL));
+    const journal = saved && !saved.finished ? saved : undefined;
     if (!region || (commandIds.length === 0 && !journal))
         return;
     const aws = awsClients({ region });

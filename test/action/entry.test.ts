@@ -81,4 +81,20 @@ describe('action/main.ts', () => {
     expect(written.join('')).toContain(message);
     expect(readFileSync(summary, 'utf8')).toContain(message);
   });
+
+  it('says nothing in the post step after a rollout that finished', async () => {
+    process.env.STATE_isPost = 'true';
+    process.env.STATE_region = 'eu-west-1';
+    process.env.STATE_rolloutJournal = JSON.stringify({
+      version: 'v8',
+      deployId: 'run-1',
+      rollback: true,
+      instances: { 'i-0123456789abcdef0': {} },
+      finished: true,
+    });
+    const { run } = await import('../../action/main.js');
+    await run();
+    expect(written.join('')).toBe('');
+    expect(process.exitCode ?? 0).toBe(0);
+  });
 });
