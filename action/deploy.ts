@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ECRClient } from '@aws-sdk/client-ecr';
@@ -6,6 +7,8 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import type { Clock } from './clock.js';
 import { AppConfigError, checkComposeContent, envLines } from './app-config.js';
 import { deployScriptTemplate } from './deploy-script.generated.js';
+import { hookRunner, type HookContext, type HookRun } from './hooks.js';
+import { rolloutJournal, type RolloutJournal } from './rollout-journal.js';
 import { resolveFleet } from './fleet.js';
 import { batchSize, InputError, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
@@ -40,6 +43,10 @@ export interface DeployDeps {
   run?: { commit: string; run: string };
   /** Reads `compose-file`; default: the file under GITHUB_WORKSPACE. */
   readWorkspaceFile?: (path: string) => Uint8Array;
+  /** Keeps the rollout journal in the job state (core.saveState), for the post step after a cancel. */
+  saveJournal?: (state: string) => void;
+  /** The rollout's id (instances keep it with their backup); default: a random UUID. */
+  deployId?: string;
 }
 
 export interface DeployResult {
@@ -144,6 +151,16 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
     const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
     log.info(plan);
     log.group('The instance script each instance would run', script);
+    for (const [name, words] of [
+      ['pre-deploy-command', inputs.preDeployCommand],
+      ['post-deploy-command', inputs.postDeployCommand],
+    ] as const) {
+      if (words) {
+        log.info(
+          `${name} would run on ${ids[0] ?? '?'} in service ${inputs.composeService ?? '(the first of the compose file)'}, as argv: ${JSON.stringify(words)}`,
+        );
+      }
+    }
     return {
       outputs: {
         version: image.version,
@@ -165,6 +182,21 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   );
   deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
 
+  // Hooks and the journal for rollback on cancel (issue 12): spread in, built below.
+  const deployId = deps.deployId ?? randomUUID();
+  const lifecycle = lifecycleDeps(deps, inputs, {
+    deployId,
+    region: inputs.region,
+    registry: repository.registry,
+    image: image.uri,
+    version: image.version,
+    appDir: inputs.appDir,
+    service: inputs.composeService,
+    composeContent: compose,
+    envEntries: inputs.env,
+    envFromSsm: inputs.envFromSsm,
+    commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+  });
   const report = await rollOut(
     {
       ssm,
@@ -173,6 +205,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       clock: deps.clock,
       log,
       inFlight: deps.inFlight,
+      ...lifecycle,
     },
     {
       version: image.version,
@@ -191,6 +224,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       rollback: inputs.rollback,
       targetGroupArn: inputs.targetGroupArn,
       drainTimeoutMs: targetGroup?.drainTimeoutMs,
+      deployId,
     },
   );
   annotate(log, report.results);
@@ -247,4 +281,56 @@ function annotate(log: Logger, results: InstanceResult[]): void {
     if (result.outcome === 'rolled-back') log.warning(message, { title });
     else log.error(message, { title });
   }
+}
+
+/** The RolloutDeps fields for hooks and the journal (interface of issue 12, rollout.ts). */
+export interface LifecycleDeps {
+  hooks?: {
+    preDeploy?: (instanceId: string) => Promise<HookRun>;
+    postDeploy?: (instanceId: string) => Promise<HookRun>;
+  };
+  journal?: RolloutJournal;
+}
+
+/**
+ * The rollout's hooks (pre-/post-deploy-command) and its journal (saved for the post step), as
+ * RolloutDeps fields; absent when the inputs and deps ask for neither.
+ */
+export function lifecycleDeps(
+  deps: DeployDeps,
+  inputs: DeployInputs,
+  context: HookContext & { deployId: string },
+): LifecycleDeps {
+  const runDeps = {
+    ssm: deps.ssm,
+    ssmSend: deps.ssmSend,
+    clock: deps.clock,
+    log: deps.log,
+    inFlight: deps.inFlight,
+  };
+  const hooks: NonNullable<LifecycleDeps['hooks']> = {};
+  if (inputs.preDeployCommand) {
+    hooks.preDeploy = hookRunner(runDeps, 'pre-deploy', inputs.preDeployCommand, context);
+  }
+  if (inputs.postDeployCommand) {
+    hooks.postDeploy = hookRunner(runDeps, 'post-deploy', inputs.postDeployCommand, context);
+  }
+  const journal = deps.saveJournal
+    ? rolloutJournal(deps.saveJournal, {
+        version: context.version,
+        deployId: context.deployId,
+        region: inputs.region,
+        registry: context.registry,
+        appDir: inputs.appDir,
+        healthUrl: inputs.healthUrl,
+        healthVersion: inputs.healthVersion,
+        healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+        commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+        rollback: inputs.rollback,
+      })
+    : undefined;
+  return {
+    ...(hooks.preDeploy || hooks.postDeploy ? { hooks } : {}),
+    ...(journal ? { journal } : {}),
+  };
 }

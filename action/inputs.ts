@@ -1,5 +1,6 @@
 import { AppConfigError, parseEnvEntries, type EnvEntry } from './app-config.js';
 import { parseHealthVersion, type HealthVersion } from './health-version.js';
+import { commandWords } from './hooks.js';
 import { ECR_REPOSITORY_NAME, patterns } from './instance-script.js';
 import { RELEASE_PARAMETER, RESERVED_PREFIX } from './release.js';
 
@@ -36,6 +37,11 @@ export interface DeployInputs {
   envFromSsm?: string;
   /** `release-parameter`: the SSM parameter written after a fully successful deploy. */
   releaseParameter?: string;
+  /** `pre-deploy-command` / `post-deploy-command` as argv (see commandWords); undefined: none. */
+  preDeployCommand?: string[];
+  postDeployCommand?: string[];
+  /** `compose-service`: the service the hooks run; undefined: the compose file's first. */
+  composeService?: string;
 }
 
 /**
@@ -192,6 +198,28 @@ function releaseParameter(raw: string): string | undefined {
   return raw;
 }
 
+/** A hook command as argv; undefined when unset (or only blanks). */
+function hookCommand(name: string, raw: string): string[] | undefined {
+  if (raw.length > 16384) throw new InputError(`Input ${name} is longer than 16 KiB.`);
+  let words: string[];
+  try {
+    words = commandWords(raw);
+  } catch (error) {
+    throw new InputError(`Input ${name}: ${(error as Error).message}.`);
+  }
+  return words.length > 0 ? words : undefined;
+}
+
+function composeService(raw: string): string | undefined {
+  if (raw === '') return undefined;
+  if (!patterns.composeService.test(raw)) {
+    throw new InputError(
+      `Input compose-service must be a compose service name (letters, digits, ".", "_" and "-"), got "${raw}".`,
+    );
+  }
+  return raw;
+}
+
 function healthVersion(raw: string): HealthVersion {
   const parsed = parseHealthVersion(raw);
   if (!parsed) {
@@ -288,6 +316,9 @@ export function parseInputs(
     env: envEntries(read('env')),
     envFromSsm: envFromSsm(get('env-from-ssm')),
     releaseParameter: releaseParameter(get('release-parameter')),
+    preDeployCommand: hookCommand('pre-deploy-command', get('pre-deploy-command')),
+    postDeployCommand: hookCommand('post-deploy-command', get('post-deploy-command')),
+    composeService: composeService(get('compose-service')),
   };
 }
 

@@ -11,7 +11,8 @@ import { deploy } from './deploy.js';
 import { describeAwsError, requestIdOf } from './aws-errors.js';
 import { parseInputs, type DeployInputs } from './inputs.js';
 import type { Logger } from './logger.js';
-import { cancelInFlight } from './post.js';
+import { cancelInFlight, undoRollout } from './post.js';
+import { readJournal } from './rollout-journal.js';
 import type { DockerCli } from './registry.js';
 import { inFlightCommands } from './run-command.js';
 import type { ActionOutputs } from './summary.js';
@@ -19,6 +20,12 @@ import type { ActionOutputs } from './summary.js';
 const STATE_IS_POST = 'isPost';
 const STATE_REGION = 'region';
 const STATE_COMMANDS = 'inFlightCommands';
+const STATE_JOURNAL = 'rolloutJournal';
+/**
+ * How long the post step waits for its rollback: a cancelled job's steps get 5 minutes in all
+ * (the main step up to 10 s of them, SIGINT to kill); see docs/decisions.md.
+ */
+const POST_STEP_BUDGET_MS = 240_000;
 
 const log: Logger = {
   info: (message) => core.info(message),
@@ -79,9 +86,13 @@ async function runMain(): Promise<void> {
   const inFlight = inFlightCommands((commandIds) =>
     core.saveState(STATE_COMMANDS, JSON.stringify(commandIds)),
   );
-  // A cancelled job gets SIGINT, then SIGTERM: stop the instances' commands before exiting.
+  // A cancelled job gets SIGINT, then SIGTERM 7.5 s later and a kill 2.5 s after that: too little
+  // time to wait for a rollback. Stop the instances' commands; the post step (run after a cancel)
+  // then rolls back what the journal says is unsettled.
   const onSignal = (signal: NodeJS.Signals): void => {
-    core.warning(`${signal}: cancelling the SSM commands still running.`);
+    core.warning(
+      `${signal}: cancelling the SSM commands still running; the post step rolls back what this run changed.`,
+    );
     void cancelInFlight(aws.ssm, inFlight.list(), log).finally(() => process.exit(1));
   };
   process.once('SIGINT', onSignal);
@@ -98,6 +109,7 @@ async function runMain(): Promise<void> {
         inFlight,
         sessionExpiry: async () => (await aws.ssm.config.credentials()).expiration,
         throttleCount: () => throttled,
+        saveJournal: (state) => core.saveState(STATE_JOURNAL, state),
       },
       inputs,
     );
@@ -115,8 +127,36 @@ async function runMain(): Promise<void> {
 async function runPost(): Promise<void> {
   const commandIds = JSON.parse(core.getState(STATE_COMMANDS) || '[]') as string[];
   const region = core.getState(STATE_REGION);
-  if (commandIds.length === 0 || !region) return;
-  await cancelInFlight(awsClients({ region }).ssm, commandIds, log);
+  // A finished rollout (every normal run) leaves nothing to undo: say nothing.
+  const saved = readJournal(core.getState(STATE_JOURNAL));
+  const journal = saved && !saved.finished ? saved : undefined;
+  if (!region || (commandIds.length === 0 && !journal)) return;
+  const aws = awsClients({ region });
+  // First stop what still runs, so that no deploy races the rollback on an instance.
+  if (commandIds.length > 0) await cancelInFlight(aws.ssm, commandIds, log);
+  if (!journal) return;
+  let timer: NodeJS.Timeout | undefined;
+  const budget = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, POST_STEP_BUDGET_MS);
+  });
+  const report = await undoRollout(
+    { ssm: aws.ssm, ssmSend: aws.ssmSend, clock: systemClock, log },
+    journal,
+    budget,
+  );
+  clearTimeout(timer);
+  if (report.summary) await writeSummary(report.summary);
+  const unfinished = report.results.filter(
+    (r) => r.outcome === 'rollback-failed' || r.outcome === 'not-confirmed',
+  );
+  if (unfinished.length > 0) {
+    core.setFailed(
+      `After the cancelled rollout of ${journal.version}, ${unfinished.map((r) => r.instanceId).join(', ')} could not be confirmed back on the previous version: check them (job summary).`,
+    );
+  }
+  // Polls of an undo still running would keep the process (and the job) alive: it goes on on
+  // the instances without us.
+  if (report.timedOut) process.exit();
 }
 
 export async function run(): Promise<void> {

@@ -43,6 +43,8 @@ export interface RolloutPlan {
   targetGroupArn?: string;
   /** How long one drain may take (checkTargetGroup: the deregistration delay plus a margin). */
   drainTimeoutMs?: number;
+  /** Kept by each instance with its backup, for the post step's restore after a cancel. */
+  deployId?: string;
 }
 
 export interface RolloutReport {
@@ -113,6 +115,7 @@ function scriptFor(
     envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
     healthTimeoutSeconds: plan.healthTimeoutSeconds,
     rollback: plan.rollback || mode === 'rollback',
+    deployId: plan.deployId,
   });
 }
 

@@ -71264,7 +71264,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8567);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(559);
 // The bundle's entry point (ncc builds dist/index.js from it): it only runs the action. The action
 // is main.ts's run(), which tools such as @github/local-action import and call themselves, so
 // main.ts must not run anything at import (it did, and such a tool then deployed twice).
@@ -71276,7 +71276,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8567:
+/***/ 559:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74394,6 +74394,8 @@ function awsClients({ region, endpoint, onThrottle }) {
     };
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
@@ -74479,13 +74481,16 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
-#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
+#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE
+#     (deploy|rollback|check|hook|restore), DEPLOY_ID (the rollout's id; may be empty), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
 #     \`compose-file\`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's \`env\`:
 #     \`KEY='value'\` lines; keys validated, values free of quotes and control characters) and
-#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none).
+#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none); for
+#     MODE=hook also HOOK_PHASE (pre-deploy|post-deploy), HOOK_SERVICE (compose-service; empty: the
+#     first service of the compose file) and the array HOOK_ARGS (\`readonly -a\`, the command's argv).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
@@ -74498,8 +74503,9 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     parameter, never the value), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
 #     and \`up -d\` with \`docker compose\` (v2) when available, else \`docker-compose\` (v1).
 #     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
-#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
-#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair, with
+#     before-<VERSION>.id holding DEPLOY_ID); MODE=rollback from that VERSION restores both exactly
+#     instead of rewriting IMAGE and APP_VERSION.
 #  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
 #     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
 #       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
@@ -74523,7 +74529,8 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
 #                 (app-dir|lock|compose|ecr-login|env-from-ssm|backup|pull|up|health), httpStatus ("000": no answer),
-#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
+#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2),
+#                 hookExitCode (MODE=hook), restored (MODE=restore: "true" when files were put back)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
 #           10 rolled-back          failed; the previous version is up again and healthy
@@ -74532,9 +74539,35 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
 #                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
+#           15 unhealthy            MODE=check only: VERSION is not healthy (nothing was changed)
+#           16 hook-failed          MODE=hook only: the command exited non-zero (nothing switched)
+#           17 untouched            MODE=restore only: no backup of this deploy, nothing done
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
+#  MODE=hook (pre-/post-deploy-command) switches nothing: with the lock, the ECR login and
+#  env-from-ssm as for a deploy, it builds the .env the deploy of VERSION would write (in a private
+#  temporary file, never APP_DIR/.env) and the compose file it would write, pulls IMAGE for the
+#  service and runs HOOK_ARGS as the command of a one-off container of it:
+#       compose -f <compose file> --project-directory APP_DIR --env-file <new .env> \\
+#         run --rm --no-deps -T challenge-deploy-hook "\${HOOK_ARGS[@]}"
+#  where <compose file> is the compose file with the service's block repeated as the service
+#  challenge-deploy-hook (see with_service_copy: compose links a one-off container to the running
+#  one, which host networking refuses).
+#  It prints the command's last 40 lines between \`----- <phase> output\` and \`----- end\` and
+#  reports hook-succeeded (exit 0) or hook-failed (16, hookExitCode: the command's exit code);
+#  failed-unchanged (13) when a step before the command failed (failedStep names it: service when
+#  no service could be named, pull, ...).
+#  MODE=restore (the post step after a cancelled job) returns the instance to what the deploy of
+#  VERSION with this DEPLOY_ID replaced, from its backup: untouched (17) when no backup of that
+#  deploy exists (it never got as far as changing anything here; nothing is done), first-deploy-
+#  failed (12) when the backup holds no .env, else it restores .env and the compose file when they
+#  differ, runs \`up -d\` (a no-op when the containers already match) and health-checks the version
+#  of the backup: restored (0) or rollback-failed (11).
+#  MODE=check (the bake's re-check) changes nothing: no lock, no login, no file written in APP_DIR.
+#  It runs the health check of 3. for VERSION (HEALTH_TIMEOUT: how long it retries) and reports
+#  \`deployed\` (exit 0) when healthy, else \`unhealthy\` (exit 15) with failedStep \`health\`, the last
+#  httpStatus and reportedVersion. Values it does not use (REGION, REGISTRY, IMAGE, …) are empty.
 if [ -z "\${BASH_VERSION:-}" ]; then
   # Started by sh (dash): run the script file again with bash.
   if [ -f "$0" ]; then exec bash "$0" "$@"; fi
@@ -74566,6 +74599,8 @@ HTTP_STATUS=''
 REPORTED_VERSION=''
 HEALTH_SECONDS=0
 ROLLBACK_HTTP_STATUS=''
+HOOK_EXIT_CODE=''
+RESTORED=''
 
 log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
 
@@ -74581,11 +74616,12 @@ json_string() {
 
 report() {
   local outcome="$1" code="$2"
-  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
+  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s,"hookExitCode":%s,"restored":%s}\\n' \\
     "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
     "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
     "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
-    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
+    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")" \\
+    "$(json_string "$HOOK_EXIT_CODE")" "$(json_string "$RESTORED")"
   exit "$code"
 }
 
@@ -74624,17 +74660,19 @@ detect_compose() {
   fi
 }
 
-# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
+# Reads KEY=value from .env (or the file $2) without sourcing it (it holds the instance's secrets).
 env_value() {
-  [ -f "$ENV_FILE" ] || return 0
-  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
+  local file="\${2:-$ENV_FILE}"
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
 }
 
 ecr_login() {
   aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
 }
 
-write_env() {
+# Builds in $WORK_DIR/env.next the .env a deploy of image $1 as version $2 writes.
+next_env() {
   local image="$1" version="$2" keys='IMAGE|APP_VERSION' entries="$ENV_ENTRIES"
   if [ -s "$WORK_DIR/ssm.env" ]; then
     entries="$(cat "$WORK_DIR/ssm.env")\${ENV_ENTRIES:+$'\\n'$ENV_ENTRIES}"
@@ -74654,6 +74692,10 @@ write_env() {
     if [ -n "$entries" ]; then printf '%s\\n' "$entries"; fi
     printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
+}
+
+write_env() {
+  next_env "$1" "$2"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
 }
@@ -74702,6 +74744,8 @@ keep_backup() {
   if [ -f "$WORK_DIR/compose.before" ]; then
     cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml" || return 1
   fi
+  # Written last: MODE=restore trusts a backup only when it carries this deploy's id.
+  printf '%s\\n' "$DEPLOY_ID" >"$BACKUP_DIR/before-$VERSION.id"
 }
 
 # MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
@@ -74892,7 +74936,145 @@ restore_previous() {
   [ "$ok" = 1 ]
 }
 
+# Prints the first service of the compose file $1 (block-style YAML: the first key indented under
+# a top-level \`services:\`). Flow style or a quoted name prints nothing: set compose-service.
+first_service() {
+  awk '
+    /^services:[[:space:]]*$/ { on = 1; next }
+    on && /^[^[:space:]#]/ { exit }
+    on && /^[[:space:]]+[A-Za-z0-9._-]+:/ {
+      name = $0
+      sub(/^[[:space:]]+/, "", name)
+      sub(/:.*/, "", name)
+      print name
+      exit
+    }
+  ' "$1"
+}
+
+# Prints the compose file $1 with the block of service $2 repeated right after it as service $3.
+# A one-off container of a service that is running gets links to it from compose (v1 and v2),
+# which host networking refuses ("link is not supported", "conflicting options"); a copy of the
+# service under another name has no running container, so no links, and keeps everything else.
+with_service_copy() {
+  awk -v svc="$2" -v copy="$3" '
+    BEGIN { gsub(/\\./, "\\\\.", svc) }
+    function flush(   i) { print ind copy ":"; for (i = 2; i <= n; i++) print blk[i]; grab = 0 }
+    {
+      line = $0
+      if (grab) {
+        match(line, /^[[:space:]]*/)
+        if (line ~ /^[[:space:]]*(#.*)?$/ || RLENGTH > length(ind)) { blk[++n] = line; print line; next }
+        flush()
+      }
+      if (line ~ /^services:[[:space:]]*(#.*)?$/) { on = 1; print line; next }
+      if (on && line ~ /^[^[:space:]#]/) on = 0
+      if (on && !done && match(line, /^[[:space:]]+/)) {
+        pre = substr(line, 1, RLENGTH)
+        if (substr(line, RLENGTH + 1) ~ ("^" svc ":[[:space:]]*(#.*)?$")) {
+          ind = pre; grab = 1; done = 1; n = 1; blk[1] = line
+        }
+      }
+      print line
+    }
+    END { if (grab) flush(); if (!done) exit 1 }
+  ' "$1"
+}
+
+readonly HOOK_SERVICE_COPY='challenge-deploy-hook'
+
+# compose on the project in APP_DIR, with the compose file and .env a deploy of VERSION writes.
+HOOK_COMPOSE_FILE=''
+hook_compose() {
+  compose -f "$HOOK_COMPOSE_FILE" --project-directory "$APP_DIR" --env-file "$WORK_DIR/env.next" "$@"
+}
+
+hook_pull() { hook_compose pull "$1"; }
+
+# MODE=hook: the command in a one-off container of the new image; nothing switches.
+run_hook() {
+  local service="$HOOK_SERVICE" status=0
+  if [ "$MODE" = 'hook' ] && [ -n "$ENV_FROM_SSM" ]; then
+    run_step env-from-ssm read_ssm_env || report failed-unchanged 13
+  fi
+  next_env "$IMAGE" "$VERSION"
+  local source="$COMPOSE_FILE"
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    source="$WORK_DIR/compose.next.yml"
+    printf '%s' "$COMPOSE_CONTENT" >"$source"
+  fi
+  if [ -z "$service" ] && [ -f "$source" ]; then
+    service="$(first_service "$source")"
+  fi
+  HOOK_COMPOSE_FILE="$WORK_DIR/compose.hook.yml"
+  if [ -z "$service" ] || ! with_service_copy "$source" "$service" "$HOOK_SERVICE_COPY" >"$HOOK_COMPOSE_FILE"; then
+    FAILED_STEP='service'
+    log "service: no service \${service:-at all} found in the compose file; set the compose-service input"
+    report failed-unchanged 13
+  fi
+  log "$HOOK_PHASE: service $service, image $IMAGE"
+  run_step pull hook_pull "$service" || report failed-unchanged 13
+  local started=$SECONDS
+  hook_compose run --rm --no-deps -T "$HOOK_SERVICE_COPY" "\${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || status=$?
+  HOOK_EXIT_CODE="$status"
+  log "$HOOK_PHASE: exit $status after $((SECONDS - started)) s"
+  echo "----- $HOOK_PHASE output (last 40 lines) -----"
+  tail -n 40 "$WORK_DIR/hook.log" | cut -c1-300
+  echo '----- end -----'
+  if [ "$status" = 0 ]; then
+    report hook-succeeded 0
+  fi
+  FAILED_STEP="$HOOK_PHASE"
+  report hook-failed 16
+}
+
+# MODE=restore: back to what the deploy of VERSION with DEPLOY_ID replaced, from its backup.
+restore_interrupted() {
+  local backup="$BACKUP_DIR/before-$VERSION"
+  if [ -z "$DEPLOY_ID" ] || [ ! -f "$backup.id" ] || [ "$(cat "$backup.id")" != "$DEPLOY_ID" ]; then
+    log "restore: no backup of deploy $DEPLOY_ID here: it changed nothing on this instance"
+    report untouched 17
+  fi
+  if [ ! -f "$backup.env" ]; then
+    log "restore: there was no .env before $VERSION: nothing to return to"
+    report first-deploy-failed 12
+  fi
+  PREVIOUS_IMAGE="$(env_value IMAGE "$backup.env")"
+  PREVIOUS_VERSION="$(env_value APP_VERSION "$backup.env")"
+  RESTORED='false'
+  if ! cmp -s "$backup.env" "$ENV_FILE"; then
+    cat "$backup.env" >"$ENV_FILE"
+    RESTORED='true'
+  fi
+  if [ -f "$backup.compose.yml" ] && ! cmp -s "$backup.compose.yml" "$COMPOSE_FILE"; then
+    cat "$backup.compose.yml" >"$COMPOSE_FILE"
+    RESTORED='true'
+  fi
+  log "restore: \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE); files $([ "$RESTORED" = true ] && echo 'put back' || echo 'already in place')"
+  # The previous image is normally still on the instance; up pulls it (with the login) if not.
+  run_step ecr-login ecr_login || FAILED_STEP=''
+  if run_step up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
+    report restored 0
+  fi
+  FAILED_STEP="\${FAILED_STEP:-health}"
+  report rollback-failed 11
+}
+
+# MODE=check: the same health check as a deploy's, and nothing else.
+check_health() {
+  log "check: is $VERSION healthy at $HEALTH_URL?"
+  if wait_healthy "$VERSION"; then
+    report deployed 0
+  fi
+  FAILED_STEP='health'
+  log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
+  report unhealthy 15
+}
+
 main() {
+  if [ "$MODE" = 'check' ]; then
+    check_health
+  fi
   log "$MODE: $IMAGE as $VERSION in $APP_DIR"
   if [ ! -d "$APP_DIR" ]; then
     FAILED_STEP='app-dir'
@@ -74924,8 +75106,14 @@ main() {
     report failed-unchanged 13
   fi
   log "compose: $COMPOSE_KIND"
+  if [ "$MODE" = 'restore' ]; then
+    restore_interrupted
+  fi
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
+  fi
+  if [ "$MODE" = 'hook' ]; then
+    run_hook
   fi
   if [ "$MODE" = 'deploy' ] && [ -n "$ENV_FROM_SSM" ]; then
     if ! run_step env-from-ssm read_ssm_env; then
@@ -74961,6 +75149,874 @@ main() {
 
 main
 `;
+
+;// CONCATENATED MODULE: ./action/health-version.ts
+const health_version_DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
+/**
+ * Object keys or array indexes, joined by dots. The instance's reader (awk) compares them
+ * literally, so a key that holds a dot or a character outside this set cannot be addressed.
+ */
+const JSON_PATH = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,15}$/;
+/** An HTTP field name (RFC 9110 token), without the characters a shell or awk treats specially. */
+const HEADER_NAME = /^[A-Za-z0-9!#%&*+.^_|~-]{1,128}$/;
+/** Parses `json:<path>`, `header:<Name>` or `none`; undefined when the text is none of them. */
+function parseHealthVersion(raw) {
+    if (raw === 'none')
+        return { kind: 'none' };
+    if (raw.startsWith('json:')) {
+        const path = raw.slice('json:'.length);
+        return JSON_PATH.test(path) ? { kind: 'json', path } : undefined;
+    }
+    if (raw.startsWith('header:')) {
+        const name = raw.slice('header:'.length);
+        return HEADER_NAME.test(name) ? { kind: 'header', name } : undefined;
+    }
+    return undefined;
+}
+/** The instance script's VERSION_SOURCE and VERSION_FIELD for a health-version. */
+function scriptFields(healthVersion) {
+    switch (healthVersion.kind) {
+        case 'json':
+            return { source: 'json', field: healthVersion.path };
+        case 'header':
+            return { source: 'header', field: healthVersion.name };
+        case 'none':
+            return { source: 'none', field: '' };
+    }
+}
+/** Words for log lines and messages: `"version" in the JSON body`, `header X-Version`. */
+function describeHealthVersion(healthVersion) {
+    switch (healthVersion.kind) {
+        case 'json':
+            return `"${healthVersion.path}" in the JSON body`;
+        case 'header':
+            return `header ${healthVersion.name}`;
+        case 'none':
+            return 'nothing (HTTP 200 is enough)';
+    }
+}
+
+;// CONCATENATED MODULE: ./action/instance-script.ts
+// Why a bash template sent through AWS-RunShellScript: docs/decisions.md.
+
+
+
+/** The exit codes of action/scripts/deploy.sh (documented at its top). */
+const ScriptExit = {
+    deployed: 0,
+    rolledBack: 10,
+    rollbackFailed: 11,
+    firstDeployFailed: 12,
+    failedUnchanged: 13,
+    failedLeftInPlace: 14,
+    /** Check mode only: the version asked about is not healthy (nothing changed). */
+    unhealthy: 15,
+    /** Hook mode only: the command exited non-zero (nothing switched). */
+    hookFailed: 16,
+    /** Restore mode only: no backup of this deploy on the instance; nothing was done. */
+    untouched: 17,
+};
+const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
+const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
+const PLACEHOLDER = '#@VALUES@#';
+/**
+ * ECR's RepositoryName pattern (botocore ecr 2015-09-21): components joined by ".", "_", "__" or
+ * a run of "-", separated by "/". Its length (2 to 256) is checked where the name is an input.
+ */
+const ECR_REPOSITORY_NAME = /[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*/;
+const patterns = {
+    region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
+    registry: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/,
+    image: new RegExp(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\\d{1,5})?\\/${ECR_REPOSITORY_NAME.source}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`),
+    version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
+    appDir: /^\/[A-Za-z0-9._/-]*$/,
+    healthUrl: /^https?:\/\/[^\s]+$/,
+    /** A compose service name (compose-spec: `[a-zA-Z0-9._-]+`). */
+    composeService: /^[A-Za-z0-9._-]{1,128}$/,
+    deployId: /^[A-Za-z0-9._-]{1,100}$/,
+    /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
+    ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
+};
+/** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
+function shellQuote(value) {
+    return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+function checked(name, value, pattern) {
+    if (!pattern.test(value)) {
+        throw new Error(`instance script: ${name} ${JSON.stringify(value)} does not match ${pattern}`);
+    }
+    return value;
+}
+function checkedSeconds(name, value) {
+    if (!Number.isInteger(value) || value < 1 || value > 172800) {
+        throw new Error(`instance script: ${name} must be a whole number of seconds, got ${value}`);
+    }
+    return String(value);
+}
+function versionAssignments(healthVersion) {
+    const { source, field } = scriptFields(healthVersion);
+    const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
+    return { VERSION_SOURCE: source, VERSION_FIELD: checked('VERSION_FIELD', field, pattern) };
+}
+/** Every name the template reads; a mode that does not use one renders it empty. */
+const SCRIPT_NAMES = [
+    'MODE',
+    'DEPLOY_ID',
+    'REGION',
+    'REGISTRY',
+    'IMAGE',
+    'VERSION',
+    'APP_DIR',
+    'HEALTH_URL',
+    'HEALTH_TIMEOUT',
+    'HEALTH_INTERVAL',
+    'ROLLBACK',
+    'VERSION_SOURCE',
+    'VERSION_FIELD',
+    'COMPOSE_CONTENT',
+    'ENV_ENTRIES',
+    'ENV_FROM_SSM',
+    'HOOK_PHASE',
+    'HOOK_SERVICE',
+];
+function checkedAppDir(appDir) {
+    if (appDir.split('/').includes('..')) {
+        throw new Error(`instance script: APP_DIR ${JSON.stringify(appDir)} must not contain ..`);
+    }
+    return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), patterns.appDir);
+}
+/**
+ * Sets the values, shell-quoted, as readonly variables in place of the template's placeholder;
+ * `hookArgs` becomes the array HOOK_ARGS, one quoted word per argument.
+ */
+function renderTemplate(values, hookArgs = []) {
+    // A compose file, an env value or a hook argument may hold "$" or "`": literal on purpose.
+    const literal = (line, value) => /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+    const block = SCRIPT_NAMES.map((name) => {
+        const value = values[name] ?? '';
+        return literal(`readonly ${name}=${shellQuote(value)}`, value);
+    });
+    block.push(literal(`readonly -a HOOK_ARGS=(${hookArgs.map(shellQuote).join(' ')})`, hookArgs.join(' ')));
+    if (!deployScriptTemplate.includes(PLACEHOLDER)) {
+        throw new Error('instance script: the template has lost its values placeholder');
+    }
+    const script = deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
+    const bytes = Buffer.byteLength(script);
+    if (bytes > MAX_COMMAND_BYTES) {
+        throw new Error(`instance script: ${bytes} bytes, more than one SSM command carries (${MAX_COMMAND_BYTES}); make compose-file or env smaller`);
+    }
+    return script;
+}
+/**
+ * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
+ * then set as a readonly variable in place of the template's placeholder line.
+ */
+function renderInstanceScript(values) {
+    return renderTemplate({
+        MODE: values.mode === 'rollback' ? 'rollback' : 'deploy',
+        DEPLOY_ID: values.deployId ? checked('DEPLOY_ID', values.deployId, patterns.deployId) : '',
+        REGION: checked('REGION', values.region, patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+        IMAGE: checked('IMAGE', values.image, patterns.image),
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: values.rollback ? 'true' : 'false',
+        ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
+        COMPOSE_CONTENT: values.composeContent ?? '',
+        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_FROM_SSM: values.envFromSsm
+            ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+            : '',
+    });
+}
+/**
+ * Renders the instance script in check mode (the bake's re-check): it changes nothing on the
+ * instance, runs the deploy's own health check for `version` and ends with the usual result line
+ * (`deployed` when healthy, `unhealthy` otherwise), read by `parseScriptReport`.
+ */
+function renderCheckScript(values) {
+    return renderTemplate({
+        MODE: 'check',
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds ?? 10),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: 'false',
+        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+    });
+}
+/**
+ * Renders the instance script in hook mode: it switches nothing; it pulls `image` and runs `args`
+ * in a one-off container of the service with the .env a deploy of `version` would write.
+ */
+function renderHookScript(values) {
+    if (values.args.length === 0)
+        throw new Error('instance script: a hook needs a command');
+    return renderTemplate({
+        MODE: 'hook',
+        HOOK_PHASE: values.phase === 'post-deploy' ? 'post-deploy' : 'pre-deploy',
+        HOOK_SERVICE: values.service
+            ? checked('HOOK_SERVICE', values.service, patterns.composeService)
+            : '',
+        REGION: checked('REGION', values.region, patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+        IMAGE: checked('IMAGE', values.image, patterns.image),
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        // Not used by a hook, but the template's health code needs a valid number.
+        HEALTH_TIMEOUT: '1',
+        HEALTH_INTERVAL: '1',
+        ROLLBACK: 'false',
+        ...versionAssignments(health_version_DEFAULT_HEALTH_VERSION),
+        COMPOSE_CONTENT: values.composeContent ?? '',
+        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_FROM_SSM: values.envFromSsm
+            ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+            : '',
+    }, values.args);
+}
+/**
+ * Renders the instance script in restore mode (the post step after a cancel, for an instance
+ * whose previous image the action never learned): it puts back what the deploy with `deployId`
+ * replaced, from the instance's own backup, and health-checks it; with no such backup it does
+ * nothing.
+ */
+function renderRestoreScript(values) {
+    return renderTemplate({
+        MODE: 'restore',
+        DEPLOY_ID: checked('DEPLOY_ID', values.deployId, patterns.deployId),
+        REGION: checked('REGION', values.region, patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: 'false',
+        ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
+    });
+}
+const outcomeByExitCode = {
+    [ScriptExit.deployed]: 'deployed',
+    [ScriptExit.rolledBack]: 'rolled-back',
+    [ScriptExit.rollbackFailed]: 'rollback-failed',
+    [ScriptExit.firstDeployFailed]: 'first-deploy-failed',
+    [ScriptExit.failedUnchanged]: 'failed-unchanged',
+    [ScriptExit.failedLeftInPlace]: 'failed',
+    [ScriptExit.unhealthy]: 'unhealthy',
+    [ScriptExit.hookFailed]: 'hook-failed',
+    [ScriptExit.untouched]: 'untouched',
+};
+/** Outcomes a result line may carry besides those the exit code gives. */
+const LINE_ONLY_OUTCOMES = ['hook-succeeded', 'restored'];
+function lastJsonAfter(output, prefix) {
+    const lines = output.split('\n');
+    for (let i = lines.length - 1; i >= 0; i--) {
+        const line = lines[i]?.trim() ?? '';
+        if (!line.startsWith(`${prefix} `))
+            continue;
+        try {
+            const parsed = JSON.parse(line.slice(prefix.length + 1));
+            if (parsed && typeof parsed === 'object')
+                return parsed;
+        }
+        catch {
+            // A truncated line: fall through to earlier ones, then to the exit code.
+        }
+    }
+    return undefined;
+}
+function instance_script_text(value) {
+    return typeof value === 'string' && value !== '' ? value : undefined;
+}
+/**
+ * Reads the script's result from its output and exit code. The result line comes last, so when
+ * SSM truncated the output (24,000 characters) the exit code and the early PREVIOUS line still
+ * tell what happened and what to roll back to.
+ */
+function parseScriptReport(output, exitCode) {
+    const result = lastJsonAfter(output, RESULT_PREFIX);
+    const previous = lastJsonAfter(output, PREVIOUS_PREFIX);
+    const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
+    const fromLine = instance_script_text(result?.outcome);
+    const outcome = fromLine &&
+        (Object.values(outcomeByExitCode).includes(fromLine) || LINE_ONLY_OUTCOMES.includes(fromLine))
+        ? fromLine
+        : (fromCode ?? 'unknown');
+    const healthSeconds = Number(result?.healthSeconds);
+    return {
+        outcome,
+        version: instance_script_text(result?.version),
+        image: instance_script_text(result?.image),
+        previousVersion: instance_script_text(result?.previousVersion) ?? instance_script_text(previous?.version),
+        previousImage: instance_script_text(result?.previousImage) ?? instance_script_text(previous?.image),
+        failedStep: instance_script_text(result?.failedStep),
+        httpStatus: instance_script_text(result?.httpStatus),
+        reportedVersion: instance_script_text(result?.reportedVersion),
+        healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
+        rollbackHttpStatus: instance_script_text(result?.rollbackHttpStatus),
+        hookExitCode: /^\d+$/.test(instance_script_text(result?.hookExitCode) ?? '')
+            ? Number(result?.hookExitCode)
+            : undefined,
+        restored: instance_script_text(result?.restored) === undefined ? undefined : result?.restored === 'true',
+        fromResultLine: result !== undefined,
+    };
+}
+
+;// CONCATENATED MODULE: ./action/poll-schedule.ts
+const DEFAULT_POLL_SCHEDULE = {
+    firstMs: 1_000,
+    intervalMs: 500,
+    growth: 1.25,
+    maxIntervalMs: 15_000,
+    marginMs: 300,
+};
+class PollSchedule {
+    options;
+    learntMs;
+    constructor(options = DEFAULT_POLL_SCHEDULE) {
+        this.options = options;
+    }
+    /** Milliseconds from SendCommand to the first poll. */
+    first() {
+        return this.learntMs === undefined
+            ? this.options.firstMs
+            : Math.max(this.options.firstMs, this.learntMs + this.options.marginMs);
+    }
+    /** Milliseconds to the next poll, after `polls` polls that found the command still running. */
+    next(polls) {
+        const interval = this.options.intervalMs * this.options.growth ** Math.max(0, polls - 1);
+        return Math.min(Math.round(interval), this.options.maxIntervalMs);
+    }
+    /** A command finished: from its request to the end of its slowest instance. */
+    learn(durationMs) {
+        if (Number.isFinite(durationMs) && durationMs >= 0)
+            this.learntMs = durationMs;
+    }
+}
+
+;// CONCATENATED MODULE: ./action/run-command.ts
+// Why a polling loop and not the SDK waiter: docs/decisions.md.
+
+
+
+
+
+
+/** SendCommand takes at most 50 instance ids per call. */
+const MAX_IDS_PER_COMMAND = 50;
+/** How long SSM may take to deliver the command (SendCommand TimeoutSeconds, not the run time). */
+const DELIVERY_TIMEOUT_SECONDS = 300;
+/**
+ * Right after SendCommand, ListCommandInvocations can answer an empty list or InvalidCommandId
+ * (the command is not visible yet); InvocationDoesNotExist belongs to GetCommandInvocation only.
+ */
+const INVOCATION_GRACE_MS = 60_000;
+/** How many times a SendCommand whose answer was lost is looked up and sent again. */
+const MAX_SEND_ATTEMPTS = 3;
+/** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+const FIRST_POLL_MS = 2_000;
+const MAX_THROTTLED_POLL_MS = 30_000;
+// NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
+const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
+function inFlightCommands(onChange = () => undefined) {
+    const ids = new Set();
+    return {
+        add(id) {
+            ids.add(id);
+            onChange([...ids]);
+        },
+        remove(id) {
+            ids.delete(id);
+            onChange([...ids]);
+        },
+        list: () => [...ids],
+    };
+}
+/**
+ * Retries a call that the SDK's adaptive retries already gave up on because of throttling, with a
+ * growing pause, until `deadline`.
+ */
+async function withThrottleRetry(deps, deadline, call) {
+    const { clock } = deps;
+    let pause = FIRST_POLL_MS;
+    for (;;) {
+        try {
+            return await call();
+        }
+        catch (error) {
+            if (!isThrottling(error))
+                throw error;
+            deps.onThrottle?.();
+            if (clock.now() + pause > deadline)
+                throw error;
+            await clock.sleep(pause);
+            pause = Math.min(pause * 2, MAX_THROTTLED_POLL_MS);
+        }
+    }
+}
+/** The SSM Run Command console page of a command (linked from the log and the job summary). */
+function commandConsoleUrl(region, commandId) {
+    return `https://${region}.console.aws.amazon.com/systems-manager/run-command/${encodeURIComponent(commandId)}?region=${region}`;
+}
+/** Finds a command this run sent whose answer was lost: same comment (unique), same instances. */
+async function findSentCommand(ssm, comment, instanceIds, sentAfter) {
+    const invokedAfter = new Date(sentAfter - CLOCK_SKEW_MS).toISOString().replace(/\.\d+Z$/, 'Z');
+    const pages = (0,client_ssm_dist_cjs/* paginateListCommands */.sgX)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, {
+        InstanceId: instanceIds[0],
+        Filters: [
+            { key: 'InvokedAfter', value: invokedAfter },
+            { key: 'DocumentName', value: 'AWS-RunShellScript' },
+        ],
+    });
+    for await (const page of pages) {
+        const found = (page.Commands ?? []).find((command) => command.Comment === comment);
+        if (found?.CommandId)
+            return found.CommandId;
+    }
+    return undefined;
+}
+/**
+ * Sends one SendCommand. SendCommand has no idempotency token, so it is never sent again blindly:
+ * throttling means it was refused (retry), a 4xx means it was refused (fail), and anything else
+ * (5xx, timeout, reset connection) may have started it: look it up by its unique comment first.
+ */
+async function sendOnce(deps, run, instanceIds) {
+    const { clock, log } = deps;
+    const client = deps.ssmSend ?? deps.ssm;
+    // The comment identifies this very call in ListCommands if its answer is lost.
+    const tag = ` #${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const comment = `${run.comment.slice(0, 100 - tag.length)}${tag}`;
+    const started = clock.now();
+    for (let attempt = 1;; attempt++) {
+        let answer;
+        try {
+            answer = await withThrottleRetry(deps, clock.now() + 120_000, () => client.send(new client_ssm_dist_cjs/* SendCommandCommand */.VWR({
+                DocumentName: 'AWS-RunShellScript',
+                InstanceIds: instanceIds,
+                Comment: comment,
+                TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+                // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
+                Parameters: {
+                    commands: [run.script],
+                    executionTimeout: [String(run.executionTimeoutSeconds)],
+                },
+            })));
+        }
+        catch (error) {
+            log.debug(`SSM SendCommand failed, request id ${requestIdOf(error) ?? '(none)'}.`);
+            if (isThrottling(error) || isRejected(error))
+                throw error;
+            const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            log.warning(`SSM SendCommand for ${instanceIds.join(', ')} got no answer (${what}); looking the command up before sending it again.`);
+            await clock.sleep(FIRST_POLL_MS);
+            const found = await withThrottleRetry(deps, clock.now() + 120_000, () => findSentCommand(deps.ssm, comment, instanceIds, started));
+            if (found) {
+                log.info(`SSM had started command ${found} ("${comment}"): following it.`);
+                return found;
+            }
+            if (attempt >= MAX_SEND_ATTEMPTS) {
+                throw new Error(`SSM SendCommand failed ${attempt} times without an answer and started no command ("${comment}"): ${what}`, { cause: error });
+            }
+            log.info(`SSM started no command "${comment}": sending it again.`);
+            continue;
+        }
+        const commandId = answer.Command?.CommandId;
+        if (!commandId)
+            throw new Error('SSM SendCommand returned no command id.');
+        // $metadata is absent from some test doubles' answers.
+        const requestId = answer.$metadata?.requestId;
+        log.debug(`SSM SendCommand request id ${requestId ?? '(none)'}: ${commandId}.`);
+        return commandId;
+    }
+}
+/** Sends the script to the instances, in calls of at most 50 ids. Returns one command id per call. */
+async function sendScript(deps, run) {
+    const sent = [];
+    const region = await deps.ssm.config.region();
+    for (let i = 0; i < run.instanceIds.length; i += MAX_IDS_PER_COMMAND) {
+        const instanceIds = run.instanceIds.slice(i, i + MAX_IDS_PER_COMMAND);
+        const commandId = await sendOnce(deps, run, instanceIds);
+        deps.inFlight?.add(commandId);
+        deps.log.debug(`SSM command ${commandId} sent to ${instanceIds.join(', ')}.`);
+        deps.log.info(`SSM command ${commandId}: ${commandConsoleUrl(region, commandId)}`);
+        sent.push({ commandId, instanceIds });
+    }
+    return sent;
+}
+/** From the command's request to the end of its slowest instance, by SSM's own timestamps. */
+function durationBySsm(invocations) {
+    let longest;
+    for (const invocation of invocations) {
+        const requested = invocation.RequestedDateTime?.getTime();
+        for (const plugin of invocation.CommandPlugins ?? []) {
+            const finished = plugin.ResponseFinishDateTime?.getTime();
+            if (requested !== undefined && finished !== undefined) {
+                longest = Math.max(longest ?? 0, finished - requested);
+            }
+        }
+    }
+    return longest;
+}
+/**
+ * Waits until every instance's invocation of the command has finished, with one
+ * ListCommandInvocations call per poll for the whole command (not one call per instance). With
+ * Details, the poll that sees an instance finish also brings its exit code and the start of its
+ * output, so a successful instance costs no further call. Polls follow `deps.pollSchedule`: the
+ * first when the previous command took to finish, then at a growing interval. Instances still
+ * running at `deadline` are cancelled and reported TimedOut.
+ *
+ * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
+ * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
+ * collecting every instance's result, cannot tell "never listed" from "still pending", and would
+ * leave the command running at its timeout instead of cancelling it.
+ */
+async function waitForInvocations(deps, commandId, instanceIds, deadline) {
+    const { ssm, clock } = deps;
+    const schedule = deps.pollSchedule ?? new PollSchedule();
+    const sentAt = clock.now();
+    const graceUntil = sentAt + INVOCATION_GRACE_MS;
+    const states = new Map();
+    let ssmDuration;
+    let polls = 0;
+    let pause = schedule.first();
+    for (;;) {
+        await clock.sleep(pause);
+        try {
+            const pages = (0,client_ssm_dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: true });
+            const listed = [];
+            for await (const page of pages)
+                listed.push(...(page.CommandInvocations ?? []));
+            for (const invocation of listed) {
+                if (!invocation.InstanceId || !invocation.Status)
+                    continue;
+                const plugin = invocation.CommandPlugins?.[0];
+                states.set(invocation.InstanceId, {
+                    status: invocation.Status,
+                    statusDetails: invocation.StatusDetails,
+                    responseCode: plugin?.ResponseCode,
+                    output: plugin?.Output,
+                });
+            }
+            ssmDuration = durationBySsm(listed);
+            polls += 1;
+            pause = schedule.next(polls);
+        }
+        catch (error) {
+            if (isThrottling(error)) {
+                deps.onThrottle?.();
+                pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
+                deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
+            }
+            else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
+                throw error;
+            }
+            else {
+                pause = schedule.next(++polls);
+            }
+        }
+        const missing = instanceIds.filter((id) => !states.has(id));
+        if (missing.length > 0 && clock.now() > graceUntil) {
+            for (const id of missing)
+                states.set(id, { status: 'NoInvocation' });
+        }
+        const running = instanceIds.filter((id) => !FINISHED.has(states.get(id)?.status ?? ''));
+        if (running.length === 0) {
+            schedule.learn(ssmDuration ?? clock.now() - sentAt);
+            return states;
+        }
+        if (clock.now() >= deadline) {
+            await cancelCommand(ssm, commandId, running).catch(() => undefined);
+            for (const id of running) {
+                states.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
+            }
+            return states;
+        }
+    }
+}
+async function cancelCommand(ssm, commandId, instanceIds) {
+    await ssm.send(new client_ssm_dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
+}
+/** The full output SSM keeps (GetCommandInvocation), and the exit code it reports. */
+async function fetchFullOutput(deps, commandId, instanceId) {
+    const { clock } = deps;
+    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new client_ssm_dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
+    return { output: detail?.StandardOutputContent, responseCode: detail?.ResponseCode };
+}
+/**
+ * Runs the script on the instances and returns each one's result. The poll that saw an instance
+ * finish carries its exit code and the first 2,500 characters of its output; only when those do
+ * not hold the script's result line (a long failure log, a killed script) is the full output
+ * fetched with GetCommandInvocation.
+ */
+async function runScript(deps, run) {
+    const { clock } = deps;
+    const deadline = clock.now() + (DELIVERY_TIMEOUT_SECONDS + run.executionTimeoutSeconds + 60) * 1000;
+    const sent = await sendScript(deps, run);
+    const results = new Map();
+    await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
+        try {
+            const states = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
+                // We can no longer watch it: do not leave it running unobserved.
+                await cancelCommand(deps.ssm, commandId).catch(() => undefined);
+                throw error;
+            });
+            for (const instanceId of instanceIds) {
+                const state = states.get(instanceId) ?? { status: 'NoInvocation' };
+                const invocation = {
+                    instanceId,
+                    commandId,
+                    status: state.status,
+                    statusDetails: state.statusDetails,
+                    output: '',
+                };
+                if (state.status !== 'NoInvocation') {
+                    let { output, responseCode } = state;
+                    if (!output || !parseScriptReport(output, undefined).fromResultLine) {
+                        const full = await fetchFullOutput(deps, commandId, instanceId);
+                        output = full.output ?? output;
+                        responseCode = full.responseCode ?? responseCode;
+                    }
+                    invocation.output = output ?? '';
+                    // Success means exit 0 even when no call told the code.
+                    invocation.exitCode =
+                        responseCode !== undefined && responseCode >= 0
+                            ? responseCode
+                            : state.status === 'Success'
+                                ? 0
+                                : undefined;
+                }
+                results.set(instanceId, invocation);
+            }
+        }
+        finally {
+            deps.inFlight?.remove(commandId);
+        }
+    }));
+    return results;
+}
+
+;// CONCATENATED MODULE: ./action/hooks.ts
+// Lifecycle hooks (pre-deploy-command, post-deploy-command): a one-off container of the new image on
+// one instance, through the instance script's hook mode. Why the command is split into argv here
+// and never handed to a shell: docs/decisions.md.
+
+
+
+/**
+ * Splits a command input into argv the way a shell splits words, and does nothing else: blanks
+ * (space, tab, newline) separate words, '…' keeps everything literally, "…" keeps everything but
+ * lets \" and \\ stand for " and \, and outside quotes \ keeps the next character. No `$`, `` ` ``,
+ * glob, pipe or `;` means anything: for those, write `sh -c '…'` (the image's shell runs it).
+ */
+function commandWords(raw) {
+    const words = [];
+    let word = '';
+    let inWord = false;
+    let quote;
+    for (let i = 0; i < raw.length; i++) {
+        const c = raw[i];
+        if (quote === "'") {
+            if (c === "'")
+                quote = undefined;
+            else
+                word += c;
+        }
+        else if (quote === '"') {
+            if (c === '"')
+                quote = undefined;
+            else if (c === '\\' && (raw[i + 1] === '"' || raw[i + 1] === '\\'))
+                word += raw[++i];
+            else
+                word += c;
+        }
+        else if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+            if (inWord)
+                words.push(word);
+            word = '';
+            inWord = false;
+        }
+        else {
+            inWord = true;
+            if (c === "'" || c === '"')
+                quote = c;
+            else if (c === '\\' && i + 1 < raw.length)
+                word += raw[++i];
+            else
+                word += c;
+        }
+    }
+    if (quote)
+        throw new Error(`a ${quote} quote is not closed`);
+    if (inWord)
+        words.push(word);
+    return words;
+}
+const OUTPUT_START = /^----- (pre|post)-deploy output \(last \d+ lines\) -----$/;
+const OUTPUT_END = '----- end -----';
+/** The lines the hook mode printed between its markers; otherwise the end of the output. */
+function hookOutputTail(output) {
+    const lines = output.split('\n');
+    const start = lines.findIndex((line) => OUTPUT_START.test(line.trim()));
+    if (start >= 0) {
+        const end = lines.indexOf(OUTPUT_END, start);
+        return lines.slice(start + 1, end < 0 ? undefined : end).join('\n');
+    }
+    return lines
+        .filter((line) => !line.startsWith('CHALLENGE_DEPLOY_'))
+        .slice(-20)
+        .join('\n');
+}
+/** Builds the function that runs one phase's command on an instance and reports how it went. */
+function hookRunner(deps, phase, args, context) {
+    return async (instanceId) => {
+        const startedAt = deps.clock.now();
+        const done = (fields) => {
+            const run = {
+                phase,
+                instanceId,
+                startedAt,
+                durationMs: deps.clock.now() - startedAt,
+                ...fields,
+            };
+            deps.log.group(`${instanceId}: ${phase}-command (${run.message})`, run.outputTail || '(no output)');
+            return run;
+        };
+        deps.log.info(`${phase}-command on ${instanceId}: ${args.join(' ')}`);
+        let invocation;
+        try {
+            const script = renderHookScript({ phase, args, ...context });
+            invocation = (await runScript(deps, {
+                instanceIds: [instanceId],
+                script,
+                executionTimeoutSeconds: context.commandTimeoutSeconds,
+                comment: `challenge-deploy ${context.version} ${phase}-command`,
+            })).get(instanceId);
+        }
+        catch (error) {
+            return done({
+                ok: false,
+                outputTail: '',
+                message: `${phase}-command could not be run on ${instanceId} through SSM: ${describeAwsError(error)}.`,
+            });
+        }
+        if (!invocation) {
+            return done({
+                ok: false,
+                outputTail: '',
+                message: `${phase}-command on ${instanceId}: no result.`,
+            });
+        }
+        const report = parseScriptReport(invocation.output, invocation.exitCode);
+        const outputTail = hookOutputTail(invocation.output);
+        const base = { commandId: invocation.commandId, outputTail };
+        if (report.outcome === 'hook-succeeded') {
+            return done({
+                ...base,
+                ok: true,
+                exitCode: 0,
+                message: `${phase}-command succeeded on ${instanceId}.`,
+            });
+        }
+        if (report.outcome === 'hook-failed') {
+            return done({
+                ...base,
+                ok: false,
+                exitCode: report.hookExitCode,
+                message: `${phase}-command failed on ${instanceId} with exit code ${report.hookExitCode ?? '?'}.`,
+            });
+        }
+        const why = report.outcome === 'failed-unchanged'
+            ? `step ${report.failedStep ?? '?'} failed before the command ran`
+            : `the SSM command ended ${invocation.status}${invocation.statusDetails ? ` (${invocation.statusDetails})` : ''}`;
+        return done({
+            ...base,
+            ok: false,
+            message: `${phase}-command did not run to the end on ${instanceId}: ${why}.`,
+        });
+    };
+}
+
+;// CONCATENATED MODULE: ./action/rollout-journal.ts
+/**
+ * A journal that saves its whole state through `save` (core.saveState keeps the last value). The
+ * moments an instance may switch (`deploying`) and the end (`finished`) are saved at once; the
+ * per-instance reports of a batch arrive in one turn of the event loop and are saved together,
+ * before a signal handler or anything else can run.
+ */
+function rolloutJournal(save, context) {
+    const state = { ...context, instances: {}, finished: false };
+    let pending = false;
+    const saveNow = () => {
+        pending = false;
+        save(JSON.stringify(state));
+    };
+    const saveSoon = () => {
+        if (pending)
+            return;
+        pending = true;
+        queueMicrotask(() => {
+            if (pending)
+                saveNow();
+        });
+    };
+    return {
+        deploying(instanceIds) {
+            for (const id of instanceIds)
+                state.instances[id] ??= {};
+            saveNow();
+        },
+        updated(instanceId, previousImage, previousVersion) {
+            state.instances[instanceId] = {
+                ...state.instances[instanceId],
+                previousImage,
+                previousVersion,
+            };
+            saveSoon();
+        },
+        settled(instanceId) {
+            state.instances[instanceId] = { ...state.instances[instanceId], settled: true };
+            saveSoon();
+        },
+        finished() {
+            state.finished = true;
+            saveNow();
+        },
+        state: () => structuredClone(state),
+    };
+}
+/** Reads a saved journal; undefined when there is none or it is not one (never throws). */
+function readJournal(raw) {
+    if (!raw)
+        return undefined;
+    try {
+        const parsed = JSON.parse(raw);
+        if (typeof parsed !== 'object' ||
+            parsed === null ||
+            typeof parsed.version !== 'string' ||
+            typeof parsed.instances !== 'object' ||
+            parsed.instances === null) {
+            return undefined;
+        }
+        return parsed;
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The instances a cancelled rollout left to undo: sent the deploy, not settled. */
+function unsettled(state) {
+    if (state.finished)
+        return [];
+    return Object.entries(state.instances)
+        .filter(([, entry]) => !entry.settled)
+        .map(([instanceId, entry]) => ({ instanceId, ...entry }));
+}
 
 ;// CONCATENATED MODULE: ./action/fleet.ts
 
@@ -75032,207 +76088,6 @@ async function resolveFleet(ssm, target) {
     return fleet;
 }
 
-;// CONCATENATED MODULE: ./action/health-version.ts
-const DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
-/**
- * Object keys or array indexes, joined by dots. The instance's reader (awk) compares them
- * literally, so a key that holds a dot or a character outside this set cannot be addressed.
- */
-const JSON_PATH = /^[A-Za-z0-9_-]{1,64}(\.[A-Za-z0-9_-]{1,64}){0,15}$/;
-/** An HTTP field name (RFC 9110 token), without the characters a shell or awk treats specially. */
-const HEADER_NAME = /^[A-Za-z0-9!#%&*+.^_|~-]{1,128}$/;
-/** Parses `json:<path>`, `header:<Name>` or `none`; undefined when the text is none of them. */
-function parseHealthVersion(raw) {
-    if (raw === 'none')
-        return { kind: 'none' };
-    if (raw.startsWith('json:')) {
-        const path = raw.slice('json:'.length);
-        return JSON_PATH.test(path) ? { kind: 'json', path } : undefined;
-    }
-    if (raw.startsWith('header:')) {
-        const name = raw.slice('header:'.length);
-        return HEADER_NAME.test(name) ? { kind: 'header', name } : undefined;
-    }
-    return undefined;
-}
-/** The instance script's VERSION_SOURCE and VERSION_FIELD for a health-version. */
-function scriptFields(healthVersion) {
-    switch (healthVersion.kind) {
-        case 'json':
-            return { source: 'json', field: healthVersion.path };
-        case 'header':
-            return { source: 'header', field: healthVersion.name };
-        case 'none':
-            return { source: 'none', field: '' };
-    }
-}
-/** Words for log lines and messages: `"version" in the JSON body`, `header X-Version`. */
-function describeHealthVersion(healthVersion) {
-    switch (healthVersion.kind) {
-        case 'json':
-            return `"${healthVersion.path}" in the JSON body`;
-        case 'header':
-            return `header ${healthVersion.name}`;
-        case 'none':
-            return 'nothing (HTTP 200 is enough)';
-    }
-}
-
-;// CONCATENATED MODULE: ./action/instance-script.ts
-// Why a bash template sent through AWS-RunShellScript: docs/decisions.md.
-
-
-
-/** The exit codes of action/scripts/deploy.sh (documented at its top). */
-const ScriptExit = {
-    deployed: 0,
-    rolledBack: 10,
-    rollbackFailed: 11,
-    firstDeployFailed: 12,
-    failedUnchanged: 13,
-    failedLeftInPlace: 14,
-};
-const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
-const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
-const PLACEHOLDER = '#@VALUES@#';
-/**
- * ECR's RepositoryName pattern (botocore ecr 2015-09-21): components joined by ".", "_", "__" or
- * a run of "-", separated by "/". Its length (2 to 256) is checked where the name is an input.
- */
-const ECR_REPOSITORY_NAME = /[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*/;
-const patterns = {
-    region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
-    registry: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/,
-    image: new RegExp(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\\d{1,5})?\\/${ECR_REPOSITORY_NAME.source}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`),
-    version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
-    appDir: /^\/[A-Za-z0-9._/-]*$/,
-    healthUrl: /^https?:\/\/[^\s]+$/,
-    /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
-    ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
-};
-/** Wraps a value in single quotes so that the shell reads it literally, whatever it holds. */
-function shellQuote(value) {
-    return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-function checked(name, value, pattern) {
-    if (!pattern.test(value)) {
-        throw new Error(`instance script: ${name} ${JSON.stringify(value)} does not match ${pattern}`);
-    }
-    return value;
-}
-function checkedSeconds(name, value) {
-    if (!Number.isInteger(value) || value < 1 || value > 172800) {
-        throw new Error(`instance script: ${name} must be a whole number of seconds, got ${value}`);
-    }
-    return String(value);
-}
-function versionAssignments(healthVersion) {
-    const { source, field } = scriptFields(healthVersion);
-    const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
-    return [
-        ['VERSION_SOURCE', source],
-        ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
-    ];
-}
-/**
- * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
- * then set as a readonly variable in place of the template's placeholder line.
- */
-function renderInstanceScript(values) {
-    if (values.appDir.split('/').includes('..')) {
-        throw new Error(`instance script: APP_DIR ${JSON.stringify(values.appDir)} must not contain ..`);
-    }
-    const assignments = [
-        ['MODE', values.mode === 'rollback' ? 'rollback' : 'deploy'],
-        ['REGION', checked('REGION', values.region, patterns.region)],
-        ['REGISTRY', checked('REGISTRY', values.registry, patterns.registry)],
-        ['IMAGE', checked('IMAGE', values.image, patterns.image)],
-        ['VERSION', checked('VERSION', values.version, patterns.version)],
-        ['APP_DIR', checked('APP_DIR', values.appDir.replace(/(.)\/+$/, '$1'), patterns.appDir)],
-        ['HEALTH_URL', checked('HEALTH_URL', values.healthUrl, patterns.healthUrl)],
-        ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
-        ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
-        ['ROLLBACK', values.rollback ? 'true' : 'false'],
-        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
-        ['COMPOSE_CONTENT', values.composeContent ?? ''],
-        ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
-        [
-            'ENV_FROM_SSM',
-            values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
-        ],
-    ];
-    const block = assignments.map(([name, value]) => {
-        const line = `readonly ${name}=${shellQuote(value)}`;
-        // A compose file or an env value may hold "$" or "`": literal here on purpose.
-        return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
-    });
-    if (!deployScriptTemplate.includes(PLACEHOLDER)) {
-        throw new Error('instance script: the template has lost its values placeholder');
-    }
-    const script = deployScriptTemplate.replace(PLACEHOLDER, () => block.join('\n'));
-    const bytes = Buffer.byteLength(script);
-    if (bytes > MAX_COMMAND_BYTES) {
-        throw new Error(`instance script: ${bytes} bytes, more than one SSM command carries (${MAX_COMMAND_BYTES}); make compose-file or env smaller`);
-    }
-    return script;
-}
-const outcomeByExitCode = {
-    [ScriptExit.deployed]: 'deployed',
-    [ScriptExit.rolledBack]: 'rolled-back',
-    [ScriptExit.rollbackFailed]: 'rollback-failed',
-    [ScriptExit.firstDeployFailed]: 'first-deploy-failed',
-    [ScriptExit.failedUnchanged]: 'failed-unchanged',
-    [ScriptExit.failedLeftInPlace]: 'failed',
-};
-function lastJsonAfter(output, prefix) {
-    const lines = output.split('\n');
-    for (let i = lines.length - 1; i >= 0; i--) {
-        const line = lines[i]?.trim() ?? '';
-        if (!line.startsWith(`${prefix} `))
-            continue;
-        try {
-            const parsed = JSON.parse(line.slice(prefix.length + 1));
-            if (parsed && typeof parsed === 'object')
-                return parsed;
-        }
-        catch {
-            // A truncated line: fall through to earlier ones, then to the exit code.
-        }
-    }
-    return undefined;
-}
-function instance_script_text(value) {
-    return typeof value === 'string' && value !== '' ? value : undefined;
-}
-/**
- * Reads the script's result from its output and exit code. The result line comes last, so when
- * SSM truncated the output (24,000 characters) the exit code and the early PREVIOUS line still
- * tell what happened and what to roll back to.
- */
-function parseScriptReport(output, exitCode) {
-    const result = lastJsonAfter(output, RESULT_PREFIX);
-    const previous = lastJsonAfter(output, PREVIOUS_PREFIX);
-    const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
-    const fromLine = instance_script_text(result?.outcome);
-    const outcome = fromLine && Object.values(outcomeByExitCode).includes(fromLine)
-        ? fromLine
-        : (fromCode ?? 'unknown');
-    const healthSeconds = Number(result?.healthSeconds);
-    return {
-        outcome,
-        version: instance_script_text(result?.version),
-        image: instance_script_text(result?.image),
-        previousVersion: instance_script_text(result?.previousVersion) ?? instance_script_text(previous?.version),
-        previousImage: instance_script_text(result?.previousImage) ?? instance_script_text(previous?.image),
-        failedStep: instance_script_text(result?.failedStep),
-        httpStatus: instance_script_text(result?.httpStatus),
-        reportedVersion: instance_script_text(result?.reportedVersion),
-        healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
-        rollbackHttpStatus: instance_script_text(result?.rollbackHttpStatus),
-        fromResultLine: result !== undefined,
-    };
-}
-
 ;// CONCATENATED MODULE: ./action/release.ts
 
 /** Parameter Store names: a path of letters, digits, "_", "." and "-", or one such name. */
@@ -75259,6 +76114,7 @@ async function publishRelease(ssm, name, release) {
 }
 
 ;// CONCATENATED MODULE: ./action/inputs.ts
+
 
 
 
@@ -75399,6 +76255,27 @@ function releaseParameter(raw) {
     }
     return raw;
 }
+/** A hook command as argv; undefined when unset (or only blanks). */
+function hookCommand(name, raw) {
+    if (raw.length > 16384)
+        throw new InputError(`Input ${name} is longer than 16 KiB.`);
+    let words;
+    try {
+        words = commandWords(raw);
+    }
+    catch (error) {
+        throw new InputError(`Input ${name}: ${error.message}.`);
+    }
+    return words.length > 0 ? words : undefined;
+}
+function composeService(raw) {
+    if (raw === '')
+        return undefined;
+    if (!patterns.composeService.test(raw)) {
+        throw new InputError(`Input compose-service must be a compose service name (letters, digits, ".", "_" and "-"), got "${raw}".`);
+    }
+    return raw;
+}
 function healthVersion(raw) {
     const parsed = parseHealthVersion(raw);
     if (!parsed) {
@@ -75474,6 +76351,9 @@ function parseInputs(read, env = {}) {
         env: envEntries(read('env')),
         envFromSsm: envFromSsm(get('env-from-ssm')),
         releaseParameter: releaseParameter(get('release-parameter')),
+        preDeployCommand: hookCommand('pre-deploy-command', get('pre-deploy-command')),
+        postDeployCommand: hookCommand('post-deploy-command', get('post-deploy-command')),
+        composeService: composeService(get('compose-service')),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -75898,342 +76778,6 @@ async function previewImage(ecr, repository, source, prefix) {
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./action/poll-schedule.ts
-const DEFAULT_POLL_SCHEDULE = {
-    firstMs: 1_000,
-    intervalMs: 500,
-    growth: 1.25,
-    maxIntervalMs: 15_000,
-    marginMs: 300,
-};
-class PollSchedule {
-    options;
-    learntMs;
-    constructor(options = DEFAULT_POLL_SCHEDULE) {
-        this.options = options;
-    }
-    /** Milliseconds from SendCommand to the first poll. */
-    first() {
-        return this.learntMs === undefined
-            ? this.options.firstMs
-            : Math.max(this.options.firstMs, this.learntMs + this.options.marginMs);
-    }
-    /** Milliseconds to the next poll, after `polls` polls that found the command still running. */
-    next(polls) {
-        const interval = this.options.intervalMs * this.options.growth ** Math.max(0, polls - 1);
-        return Math.min(Math.round(interval), this.options.maxIntervalMs);
-    }
-    /** A command finished: from its request to the end of its slowest instance. */
-    learn(durationMs) {
-        if (Number.isFinite(durationMs) && durationMs >= 0)
-            this.learntMs = durationMs;
-    }
-}
-
-;// CONCATENATED MODULE: ./action/run-command.ts
-// Why a polling loop and not the SDK waiter: docs/decisions.md.
-
-
-
-
-
-
-/** SendCommand takes at most 50 instance ids per call. */
-const MAX_IDS_PER_COMMAND = 50;
-/** How long SSM may take to deliver the command (SendCommand TimeoutSeconds, not the run time). */
-const DELIVERY_TIMEOUT_SECONDS = 300;
-/**
- * Right after SendCommand, ListCommandInvocations can answer an empty list or InvalidCommandId
- * (the command is not visible yet); InvocationDoesNotExist belongs to GetCommandInvocation only.
- */
-const INVOCATION_GRACE_MS = 60_000;
-/** How many times a SendCommand whose answer was lost is looked up and sent again. */
-const MAX_SEND_ATTEMPTS = 3;
-/** ListCommands' InvokedAfter filter is compared with AWS's clock, not ours: allow for skew. */
-const CLOCK_SKEW_MS = 5 * 60_000;
-const FIRST_POLL_MS = 2_000;
-const MAX_THROTTLED_POLL_MS = 30_000;
-// NoInvocation is ours: SSM never listed the instance's invocation within the grace period.
-const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'NoInvocation']);
-function inFlightCommands(onChange = () => undefined) {
-    const ids = new Set();
-    return {
-        add(id) {
-            ids.add(id);
-            onChange([...ids]);
-        },
-        remove(id) {
-            ids.delete(id);
-            onChange([...ids]);
-        },
-        list: () => [...ids],
-    };
-}
-/**
- * Retries a call that the SDK's adaptive retries already gave up on because of throttling, with a
- * growing pause, until `deadline`.
- */
-async function withThrottleRetry(deps, deadline, call) {
-    const { clock } = deps;
-    let pause = FIRST_POLL_MS;
-    for (;;) {
-        try {
-            return await call();
-        }
-        catch (error) {
-            if (!isThrottling(error))
-                throw error;
-            deps.onThrottle?.();
-            if (clock.now() + pause > deadline)
-                throw error;
-            await clock.sleep(pause);
-            pause = Math.min(pause * 2, MAX_THROTTLED_POLL_MS);
-        }
-    }
-}
-/** The SSM Run Command console page of a command (linked from the log and the job summary). */
-function commandConsoleUrl(region, commandId) {
-    return `https://${region}.console.aws.amazon.com/systems-manager/run-command/${encodeURIComponent(commandId)}?region=${region}`;
-}
-/** Finds a command this run sent whose answer was lost: same comment (unique), same instances. */
-async function findSentCommand(ssm, comment, instanceIds, sentAfter) {
-    const invokedAfter = new Date(sentAfter - CLOCK_SKEW_MS).toISOString().replace(/\.\d+Z$/, 'Z');
-    const pages = (0,client_ssm_dist_cjs/* paginateListCommands */.sgX)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, {
-        InstanceId: instanceIds[0],
-        Filters: [
-            { key: 'InvokedAfter', value: invokedAfter },
-            { key: 'DocumentName', value: 'AWS-RunShellScript' },
-        ],
-    });
-    for await (const page of pages) {
-        const found = (page.Commands ?? []).find((command) => command.Comment === comment);
-        if (found?.CommandId)
-            return found.CommandId;
-    }
-    return undefined;
-}
-/**
- * Sends one SendCommand. SendCommand has no idempotency token, so it is never sent again blindly:
- * throttling means it was refused (retry), a 4xx means it was refused (fail), and anything else
- * (5xx, timeout, reset connection) may have started it: look it up by its unique comment first.
- */
-async function sendOnce(deps, run, instanceIds) {
-    const { clock, log } = deps;
-    const client = deps.ssmSend ?? deps.ssm;
-    // The comment identifies this very call in ListCommands if its answer is lost.
-    const tag = ` #${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
-    const comment = `${run.comment.slice(0, 100 - tag.length)}${tag}`;
-    const started = clock.now();
-    for (let attempt = 1;; attempt++) {
-        let answer;
-        try {
-            answer = await withThrottleRetry(deps, clock.now() + 120_000, () => client.send(new client_ssm_dist_cjs/* SendCommandCommand */.VWR({
-                DocumentName: 'AWS-RunShellScript',
-                InstanceIds: instanceIds,
-                Comment: comment,
-                TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
-                // executionTimeout bounds the script's run; TimeoutSeconds above only bounds delivery.
-                Parameters: {
-                    commands: [run.script],
-                    executionTimeout: [String(run.executionTimeoutSeconds)],
-                },
-            })));
-        }
-        catch (error) {
-            log.debug(`SSM SendCommand failed, request id ${requestIdOf(error) ?? '(none)'}.`);
-            if (isThrottling(error) || isRejected(error))
-                throw error;
-            const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-            log.warning(`SSM SendCommand for ${instanceIds.join(', ')} got no answer (${what}); looking the command up before sending it again.`);
-            await clock.sleep(FIRST_POLL_MS);
-            const found = await withThrottleRetry(deps, clock.now() + 120_000, () => findSentCommand(deps.ssm, comment, instanceIds, started));
-            if (found) {
-                log.info(`SSM had started command ${found} ("${comment}"): following it.`);
-                return found;
-            }
-            if (attempt >= MAX_SEND_ATTEMPTS) {
-                throw new Error(`SSM SendCommand failed ${attempt} times without an answer and started no command ("${comment}"): ${what}`, { cause: error });
-            }
-            log.info(`SSM started no command "${comment}": sending it again.`);
-            continue;
-        }
-        const commandId = answer.Command?.CommandId;
-        if (!commandId)
-            throw new Error('SSM SendCommand returned no command id.');
-        // $metadata is absent from some test doubles' answers.
-        const requestId = answer.$metadata?.requestId;
-        log.debug(`SSM SendCommand request id ${requestId ?? '(none)'}: ${commandId}.`);
-        return commandId;
-    }
-}
-/** Sends the script to the instances, in calls of at most 50 ids. Returns one command id per call. */
-async function sendScript(deps, run) {
-    const sent = [];
-    const region = await deps.ssm.config.region();
-    for (let i = 0; i < run.instanceIds.length; i += MAX_IDS_PER_COMMAND) {
-        const instanceIds = run.instanceIds.slice(i, i + MAX_IDS_PER_COMMAND);
-        const commandId = await sendOnce(deps, run, instanceIds);
-        deps.inFlight?.add(commandId);
-        deps.log.debug(`SSM command ${commandId} sent to ${instanceIds.join(', ')}.`);
-        deps.log.info(`SSM command ${commandId}: ${commandConsoleUrl(region, commandId)}`);
-        sent.push({ commandId, instanceIds });
-    }
-    return sent;
-}
-/** From the command's request to the end of its slowest instance, by SSM's own timestamps. */
-function durationBySsm(invocations) {
-    let longest;
-    for (const invocation of invocations) {
-        const requested = invocation.RequestedDateTime?.getTime();
-        for (const plugin of invocation.CommandPlugins ?? []) {
-            const finished = plugin.ResponseFinishDateTime?.getTime();
-            if (requested !== undefined && finished !== undefined) {
-                longest = Math.max(longest ?? 0, finished - requested);
-            }
-        }
-    }
-    return longest;
-}
-/**
- * Waits until every instance's invocation of the command has finished, with one
- * ListCommandInvocations call per poll for the whole command (not one call per instance). With
- * Details, the poll that sees an instance finish also brings its exit code and the start of its
- * output, so a successful instance costs no further call. Polls follow `deps.pollSchedule`: the
- * first when the previous command took to finish, then at a growing interval. Instances still
- * running at `deadline` are cancelled and reported TimedOut.
- *
- * Not the SDK's waitUntilCommandExecuted: that waiter polls GetCommandInvocation for one instance
- * at a time (50 calls per poll for a full command), fails on the first Failed/Cancelled instead of
- * collecting every instance's result, cannot tell "never listed" from "still pending", and would
- * leave the command running at its timeout instead of cancelling it.
- */
-async function waitForInvocations(deps, commandId, instanceIds, deadline) {
-    const { ssm, clock } = deps;
-    const schedule = deps.pollSchedule ?? new PollSchedule();
-    const sentAt = clock.now();
-    const graceUntil = sentAt + INVOCATION_GRACE_MS;
-    const states = new Map();
-    let ssmDuration;
-    let polls = 0;
-    let pause = schedule.first();
-    for (;;) {
-        await clock.sleep(pause);
-        try {
-            const pages = (0,client_ssm_dist_cjs/* paginateListCommandInvocations */.ayw)({ client: ssm, pageSize: MAX_IDS_PER_COMMAND }, { CommandId: commandId, Details: true });
-            const listed = [];
-            for await (const page of pages)
-                listed.push(...(page.CommandInvocations ?? []));
-            for (const invocation of listed) {
-                if (!invocation.InstanceId || !invocation.Status)
-                    continue;
-                const plugin = invocation.CommandPlugins?.[0];
-                states.set(invocation.InstanceId, {
-                    status: invocation.Status,
-                    statusDetails: invocation.StatusDetails,
-                    responseCode: plugin?.ResponseCode,
-                    output: plugin?.Output,
-                });
-            }
-            ssmDuration = durationBySsm(listed);
-            polls += 1;
-            pause = schedule.next(polls);
-        }
-        catch (error) {
-            if (isThrottling(error)) {
-                deps.onThrottle?.();
-                pause = Math.min(Math.max(FIRST_POLL_MS, pause * 2), MAX_THROTTLED_POLL_MS);
-                deps.log.info(`SSM throttled the status poll; next poll in ${pause / 1000} s.`);
-            }
-            else if (errorName(error) !== 'InvalidCommandId' || clock.now() > graceUntil) {
-                throw error;
-            }
-            else {
-                pause = schedule.next(++polls);
-            }
-        }
-        const missing = instanceIds.filter((id) => !states.has(id));
-        if (missing.length > 0 && clock.now() > graceUntil) {
-            for (const id of missing)
-                states.set(id, { status: 'NoInvocation' });
-        }
-        const running = instanceIds.filter((id) => !FINISHED.has(states.get(id)?.status ?? ''));
-        if (running.length === 0) {
-            schedule.learn(ssmDuration ?? clock.now() - sentAt);
-            return states;
-        }
-        if (clock.now() >= deadline) {
-            await cancelCommand(ssm, commandId, running).catch(() => undefined);
-            for (const id of running) {
-                states.set(id, { status: 'TimedOut', statusDetails: 'the action stopped waiting' });
-            }
-            return states;
-        }
-    }
-}
-async function cancelCommand(ssm, commandId, instanceIds) {
-    await ssm.send(new client_ssm_dist_cjs/* CancelCommandCommand */.tal({ CommandId: commandId, InstanceIds: instanceIds }));
-}
-/** The full output SSM keeps (GetCommandInvocation), and the exit code it reports. */
-async function fetchFullOutput(deps, commandId, instanceId) {
-    const { clock } = deps;
-    const detail = await withThrottleRetry(deps, clock.now() + 120_000, () => deps.ssm.send(new client_ssm_dist_cjs/* GetCommandInvocationCommand */.ryN({ CommandId: commandId, InstanceId: instanceId }))).catch(() => undefined);
-    return { output: detail?.StandardOutputContent, responseCode: detail?.ResponseCode };
-}
-/**
- * Runs the script on the instances and returns each one's result. The poll that saw an instance
- * finish carries its exit code and the first 2,500 characters of its output; only when those do
- * not hold the script's result line (a long failure log, a killed script) is the full output
- * fetched with GetCommandInvocation.
- */
-async function runScript(deps, run) {
-    const { clock } = deps;
-    const deadline = clock.now() + (DELIVERY_TIMEOUT_SECONDS + run.executionTimeoutSeconds + 60) * 1000;
-    const sent = await sendScript(deps, run);
-    const results = new Map();
-    await Promise.all(sent.map(async ({ commandId, instanceIds }) => {
-        try {
-            const states = await waitForInvocations(deps, commandId, instanceIds, deadline).catch(async (error) => {
-                // We can no longer watch it: do not leave it running unobserved.
-                await cancelCommand(deps.ssm, commandId).catch(() => undefined);
-                throw error;
-            });
-            for (const instanceId of instanceIds) {
-                const state = states.get(instanceId) ?? { status: 'NoInvocation' };
-                const invocation = {
-                    instanceId,
-                    commandId,
-                    status: state.status,
-                    statusDetails: state.statusDetails,
-                    output: '',
-                };
-                if (state.status !== 'NoInvocation') {
-                    let { output, responseCode } = state;
-                    if (!output || !parseScriptReport(output, undefined).fromResultLine) {
-                        const full = await fetchFullOutput(deps, commandId, instanceId);
-                        output = full.output ?? output;
-                        responseCode = full.responseCode ?? responseCode;
-                    }
-                    invocation.output = output ?? '';
-                    // Success means exit 0 even when no call told the code.
-                    invocation.exitCode =
-                        responseCode !== undefined && responseCode >= 0
-                            ? responseCode
-                            : state.status === 'Success'
-                                ? 0
-                                : undefined;
-                }
-                results.set(instanceId, invocation);
-            }
-        }
-        finally {
-            deps.inFlight?.remove(commandId);
-        }
-    }));
-    return results;
-}
-
 ;// CONCATENATED MODULE: ./action/outcome.ts
 // What happened on each instance, in the words users read: outcomes, and one-sentence messages
 // that name the instance, the step, the version and the outcome.
@@ -76496,6 +77040,7 @@ function scriptFor(plan, mode, image, version) {
         envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
         healthTimeoutSeconds: plan.healthTimeoutSeconds,
         rollback: plan.rollback || mode === 'rollback',
+        deployId: plan.deployId,
     });
 }
 function errorText(error) {
@@ -76971,6 +77516,9 @@ function renderDryRun(plan) {
 
 
 
+
+
+
 /**
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
@@ -77055,6 +77603,14 @@ async function deploy(deps, inputs) {
         const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
         log.info(plan);
         log.group('The instance script each instance would run', script);
+        for (const [name, words] of [
+            ['pre-deploy-command', inputs.preDeployCommand],
+            ['post-deploy-command', inputs.postDeployCommand],
+        ]) {
+            if (words) {
+                log.info(`${name} would run on ${ids[0] ?? '?'} in service ${inputs.composeService ?? '(the first of the compose file)'}, as argv: ${JSON.stringify(words)}`);
+            }
+        }
         return {
             outputs: {
                 version: image.version,
@@ -77069,6 +77625,21 @@ async function deploy(deps, inputs) {
     }
     const image = await publishImage({ ecr, docker: deps.docker, mask: deps.mask, log }, repository, inputs.imageSource, inputs.tagPrefix);
     deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });
+    // Hooks and the journal for rollback on cancel (issue 12): spread in, built below.
+    const deployId = deps.deployId ?? (0,external_node_crypto_.randomUUID)();
+    const lifecycle = lifecycleDeps(deps, inputs, {
+        deployId,
+        region: inputs.region,
+        registry: repository.registry,
+        image: image.uri,
+        version: image.version,
+        appDir: inputs.appDir,
+        service: inputs.composeService,
+        composeContent: compose,
+        envEntries: inputs.env,
+        envFromSsm: inputs.envFromSsm,
+        commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+    });
     const report = await rollOut({
         ssm,
         ssmSend: deps.ssmSend,
@@ -77076,6 +77647,7 @@ async function deploy(deps, inputs) {
         clock: deps.clock,
         log,
         inFlight: deps.inFlight,
+        ...lifecycle,
     }, {
         version: image.version,
         image: image.uri,
@@ -77093,6 +77665,7 @@ async function deploy(deps, inputs) {
         rollback: inputs.rollback,
         targetGroupArn: inputs.targetGroupArn,
         drainTimeoutMs: targetGroup?.drainTimeoutMs,
+        deployId,
     });
     annotate(log, report.results);
     const throttled = deps.throttleCount?.() ?? 0;
@@ -77144,8 +77717,49 @@ function annotate(log, results) {
             log.error(message, { title });
     }
 }
+/**
+ * The rollout's hooks (pre-/post-deploy-command) and its journal (saved for the post step), as
+ * RolloutDeps fields; absent when the inputs and deps ask for neither.
+ */
+function lifecycleDeps(deps, inputs, context) {
+    const runDeps = {
+        ssm: deps.ssm,
+        ssmSend: deps.ssmSend,
+        clock: deps.clock,
+        log: deps.log,
+        inFlight: deps.inFlight,
+    };
+    const hooks = {};
+    if (inputs.preDeployCommand) {
+        hooks.preDeploy = hookRunner(runDeps, 'pre-deploy', inputs.preDeployCommand, context);
+    }
+    if (inputs.postDeployCommand) {
+        hooks.postDeploy = hookRunner(runDeps, 'post-deploy', inputs.postDeployCommand, context);
+    }
+    const journal = deps.saveJournal
+        ? rolloutJournal(deps.saveJournal, {
+            version: context.version,
+            deployId: context.deployId,
+            region: inputs.region,
+            registry: context.registry,
+            appDir: inputs.appDir,
+            healthUrl: inputs.healthUrl,
+            healthVersion: inputs.healthVersion,
+            healthTimeoutSeconds: inputs.healthTimeoutSeconds,
+            commandTimeoutSeconds: inputs.commandTimeoutSeconds,
+            rollback: inputs.rollback,
+        })
+        : undefined;
+    return {
+        ...(hooks.preDeploy || hooks.postDeploy ? { hooks } : {}),
+        ...(journal ? { journal } : {}),
+    };
+}
 
 ;// CONCATENATED MODULE: ./action/post.ts
+
+// Why the post step rolls back a cancelled rollout, and within what time: docs/decisions.md.
+
 
 
 
@@ -77174,6 +77788,200 @@ async function cancelInFlight(ssm, commandIds, log) {
     }
     return cancelled;
 }
+function undoGroups(state, pending) {
+    const byPrevious = new Map();
+    const restore = [];
+    for (const entry of pending) {
+        const { previousImage, previousVersion } = entry;
+        if (previousImage &&
+            previousVersion &&
+            patterns.image.test(previousImage) &&
+            patterns.version.test(previousVersion)) {
+            const key = `${previousImage} ${previousVersion}`;
+            const group = byPrevious.get(key) ?? {
+                instanceIds: [],
+                restore: false,
+                previousVersion,
+                script: renderInstanceScript({
+                    mode: 'rollback',
+                    region: state.region,
+                    registry: state.registry,
+                    image: previousImage,
+                    version: previousVersion,
+                    appDir: state.appDir,
+                    healthUrl: state.healthUrl,
+                    healthVersion: state.healthVersion,
+                    healthTimeoutSeconds: state.healthTimeoutSeconds,
+                    rollback: true,
+                }),
+            };
+            group.instanceIds.push(entry.instanceId);
+            byPrevious.set(key, group);
+        }
+        else {
+            restore.push(entry.instanceId);
+        }
+    }
+    const groups = [...byPrevious.values()];
+    if (restore.length > 0) {
+        groups.push({
+            instanceIds: restore,
+            restore: true,
+            script: renderRestoreScript({
+                region: state.region,
+                registry: state.registry,
+                version: state.version,
+                deployId: state.deployId,
+                appDir: state.appDir,
+                healthUrl: state.healthUrl,
+                healthVersion: state.healthVersion,
+                healthTimeoutSeconds: state.healthTimeoutSeconds,
+            }),
+        });
+    }
+    return groups;
+}
+function judge(group, instanceId, invocation, version) {
+    if (!invocation) {
+        return {
+            instanceId,
+            outcome: 'rollback-failed',
+            message: `${instanceId}: no result from the undo.`,
+        };
+    }
+    const report = parseScriptReport(invocation.output, invocation.exitCode);
+    const base = { instanceId, commandId: invocation.commandId };
+    // Rollback mode reports as "previous" what it replaced (the new version): the target is ours.
+    const previous = group.restore
+        ? (report.previousVersion ?? 'its previous version')
+        : (group.previousVersion ?? 'its previous version');
+    if (report.outcome === 'untouched') {
+        return {
+            ...base,
+            outcome: 'unchanged',
+            message: `${instanceId}: ${version} never got as far as changing it; nothing to undo.`,
+        };
+    }
+    if (report.outcome === 'restored' || (!group.restore && report.outcome === 'deployed')) {
+        if (report.restored === false) {
+            return {
+                ...base,
+                outcome: 'unchanged',
+                message: `${instanceId}: already on ${previous} (healthy); nothing to undo.`,
+            };
+        }
+        return {
+            ...base,
+            outcome: 'rolled-back',
+            message: `${instanceId}: rolled back to ${previous} (healthy).`,
+        };
+    }
+    const what = report.outcome === 'unknown'
+        ? `the SSM command ended ${invocation.status}${invocation.statusDetails ? ` (${invocation.statusDetails})` : ''}`
+        : report.outcome === 'first-deploy-failed'
+            ? `there is no previous version to return to (first deploy)`
+            : `${report.outcome}${report.failedStep ? ` at step ${report.failedStep}` : ''}${report.httpStatus ? `, HTTP ${report.httpStatus}` : ''}`;
+    return {
+        ...base,
+        outcome: 'rollback-failed',
+        message: `${instanceId}: rolling back to ${previous} failed: ${what}.`,
+    };
+}
+function undoSummary(state, results, note) {
+    const rows = results.map((r) => `| \`${r.instanceId}\` | ${r.outcome} | ${r.commandId ? `\`${r.commandId}\`` : ''} | ${r.message.replaceAll('|', '\\|')} |`);
+    return [
+        `### ⏹️ Cancelled rollout of ${state.version}: what the post step undid`,
+        '',
+        ...(note ? [note, ''] : []),
+        ...(rows.length > 0
+            ? ['| instance | outcome | SSM command | detail |', '|---|---|---|---|', ...rows, '']
+            : []),
+    ].join('\n');
+}
+/**
+ * The post step after a cancelled (or crashed) main step: returns every instance the journal says
+ * may have switched and is not settled to what it ran before — by its previous image when the
+ * action learned it, else from the instance's own backup of this deploy (restore mode, which does
+ * nothing where the deploy never changed anything). Waits at most until `budget` resolves (the
+ * runner's cancellation time); what is still running then is reported, not cancelled.
+ */
+async function undoRollout(deps, state, budget) {
+    const { log } = deps;
+    const pending = unsettled(state);
+    if (pending.length === 0) {
+        log.info(state.finished
+            ? `The rollout of ${state.version} had finished: nothing to undo.`
+            : `The rollout of ${state.version} had not switched any instance yet: nothing to undo.`);
+        return { results: [], summary: '', timedOut: false };
+    }
+    const ids = pending.map((entry) => entry.instanceId);
+    if (!state.rollback) {
+        const message = `The job stopped mid-rollout and rollback is false: ${ids.join(', ')} may run ${state.version} while the rest of the fleet does not.`;
+        log.warning(message, { title: 'Rollout left unfinished' });
+        return { results: [], summary: undoSummary(state, [], message), timedOut: false };
+    }
+    log.warning(`The rollout of ${state.version} stopped before it finished: returning ${ids.join(', ')} to their previous version.`, { title: 'Rolling back a cancelled rollout' });
+    const results = new Map();
+    let groups;
+    try {
+        groups = undoGroups(state, pending);
+    }
+    catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        const failed = ids.map((instanceId) => ({
+            instanceId,
+            outcome: 'rollback-failed',
+            message: `${instanceId}: could not be rolled back: ${text}.`,
+        }));
+        return { results: failed, summary: undoSummary(state, failed), timedOut: false };
+    }
+    const sent = new Map();
+    const trackingDeps = {
+        ...deps,
+        inFlight: {
+            add: (commandId) => sent.set(commandId, commandId),
+            remove: () => undefined,
+            list: () => [...sent.keys()],
+        },
+    };
+    const work = Promise.all(groups.map(async (group) => {
+        try {
+            const invocations = await runScript(trackingDeps, {
+                instanceIds: group.instanceIds,
+                script: group.script,
+                executionTimeoutSeconds: state.commandTimeoutSeconds,
+                comment: `challenge-deploy undo ${state.version} (cancelled)`,
+            });
+            for (const id of group.instanceIds) {
+                results.set(id, judge(group, id, invocations.get(id), state.version));
+            }
+        }
+        catch (error) {
+            for (const instanceId of group.instanceIds) {
+                results.set(instanceId, {
+                    instanceId,
+                    outcome: 'rollback-failed',
+                    message: `${instanceId}: the undo could not be run through SSM: ${describeAwsError(error)}.`,
+                });
+            }
+        }
+    })).then(() => 'done');
+    const ended = await Promise.race([work, budget.then(() => 'timeout')]);
+    const timedOut = ended === 'timeout';
+    const commands = [...sent.keys()];
+    const ordered = ids.map((instanceId) => results.get(instanceId) ?? {
+        instanceId,
+        outcome: 'not-confirmed',
+        message: `${instanceId}: the undo was ${commands.length > 0 ? `sent (${commands.join(', ')})` : 'not sent'} but had not finished when the post step's time ran out; check the instance.`,
+    });
+    for (const result of ordered) {
+        if (result.outcome === 'rolled-back' || result.outcome === 'unchanged')
+            log.info(result.message);
+        else
+            log.error(result.message, { title: `${result.instanceId}: ${result.outcome}` });
+    }
+    return { results: ordered, summary: undoSummary(state, ordered), timedOut };
+}
 
 ;// CONCATENATED MODULE: ./action/main.ts
 // The action, for both the main and the post run (action.yml has one bundle): the main run saves
@@ -77190,9 +77998,16 @@ async function cancelInFlight(ssm, commandIds, log) {
 
 
 
+
 const STATE_IS_POST = 'isPost';
 const STATE_REGION = 'region';
 const STATE_COMMANDS = 'inFlightCommands';
+const STATE_JOURNAL = 'rolloutJournal';
+/**
+ * How long the post step waits for its rollback: a cancelled job's steps get 5 minutes in all
+ * (the main step up to 10 s of them, SIGINT to kill); see docs/decisions.md.
+ */
+const POST_STEP_BUDGET_MS = 240_000;
 const log = {
     info: (message) => info(message),
     warning: (message, annotation) => warning(message, annotation),
@@ -77247,9 +78062,11 @@ async function runMain() {
     let throttled = 0;
     const aws = awsClients({ region: inputs.region, onThrottle: () => throttled++ });
     const inFlight = inFlightCommands((commandIds) => saveState(STATE_COMMANDS, JSON.stringify(commandIds)));
-    // A cancelled job gets SIGINT, then SIGTERM: stop the instances' commands before exiting.
+    // A cancelled job gets SIGINT, then SIGTERM 7.5 s later and a kill 2.5 s after that: too little
+    // time to wait for a rollback. Stop the instances' commands; the post step (run after a cancel)
+    // then rolls back what the journal says is unsettled.
     const onSignal = (signal) => {
-        warning(`${signal}: cancelling the SSM commands still running.`);
+        warning(`${signal}: cancelling the SSM commands still running; the post step rolls back what this run changed.`);
         void cancelInFlight(aws.ssm, inFlight.list(), log).finally(() => process.exit(1));
     };
     process.once('SIGINT', onSignal);
@@ -77265,6 +78082,7 @@ async function runMain() {
             inFlight,
             sessionExpiry: async () => (await aws.ssm.config.credentials()).expiration,
             throttleCount: () => throttled,
+            saveJournal: (state) => saveState(STATE_JOURNAL, state),
         }, inputs);
         setOutputs(result.outputs);
         await writeSummary(result.summary);
@@ -77282,9 +78100,33 @@ async function runMain() {
 async function runPost() {
     const commandIds = JSON.parse(getState(STATE_COMMANDS) || '[]');
     const region = getState(STATE_REGION);
-    if (commandIds.length === 0 || !region)
+    // A finished rollout (every normal run) leaves nothing to undo: say nothing.
+    const saved = readJournal(getState(STATE_JOURNAL));
+    const journal = saved && !saved.finished ? saved : undefined;
+    if (!region || (commandIds.length === 0 && !journal))
         return;
-    await cancelInFlight(awsClients({ region }).ssm, commandIds, log);
+    const aws = awsClients({ region });
+    // First stop what still runs, so that no deploy races the rollback on an instance.
+    if (commandIds.length > 0)
+        await cancelInFlight(aws.ssm, commandIds, log);
+    if (!journal)
+        return;
+    let timer;
+    const budget = new Promise((resolve) => {
+        timer = setTimeout(resolve, POST_STEP_BUDGET_MS);
+    });
+    const report = await undoRollout({ ssm: aws.ssm, ssmSend: aws.ssmSend, clock: systemClock, log }, journal, budget);
+    clearTimeout(timer);
+    if (report.summary)
+        await writeSummary(report.summary);
+    const unfinished = report.results.filter((r) => r.outcome === 'rollback-failed' || r.outcome === 'not-confirmed');
+    if (unfinished.length > 0) {
+        setFailed(`After the cancelled rollout of ${journal.version}, ${unfinished.map((r) => r.instanceId).join(', ')} could not be confirmed back on the previous version: check them (job summary).`);
+    }
+    // Polls of an undo still running would keep the process (and the job) alive: it goes on on
+    // the instances without us.
+    if (report.timedOut)
+        process.exit();
 }
 async function run() {
     try {

@@ -1,12 +1,16 @@
 // Runs the rendered instance script with bash in a sandbox whose PATH holds stand-ins for
 // docker, docker-compose, aws, curl and sleep (see instance-sandbox.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   parseScriptReport,
+  renderCheckScript,
+  renderHookScript,
   renderInstanceScript,
+  renderRestoreScript,
+  type HookScriptValues,
   RESULT_PREFIX,
   ScriptExit,
   type InstanceScriptValues,
@@ -485,5 +489,381 @@ describe('the instance script reading env-from-ssm', () => {
     const run = runScenario({ env: OLD_ENV, health: 'healthy' });
     expect(run.exitCode).toBe(ScriptExit.deployed);
     expect(run.calls.some((call) => call.startsWith('aws ssm'))).toBe(false);
+  });
+});
+
+describe('the instance script in check mode (the bake re-check)', () => {
+  const V8_ENV = OLD_ENV.replace(/v7/g, 'v8');
+
+  function runCheck(
+    env: string,
+    health: Health,
+    values: Partial<Parameters<typeof renderCheckScript>[0]> = {},
+    appShape?: AppShape,
+  ) {
+    const sandbox = createSandbox({ env, health, appShape });
+    sandboxes.push(sandbox);
+    const run = sandbox.run(
+      renderCheckScript({
+        appDir: sandbox.appDir,
+        healthUrl: 'http://localhost/health',
+        version: 'v8',
+        healthTimeoutSeconds: 4,
+        ...values,
+      }),
+    );
+    return {
+      sandbox,
+      exitCode: run.exitCode,
+      output: run.stdout,
+      report: parseScriptReport(run.stdout, run.exitCode ?? undefined),
+    };
+  }
+
+  it('reports deployed when the version answers healthy, and touches nothing but curl', () => {
+    const { sandbox, exitCode, report } = runCheck(V8_ENV, 'healthy');
+    expect(exitCode).toBe(ScriptExit.deployed);
+    expect(report).toMatchObject({
+      outcome: 'deployed',
+      httpStatus: '200',
+      reportedVersion: 'v8',
+      fromResultLine: true,
+    });
+    expect(sandbox.calls().every((call) => call.startsWith('curl '))).toBe(true);
+    expect(sandbox.env()).toBe(V8_ENV);
+    expect(readdirSync(sandbox.appDir).sort()).toEqual(['.env', 'docker-compose.yml']);
+  });
+
+  it('reports unhealthy, with what it saw, when the old version still answers', () => {
+    const { sandbox, exitCode, report, output } = runCheck(V8_ENV, 'old-version-answers');
+    expect(exitCode).toBe(ScriptExit.unhealthy);
+    expect(report).toMatchObject({
+      outcome: 'unhealthy',
+      failedStep: 'health',
+      httpStatus: '200',
+      reportedVersion: 'v7',
+    });
+    // It retried for the timeout it was given (4 s at 2 s intervals: 3 polls), then gave up.
+    expect(sandbox.calls().filter((call) => call.startsWith('curl'))).toHaveLength(3);
+    expect(sandbox.calls().some((call) => /^(docker|aws)/.test(call))).toBe(false);
+    expect(sandbox.env()).toBe(V8_ENV);
+    expect(sandbox.running()).toBe('v8');
+    expect(output).toContain('health: v8 not healthy');
+  });
+
+  it('reports unhealthy with HTTP 503 or no answer, and never rolls back', () => {
+    const failing = runCheck(V8_ENV, 'new-unhealthy');
+    expect(failing.report).toMatchObject({ outcome: 'unhealthy', httpStatus: '503' });
+    expect(failing.sandbox.running()).toBe('v8');
+    const down = runCheck(V8_ENV, 'down');
+    expect(down.report).toMatchObject({ outcome: 'unhealthy', httpStatus: '000' });
+    expect(down.sandbox.env()).toBe(V8_ENV);
+  });
+
+  it('matches the version the way health-version says (header, none)', () => {
+    const header = runCheck(
+      V8_ENV,
+      'healthy',
+      { healthVersion: { kind: 'header', name: 'X-App-Version' } },
+      'header',
+    );
+    expect(header.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v8' });
+    const wrongPlace = runCheck(V8_ENV, 'healthy', {}, 'nested');
+    expect(wrongPlace.report).toMatchObject({ outcome: 'unhealthy', reportedVersion: 'not-this' });
+    const none = runCheck(OLD_ENV, 'healthy', { healthVersion: { kind: 'none' } }, 'plain');
+    expect(none.report.outcome).toBe('deployed');
+  });
+
+  it('does not wait for a deploy holding the instance lock (it takes none)', () => {
+    const sandbox = createSandbox({ env: V8_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const holder = spawn('flock', [sandbox.appDir, '-c', 'sleep 3'], { stdio: 'ignore' });
+    spawnSync('sleep', ['0.2']);
+    const started = Date.now();
+    const run = sandbox.run(
+      renderCheckScript({
+        appDir: sandbox.appDir,
+        healthUrl: 'http://localhost/health',
+        version: 'v8',
+      }),
+    );
+    holder.kill();
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('keeps a hostile health URL inert', () => {
+    const hostile = `http://localhost/health?a=$(touch${'${IFS}'}PWNED)&b=\`touch${'${IFS}'}PWNED2\`;'"`;
+    const { sandbox, exitCode } = runCheck(V8_ENV, 'healthy', { healthUrl: hostile });
+    expect(exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.lastUrl()).toBe(hostile);
+    expect(sandbox.calls().every((call) => call.startsWith('curl '))).toBe(true);
+    expect(existsSync(join(sandbox.root, 'PWNED'))).toBe(false);
+    expect(existsSync(join(sandbox.root, 'PWNED2'))).toBe(false);
+  });
+});
+
+describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
+  const HOOK: Omit<HookScriptValues, 'appDir'> = {
+    phase: 'pre-deploy',
+    region: 'eu-west-1',
+    registry: '10.231.0.1:5000',
+    image: '10.231.0.1:5000/challenge-app:v8',
+    version: 'v8',
+    args: ['npm', 'run', 'migrate'],
+  };
+  const COMPOSE =
+    'services:\n  # the app\n  web:\n    image: ${IMAGE}\n  worker:\n    image: ${IMAGE}\n';
+
+  function runHook(values: Partial<HookScriptValues> = {}, hookExit = 0, env = OLD_ENV) {
+    const sandbox = createSandbox({ env, health: 'healthy', hookExit });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, 'docker-compose.yml'), COMPOSE);
+    const run = sandbox.run(renderHookScript({ ...HOOK, appDir: sandbox.appDir, ...values }));
+    return {
+      sandbox,
+      exitCode: run.exitCode,
+      output: run.stdout,
+      report: parseScriptReport(run.stdout, run.exitCode ?? undefined),
+    };
+  }
+
+  it('runs the command once in a one-off container of the new image, switching nothing', () => {
+    const { sandbox, exitCode, report, output } = runHook();
+    expect(exitCode).toBe(0);
+    expect(report).toMatchObject({ outcome: 'hook-succeeded', hookExitCode: 0 });
+    expect(sandbox.oneOff()?.argv).toEqual([
+      '--rm',
+      '--no-deps',
+      '-T',
+      'challenge-deploy-hook',
+      'npm',
+      'run',
+      'migrate',
+    ]);
+    // The new image was pulled for the service; the running app and its .env are as they were.
+    expect(sandbox.pulled()).toEqual(['10.231.0.1:5000/challenge-app:v8 web']);
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(sandbox.running()).toBe('v7');
+    expect(sandbox.calls()).not.toContain('docker compose up -d');
+    expect(sandbox.oneOff()?.project).toBe(sandbox.appDir);
+    // Its output tail is printed between markers, short.
+    expect(output).toContain('----- pre-deploy output (last 40 lines) -----\nhook line 11\n');
+    expect(output).toContain('hook line 50\n----- end -----');
+    expect(output).not.toContain('hook line 10\n');
+  });
+
+  it('gives the one-off container the .env of the new version: env, env-from-ssm, IMAGE, APP_VERSION', () => {
+    const sandbox = createSandbox({
+      env: OLD_ENV,
+      health: 'healthy',
+      ssmParametersJson: JSON.stringify({
+        Parameters: [{ Name: '/app/prod/DATABASE_URL', Value: 'postgres://new@db/app' }],
+      }),
+    });
+    sandboxes.push(sandbox);
+    const run = sandbox.run(
+      renderHookScript({
+        ...HOOK,
+        appDir: sandbox.appDir,
+        envEntries: [{ key: 'LOG_LEVEL', value: 'debug' }],
+        envFromSsm: '/app/prod/',
+        composeContent: COMPOSE.replace('web', 'api'),
+      }),
+    );
+    expect(run.exitCode).toBe(0);
+    expect(sandbox.oneOff()?.env).toBe(
+      "API_TOKEN=token-a,token-b\nDATABASE_URL='postgres://new@db/app'\nLOG_LEVEL='debug'\nIMAGE=10.231.0.1:5000/challenge-app:v8\nAPP_VERSION=v8\n",
+    );
+    // The compose file it would write (compose-file), found first service api; nothing written.
+    expect(sandbox.oneOff()?.compose).toBe(
+      'services:\n  # the app\n  api:\n    image: ${IMAGE}\n  challenge-deploy-hook:\n    image: ${IMAGE}\n  worker:\n    image: ${IMAGE}\n',
+    );
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+    expect(run.stdout).not.toContain('postgres://new');
+  });
+
+  it('reports a failing command with its exit code and output tail', () => {
+    const { exitCode, report, output, sandbox } = runHook({ phase: 'post-deploy' }, 3);
+    expect(exitCode).toBe(ScriptExit.hookFailed);
+    expect(report).toMatchObject({
+      outcome: 'hook-failed',
+      hookExitCode: 3,
+      failedStep: 'post-deploy',
+    });
+    expect(output).toContain('----- post-deploy output');
+    expect(sandbox.env()).toBe(OLD_ENV);
+  });
+
+  it('uses compose-service when given', () => {
+    const { sandbox } = runHook({ service: 'worker' });
+    // The one-off runs a copy of the service (compose would link it to the running one, which
+    // host networking refuses), so the copy must be worker's block.
+    expect(sandbox.oneOff()?.argv[3]).toBe('challenge-deploy-hook');
+    expect(sandbox.oneOff()?.compose).toBe(
+      `${COMPOSE}  challenge-deploy-hook:\n    image: \${IMAGE}\n`,
+    );
+  });
+
+  it('copies the whole block of the service, comments and nesting included, and nothing else', () => {
+    const compose = [
+      'version: "3.9"',
+      'services:',
+      // "." is literal: webXapp is not web.app.
+      '    webXapp:',
+      '        image: other',
+      '    web.app:   # the app',
+      '        image: ${IMAGE}',
+      '        network_mode: host',
+      '',
+      '        # settings',
+      '        environment:',
+      '            A: "1"',
+      'volumes:',
+      '    data: {}',
+      '',
+    ].join('\n');
+    const { sandbox, exitCode } = runHook({ composeContent: compose, service: 'web.app' });
+    expect(exitCode).toBe(0);
+    const block = [
+      '        image: ${IMAGE}',
+      '        network_mode: host',
+      '',
+      '        # settings',
+      '        environment:',
+      '            A: "1"',
+    ];
+    expect(sandbox.oneOff()?.compose).toBe(
+      [
+        ...compose.split('\n').slice(0, 11),
+        '    challenge-deploy-hook:',
+        ...block,
+        ...compose.split('\n').slice(11),
+      ].join('\n'),
+    );
+  });
+
+  it('stops before running anything when compose-service names no service of the file', () => {
+    const { sandbox, report } = runHook({ service: 'webX' });
+    expect(report).toMatchObject({ outcome: 'failed-unchanged', failedStep: 'service' });
+    expect(sandbox.oneOff()).toBeUndefined();
+  });
+
+  it('stops before running anything when no service can be named', () => {
+    const { sandbox, report } = runHook({ composeContent: 'services: {web: {image: x}}\n' });
+    expect(report).toMatchObject({ outcome: 'failed-unchanged', failedStep: 'service' });
+    expect(sandbox.oneOff()).toBeUndefined();
+  });
+
+  it('passes hostile arguments to the container as literal words', () => {
+    const args = [
+      'sh',
+      '-c',
+      'echo $(touch PWNED) `touch PWNED2`; it\'s "quoted"',
+      'line one\nline two',
+      '',
+      "'",
+      '$HOME',
+    ];
+    const { sandbox, exitCode } = runHook({ args });
+    expect(exitCode).toBe(0);
+    expect(sandbox.oneOff()?.argv.slice(4)).toEqual(args);
+    for (const name of ['PWNED', 'PWNED2']) {
+      expect(existsSync(join(sandbox.root, name))).toBe(false);
+      expect(existsSync(join(sandbox.appDir, name))).toBe(false);
+    }
+  });
+});
+
+describe('the instance script in restore mode (after a cancelled job)', () => {
+  const V8 = { ...BASE, deployId: 'run-42-1' };
+
+  function restoreScript(appDir: string, deployId = 'run-42-1') {
+    return renderRestoreScript({
+      region: 'eu-west-1',
+      registry: '10.231.0.1:5000',
+      version: 'v8',
+      deployId,
+      appDir,
+      healthUrl: 'http://localhost/health',
+      healthTimeoutSeconds: 4,
+    });
+  }
+
+  it('puts back what the interrupted deploy replaced and health-checks the previous version', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const COMPOSE_V8 = 'services:\n  app:\n    image: ${IMAGE}\n';
+    const deployed = sandbox.run(
+      renderInstanceScript({ ...V8, appDir: sandbox.appDir, composeContent: COMPOSE_V8 }),
+    );
+    expect(deployed.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.running()).toBe('v8');
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    const report = parseScriptReport(run.stdout, run.exitCode ?? undefined);
+    expect(run.exitCode).toBe(0);
+    expect(report).toMatchObject({
+      outcome: 'restored',
+      restored: true,
+      previousVersion: 'v7',
+      previousImage: '10.231.0.1:5000/challenge-app:v7',
+      httpStatus: '200',
+      reportedVersion: 'v7',
+    });
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+    expect(sandbox.running()).toBe('v7');
+  });
+
+  it('changes nothing when the deploy never got as far as its backup', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    expect(run.exitCode).toBe(ScriptExit.untouched);
+    expect(parseScriptReport(run.stdout, run.exitCode ?? undefined).outcome).toBe('untouched');
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(sandbox.calls().some((call) => call.includes('up -d'))).toBe(false);
+  });
+
+  it("ignores another deploy's backup of the same version (a re-run of v8)", () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    expect(sandbox.run(renderInstanceScript({ ...V8, appDir: sandbox.appDir })).exitCode).toBe(0);
+    const run = sandbox.run(restoreScript(sandbox.appDir, 'run-43-1'));
+    expect(run.exitCode).toBe(ScriptExit.untouched);
+    expect(sandbox.running()).toBe('v8');
+    expect(sandbox.env()).toContain('APP_VERSION=v8');
+  });
+
+  it('leaves files alone when they are already the previous ones, and still checks health', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'new-unhealthy' });
+    sandboxes.push(sandbox);
+    // The deploy failed and rolled itself back before the cancel reached it.
+    const deployed = sandbox.run(renderInstanceScript({ ...V8, appDir: sandbox.appDir }));
+    expect(deployed.exitCode).toBe(ScriptExit.rolledBack);
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    expect(run.exitCode).toBe(0);
+    expect(parseScriptReport(run.stdout, 0)).toMatchObject({
+      outcome: 'restored',
+      restored: false,
+    });
+    expect(sandbox.env()).toBe(OLD_ENV);
+  });
+
+  it('reports rollback-failed when the previous version does not come back healthy', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    expect(sandbox.run(renderInstanceScript({ ...V8, appDir: sandbox.appDir })).exitCode).toBe(0);
+    sandbox.setHealth('down');
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    expect(run.exitCode).toBe(ScriptExit.rollbackFailed);
+    expect(parseScriptReport(run.stdout, run.exitCode ?? undefined)).toMatchObject({
+      outcome: 'rollback-failed',
+      failedStep: 'health',
+      httpStatus: '000',
+      restored: true,
+    });
+    expect(sandbox.env()).toBe(OLD_ENV);
   });
 });

@@ -17,7 +17,7 @@ import { PutParameterCommand, SendCommandCommand, SSMClient } from '@aws-sdk/cli
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { deploy } from '../../action/deploy.js';
+import { deploy, lifecycleDeps } from '../../action/deploy.js';
 import { parseInputs } from '../../action/inputs.js';
 import type { CommandOutput } from '../../action/registry.js';
 import {
@@ -496,6 +496,103 @@ describe('a deploy', () => {
       );
       expect(result.outputs['deployed-instances']).toBe(fleet.join(','));
       expect(result.summary).toContain('recording it in the SSM parameter');
+    });
+  });
+});
+
+describe('hooks and the rollout journal, as the deploy wires them', () => {
+  const base = {
+    'ecr-repository': 'challenge-app',
+    'aws-region': 'eu-west-1',
+    'source-tag': 'main-abc',
+  };
+
+  it("gives every deploy script the rollout's id, which the post step's restore trusts", async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    const result = await deploy(
+      { ...d, deployId: 'run-7-1' },
+      inputs({ ...base, 'instance-ids': fleet.join(',') }),
+    );
+    expect(result.failure).toBeUndefined();
+    const scripts = ssmMock
+      .commandCalls(SendCommandCommand)
+      .map((call) => call.args[0].input.Parameters?.commands?.[0] ?? '');
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const script of scripts) expect(script).toContain("readonly DEPLOY_ID='run-7-1'");
+  });
+
+  const context = {
+    deployId: 'run-7-1',
+    region: 'eu-west-1',
+    registry: '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
+    image: `${REPOSITORY_URI}:v8`,
+    version: 'v8',
+    appDir: '/opt/challenge-app',
+    commandTimeoutSeconds: 600,
+  };
+
+  it('prints in a dry run the argv each deploy command would run, and runs none', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet);
+    const { deps: d } = deps();
+    await deploy(
+      d,
+      inputs({
+        ...base,
+        'instance-ids': fleet.join(','),
+        'dry-run': 'true',
+        'pre-deploy-command': `sh -c 'npm run migrate && echo "$(date)"'`,
+      }),
+    );
+    expect(d.log.lines).toContain(
+      `pre-deploy-command would run on ${fleet[0]} in service (the first of the compose file), as argv: ["sh","-c","npm run migrate && echo \\"$(date)\\""]`,
+    );
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('builds no hooks and no journal when nothing asks for them (today’s behaviour)', () => {
+    const { deps: d } = deps();
+    expect(
+      lifecycleDeps(d, inputs({ ...base, 'instance-ids': ids(1).join(',') }), context),
+    ).toEqual({});
+  });
+
+  it('builds hooks from the commands, run as argv in the hook mode, and a journal over saveJournal', async () => {
+    const fleet = ids(1);
+    fakeFleet(ssmMock, fleet, {
+      [fleet[0]!]: () => ({
+        exitCode: 0,
+        result: { outcome: 'hook-succeeded', hookExitCode: '0' },
+      }),
+    });
+    const { deps: d } = deps();
+    const saved: string[] = [];
+    const lifecycle = lifecycleDeps(
+      { ...d, saveJournal: (state) => saved.push(state) },
+      inputs({
+        ...base,
+        'instance-ids': fleet.join(','),
+        'pre-deploy-command': "npm run 'db:migrate'",
+        'post-deploy-command': 'npm test',
+        'compose-service': 'web',
+      }),
+      { ...context, service: 'web' },
+    );
+    const run = await lifecycle.hooks?.preDeploy?.(fleet[0]!);
+    expect(run).toMatchObject({ phase: 'pre-deploy', ok: true, commandId: 'cmd-1' });
+    expect(lifecycle.hooks?.postDeploy).toBeDefined();
+    const script =
+      ssmMock.commandCalls(SendCommandCommand)[0]?.args[0].input.Parameters?.commands?.[0];
+    expect(script).toContain("readonly -a HOOK_ARGS=('npm' 'run' 'db:migrate')");
+    expect(script).toContain(`readonly IMAGE='${REPOSITORY_URI}:v8'`);
+    lifecycle.journal?.deploying(fleet);
+    expect(JSON.parse(saved[0] ?? '{}')).toMatchObject({
+      version: 'v8',
+      deployId: 'run-7-1',
+      rollback: true,
+      instances: { [fleet[0]!]: {} },
     });
   });
 });

@@ -4,7 +4,10 @@ import { describe, expect, it } from '@jest/globals';
 import { deployScriptTemplate } from '../../action/deploy-script.generated.js';
 import {
   parseScriptReport,
+  renderCheckScript,
+  renderHookScript,
   renderInstanceScript,
+  renderRestoreScript,
   ScriptExit,
   shellQuote,
   type InstanceScriptValues,
@@ -148,6 +151,101 @@ describe('rendering the instance script', () => {
   });
 });
 
+describe('rendering the check mode', () => {
+  const CHECK = {
+    appDir: '/opt/challenge-app',
+    healthUrl: 'http://localhost/health',
+    version: 'v8',
+  };
+
+  it('sets MODE=check, a short health timeout by default, and leaves the deploy values empty', () => {
+    const script = renderCheckScript(CHECK);
+    for (const line of [
+      "readonly MODE='check'",
+      "readonly VERSION='v8'",
+      "readonly HEALTH_TIMEOUT='10'",
+      "readonly IMAGE=''",
+      "readonly REGION=''",
+      "readonly ENV_FROM_SSM=''",
+    ]) {
+      expect(script).toContain(line);
+    }
+    expect(renderCheckScript({ ...CHECK, healthTimeoutSeconds: 30 })).toContain(
+      "readonly HEALTH_TIMEOUT='30'",
+    );
+  });
+
+  it('passes shellcheck', () => {
+    const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
+      input: renderCheckScript({ ...CHECK, healthVersion: { kind: 'header', name: 'X-V' } }),
+      encoding: 'utf8',
+    });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it.each([
+    ['version', { version: 'v8; touch /tmp/pwned' }],
+    ['appDir', { appDir: '/opt/../etc' }],
+    ['healthUrl', { healthUrl: 'http://x/\nid' }],
+    ['healthTimeoutSeconds', { healthTimeoutSeconds: 0 }],
+  ])('refuses a %s that does not have its shape', (_name, bad) => {
+    expect(() => renderCheckScript({ ...CHECK, ...bad })).toThrow(/instance script/);
+  });
+});
+
+describe('rendering the hook and restore modes', () => {
+  const HOOK = {
+    phase: 'pre-deploy' as const,
+    region: 'eu-west-1',
+    registry: VALUES.registry,
+    image: VALUES.image,
+    version: 'v8',
+    appDir: '/opt/challenge-app',
+    args: ['sh', '-c', 'echo $(id) `id`; it\'s "x"', 'two\nlines'],
+  };
+
+  it('renders the argv as one quoted word per argument, and passes shellcheck', () => {
+    const script = renderHookScript(HOOK);
+    // The rendered values block, evaluated by bash on its own.
+    const block = script.slice(
+      script.indexOf("readonly MODE='hook'"),
+      script.indexOf('\n# ---------------------------------------'),
+    );
+    const printed = execFileSync('bash', [
+      '-c',
+      `${block}\nprintf '%s\\0' "\${HOOK_ARGS[@]}"`,
+    ]).toString();
+    expect(printed.split('\0').slice(0, -1)).toEqual(HOOK.args);
+    for (const rendered of [
+      script,
+      renderRestoreScript({ ...VALUES, deployId: 'run-1', healthTimeoutSeconds: 30 }),
+    ]) {
+      const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
+        input: rendered,
+        encoding: 'utf8',
+      });
+      expect(result.stdout).toBe('');
+      expect(result.status).toBe(0);
+    }
+  });
+
+  it.each([
+    ['service', { service: 'web; id' }],
+    ['args', { args: [] }],
+    ['image', { image: 'x/$(id)' }],
+  ])('refuses a hook %s that does not have its shape', (_name, bad) => {
+    expect(() => renderHookScript({ ...HOOK, ...bad })).toThrow(/instance script/);
+  });
+
+  it('refuses a deploy id that does not have its shape', () => {
+    expect(() =>
+      renderRestoreScript({ ...VALUES, deployId: "x' ; id", healthTimeoutSeconds: 30 }),
+    ).toThrow(/DEPLOY_ID/);
+    expect(() => renderInstanceScript({ ...VALUES, deployId: 'a b' })).toThrow(/DEPLOY_ID/);
+  });
+});
+
 describe('reading the script result', () => {
   it('takes the last result line', () => {
     const output = [
@@ -171,6 +269,7 @@ describe('reading the script result', () => {
     [ScriptExit.firstDeployFailed, 'first-deploy-failed'],
     [ScriptExit.failedUnchanged, 'failed-unchanged'],
     [ScriptExit.failedLeftInPlace, 'failed'],
+    [ScriptExit.unhealthy, 'unhealthy'],
     [1, 'unknown'],
   ])(
     'falls back to exit code %i (%s) when the output was cut before the result line',
