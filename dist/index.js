@@ -71264,7 +71264,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8567);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8684);
 // The bundle's entry point (ncc builds dist/index.js from it): it only runs the action. The action
 // is main.ts's run(), which tools such as @github/local-action import and call themselves, so
 // main.ts must not run anything at import (it did, and such a tool then deployed twice).
@@ -71276,7 +71276,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8567:
+/***/ 8684:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -75278,6 +75278,8 @@ const INPUT_DEFAULTS = {
     rollback: 'true',
     'command-timeout': '600',
     'dry-run': 'false',
+    'bake-time': '0',
+    'max-failures': '0',
 };
 /** A wrong input; the message names it. */
 class InputError extends Error {
@@ -75406,6 +75408,38 @@ function healthVersion(raw) {
     }
     return parsed;
 }
+// Rollout strategies (issue 12): canary, bake-time, alarm-names, max-failures.
+/** A size input: `N` instances or `N%` of the fleet; `min` is 0 or 1. */
+function sizeSpec(name, raw, min) {
+    const percent = /^(\d{1,3})%$/.exec(raw);
+    const value = Number(percent ? percent[1] : raw);
+    if (percent && value >= min && value <= 100)
+        return { percent: value };
+    if (!percent && /^\d{1,9}$/.test(raw) && value >= min)
+        return { count: value };
+    throw new InputError(`Input ${name} must be a number of instances (${min === 0 ? '0, 1' : '1, 2'}, …) or a percentage of the fleet (${min}% to 100%), got "${raw}".`);
+}
+/** CloudWatch AlarmName: 1 to 255 characters, no control characters (botocore cloudwatch). */
+// eslint-disable-next-line no-control-regex
+const ALARM_NAME = /^[^\u0000-\u001f\u007f]{1,255}$/;
+/** DescribeAlarms takes at most 100 AlarmNames. */
+const MAX_ALARM_NAMES = 100;
+function alarmNames(raw) {
+    const names = [
+        ...new Set(raw
+            .split(/[,\n]/)
+            .map((name) => name.trim())
+            .filter((name) => name !== '')),
+    ];
+    const wrong = names.filter((name) => !ALARM_NAME.test(name));
+    if (wrong.length > 0) {
+        throw new InputError(`Input alarm-names must list CloudWatch alarm names (1 to 255 characters, no control characters), separated by commas or newlines; not valid: ${wrong.map((name) => JSON.stringify(name)).join(', ')}.`);
+    }
+    if (names.length > MAX_ALARM_NAMES) {
+        throw new InputError(`Input alarm-names lists ${names.length} alarms; at most ${MAX_ALARM_NAMES} (one DescribeAlarms call). Combine them in a composite alarm.`);
+    }
+    return names;
+}
 /**
  * Parses and validates every input before any AWS call. `read` returns an input's raw value
  * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
@@ -75474,6 +75508,10 @@ function parseInputs(read, env = {}) {
         env: envEntries(read('env')),
         envFromSsm: envFromSsm(get('env-from-ssm')),
         releaseParameter: releaseParameter(get('release-parameter')),
+        canary: get('canary') === '' ? undefined : sizeSpec('canary', get('canary'), 1),
+        bakeSeconds: integer('bake-time', get('bake-time'), 0, 21600),
+        alarmNames: alarmNames(read('alarm-names')),
+        maxFailures: sizeSpec('max-failures', get('max-failures'), 0),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -75482,6 +75520,66 @@ function batchSize(maxParallel, fleetSize) {
         ? maxParallel.count
         : Math.floor((fleetSize * maxParallel.percent) / 100);
     return Math.max(1, Math.min(size, Math.max(fleetSize, 1)));
+}
+
+;// CONCATENATED MODULE: ./action/batch-plan.ts
+// Which instances go in which batch, and the rule that produced each batch's size, in words the
+// dry run prints (`50%` of 3 → 1, rounded down). `canary` sizes the first batch, `max-parallel`
+// the rest; both are a count or a percentage of the whole fleet, like `max-parallel` always was.
+
+/** How a size input reads for a fleet, e.g. "`50%` of 3 → 1, rounded down". */
+function describeSize(spec, fleetSize) {
+    const size = batchSize(spec, fleetSize);
+    if ('count' in spec) {
+        return spec.count > fleetSize
+            ? `\`${spec.count}\` → ${size}, the whole fleet of ${fleetSize}`
+            : `\`${spec.count}\``;
+    }
+    const exact = (fleetSize * spec.percent) / 100;
+    if (Number.isInteger(exact))
+        return `\`${spec.percent}%\` of ${fleetSize} → ${size}`;
+    if (Math.floor(exact) < 1)
+        return `\`${spec.percent}%\` of ${fleetSize} → ${size}, at least one`;
+    return `\`${spec.percent}%\` of ${fleetSize} → ${size}, rounded down`;
+}
+/**
+ * Splits the fleet into batches: the canary batch first (when `canary` is set), then batches of
+ * `max-parallel`, in fleet order. Without a canary this is exactly the old planning.
+ */
+function planRollout(ids, maxParallel, canary) {
+    const batches = [];
+    const rules = [];
+    let next = 0;
+    if (canary !== undefined && ids.length > 0) {
+        const size = batchSize(canary, ids.length);
+        batches.push(ids.slice(0, size));
+        rules.push(`canary ${describeSize(canary, ids.length)}`);
+        next = size;
+    }
+    const size = batchSize(maxParallel, ids.length);
+    const rule = `max-parallel ${describeSize(maxParallel, ids.length)}`;
+    for (; next < ids.length; next += size) {
+        const batch = ids.slice(next, next + size);
+        batches.push(batch);
+        rules.push(batch.length < size ? `${rule}; the remaining ${batch.length}` : rule);
+    }
+    return { batches, rules };
+}
+/** `max-failures` as a number of instances: a percentage is of the whole fleet, rounded down. */
+function failureBudget(spec, fleetSize) {
+    if ('count' in spec)
+        return spec.count;
+    return Math.floor((fleetSize * spec.percent) / 100);
+}
+/** How the budget reads, e.g. "`10%` of 25 → 2, rounded down". */
+function describeBudget(spec, fleetSize) {
+    if ('count' in spec)
+        return `\`${spec.count}\``;
+    const exact = (fleetSize * spec.percent) / 100;
+    const budget = failureBudget(spec, fleetSize);
+    return Number.isInteger(exact)
+        ? `\`${spec.percent}%\` of ${fleetSize} → ${budget}`
+        : `\`${spec.percent}%\` of ${fleetSize} → ${budget}, rounded down`;
 }
 
 ;// CONCATENATED MODULE: ./action/tag-mutability.ts
@@ -76953,11 +77051,12 @@ function renderDryRun(plan) {
                 '  (a local image is not inspected in a dry run: if the repository already has it, the deploy reuses its version)',
             ]),
         `Batches (${plan.batches.length}):`,
-        ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}`),
+        ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}${plan.rules?.[i] ? `   (${batch.length}: ${plan.rules[i]})` : ''}`),
     ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./action/deploy.ts
+
 
 
 
@@ -77007,8 +77106,10 @@ async function deploy(deps, inputs) {
     const compose = composeContent(deps, inputs);
     const fleet = await resolveFleet(ssm, inputs.fleet);
     const ids = fleet.map((instance) => instance.instanceId);
-    const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
+    const { batches, rules } = planRollout(ids, inputs.maxParallel, inputs.canary);
     log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
+    if (inputs.canary)
+        log.info(`Canary: ${batches[0]?.join(', ')} (${rules[0]}).`);
     let targetGroup;
     if (inputs.targetGroupArn) {
         targetGroup = await checkTargetGroup({ elb: deps.elb, clock: deps.clock, log }, inputs.targetGroupArn, ids);
@@ -77052,7 +77153,7 @@ async function deploy(deps, inputs) {
         const source = inputs.imageSource.kind === 'promote'
             ? `ECR tag ${inputs.imageSource.sourceTag}`
             : `local image ${inputs.imageSource.localImage}`;
-        const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
+        const plan = renderDryRun({ ...image, image: image.uri, source, batches, rules, script });
         log.info(plan);
         log.group('The instance script each instance would run', script);
         return {
