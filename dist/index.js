@@ -74479,7 +74479,7 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
-#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
+#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback|check), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
@@ -74532,9 +74532,14 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
 #                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
+#           15 unhealthy            MODE=check only: VERSION is not healthy (nothing was changed)
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
+#  MODE=check (the bake's re-check) changes nothing: no lock, no login, no file written in APP_DIR.
+#  It runs the health check of 3. for VERSION (HEALTH_TIMEOUT: how long it retries) and reports
+#  \`deployed\` (exit 0) when healthy, else \`unhealthy\` (exit 15) with failedStep \`health\`, the last
+#  httpStatus and reportedVersion. Values it does not use (REGION, REGISTRY, IMAGE, …) are empty.
 if [ -z "\${BASH_VERSION:-}" ]; then
   # Started by sh (dash): run the script file again with bash.
   if [ -f "$0" ]; then exec bash "$0" "$@"; fi
@@ -74892,7 +74897,21 @@ restore_previous() {
   [ "$ok" = 1 ]
 }
 
+# MODE=check: the same health check as a deploy's, and nothing else.
+check_health() {
+  log "check: is $VERSION healthy at $HEALTH_URL?"
+  if wait_healthy "$VERSION"; then
+    report deployed 0
+  fi
+  FAILED_STEP='health'
+  log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
+  report unhealthy 15
+}
+
 main() {
+  if [ "$MODE" = 'check' ]; then
+    check_health
+  fi
   log "$MODE: $IMAGE as $VERSION in $APP_DIR"
   if [ ! -d "$APP_DIR" ]; then
     FAILED_STEP='app-dir'
@@ -75033,7 +75052,7 @@ async function resolveFleet(ssm, target) {
 }
 
 ;// CONCATENATED MODULE: ./action/health-version.ts
-const DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
+const health_version_DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
 /**
  * Object keys or array indexes, joined by dots. The instance's reader (awk) compares them
  * literally, so a key that holds a dot or a character outside this set cannot be addressed.
@@ -75091,6 +75110,8 @@ const ScriptExit = {
     firstDeployFailed: 12,
     failedUnchanged: 13,
     failedLeftInPlace: 14,
+    /** Check mode only: the version asked about is not healthy (nothing changed). */
+    unhealthy: 15,
 };
 const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
 const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
@@ -75129,39 +75150,36 @@ function checkedSeconds(name, value) {
 function versionAssignments(healthVersion) {
     const { source, field } = scriptFields(healthVersion);
     const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
-    return [
-        ['VERSION_SOURCE', source],
-        ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
-    ];
+    return { VERSION_SOURCE: source, VERSION_FIELD: checked('VERSION_FIELD', field, pattern) };
 }
-/**
- * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
- * then set as a readonly variable in place of the template's placeholder line.
- */
-function renderInstanceScript(values) {
-    if (values.appDir.split('/').includes('..')) {
-        throw new Error(`instance script: APP_DIR ${JSON.stringify(values.appDir)} must not contain ..`);
+/** Every name the template reads; a mode that does not use one renders it empty. */
+const SCRIPT_NAMES = [
+    'MODE',
+    'REGION',
+    'REGISTRY',
+    'IMAGE',
+    'VERSION',
+    'APP_DIR',
+    'HEALTH_URL',
+    'HEALTH_TIMEOUT',
+    'HEALTH_INTERVAL',
+    'ROLLBACK',
+    'VERSION_SOURCE',
+    'VERSION_FIELD',
+    'COMPOSE_CONTENT',
+    'ENV_ENTRIES',
+    'ENV_FROM_SSM',
+];
+function checkedAppDir(appDir) {
+    if (appDir.split('/').includes('..')) {
+        throw new Error(`instance script: APP_DIR ${JSON.stringify(appDir)} must not contain ..`);
     }
-    const assignments = [
-        ['MODE', values.mode === 'rollback' ? 'rollback' : 'deploy'],
-        ['REGION', checked('REGION', values.region, patterns.region)],
-        ['REGISTRY', checked('REGISTRY', values.registry, patterns.registry)],
-        ['IMAGE', checked('IMAGE', values.image, patterns.image)],
-        ['VERSION', checked('VERSION', values.version, patterns.version)],
-        ['APP_DIR', checked('APP_DIR', values.appDir.replace(/(.)\/+$/, '$1'), patterns.appDir)],
-        ['HEALTH_URL', checked('HEALTH_URL', values.healthUrl, patterns.healthUrl)],
-        ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
-        ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
-        ['ROLLBACK', values.rollback ? 'true' : 'false'],
-        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
-        ['COMPOSE_CONTENT', values.composeContent ?? ''],
-        ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
-        [
-            'ENV_FROM_SSM',
-            values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
-        ],
-    ];
-    const block = assignments.map(([name, value]) => {
+    return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), patterns.appDir);
+}
+/** Sets the values, shell-quoted, as readonly variables in place of the template's placeholder. */
+function renderTemplate(values) {
+    const block = SCRIPT_NAMES.map((name) => {
+        const value = values[name] ?? '';
         const line = `readonly ${name}=${shellQuote(value)}`;
         // A compose file or an env value may hold "$" or "`": literal here on purpose.
         return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
@@ -75176,6 +75194,47 @@ function renderInstanceScript(values) {
     }
     return script;
 }
+/**
+ * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
+ * then set as a readonly variable in place of the template's placeholder line.
+ */
+function renderInstanceScript(values) {
+    return renderTemplate({
+        MODE: values.mode === 'rollback' ? 'rollback' : 'deploy',
+        REGION: checked('REGION', values.region, patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+        IMAGE: checked('IMAGE', values.image, patterns.image),
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: values.rollback ? 'true' : 'false',
+        ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
+        COMPOSE_CONTENT: values.composeContent ?? '',
+        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_FROM_SSM: values.envFromSsm
+            ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+            : '',
+    });
+}
+/**
+ * Renders the instance script in check mode (the bake's re-check): it changes nothing on the
+ * instance, runs the deploy's own health check for `version` and ends with the usual result line
+ * (`deployed` when healthy, `unhealthy` otherwise), read by `parseScriptReport`.
+ */
+function renderCheckScript(values) {
+    return renderTemplate({
+        MODE: 'check',
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds ?? 10),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: 'false',
+        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+    });
+}
 const outcomeByExitCode = {
     [ScriptExit.deployed]: 'deployed',
     [ScriptExit.rolledBack]: 'rolled-back',
@@ -75183,6 +75242,7 @@ const outcomeByExitCode = {
     [ScriptExit.firstDeployFailed]: 'first-deploy-failed',
     [ScriptExit.failedUnchanged]: 'failed-unchanged',
     [ScriptExit.failedLeftInPlace]: 'failed',
+    [ScriptExit.unhealthy]: 'unhealthy',
 };
 function lastJsonAfter(output, prefix) {
     const lines = output.split('\n');
