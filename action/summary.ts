@@ -12,6 +12,56 @@ export interface ActionOutputs {
   'deployed-instances': string;
   'failed-instances': string;
   'rolled-back': 'true' | 'false';
+  /** Set by a rollout (strategyOutputs); absent in a dry run's first outputs. */
+  'previous-version'?: string;
+  'command-ids'?: string;
+  result?: string;
+}
+
+/** One entry of the `result` output. */
+export interface InstanceResultEntry {
+  instance: string;
+  outcome: InstanceOutcome;
+  versionBefore: string | null;
+  versionAfter: string | null;
+  seconds: number;
+  failedStep: string | null;
+}
+
+/**
+ * The version the fleet ran before, from the instances that reported it: one version, or for a
+ * mixed fleet every version, most common first (`v6,v5`), so that a step which wants one version
+ * fails loudly instead of picking one. Empty when no instance was reached.
+ */
+export function previousVersion(results: InstanceResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results) {
+    if (r.previousVersion) counts.set(r.previousVersion, (counts.get(r.previousVersion) ?? 0) + 1);
+  }
+  // Sort is stable: equal counts keep the fleet's order.
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([version]) => version)
+    .join(',');
+}
+
+/** The outputs issue 12 adds: previous-version, command-ids, result. */
+export function strategyOutputs(
+  report: RolloutReport,
+): Required<Pick<ActionOutputs, 'previous-version' | 'command-ids' | 'result'>> {
+  const entries = report.results.map((r): InstanceResultEntry => ({
+    instance: r.instanceId,
+    outcome: r.outcome,
+    versionBefore: r.previousVersion ?? null,
+    versionAfter: r.versionAfter ?? null,
+    seconds: Math.round(r.durationMs / 100) / 10,
+    failedStep: r.failedStep ?? null,
+  }));
+  return {
+    'previous-version': previousVersion(report.results),
+    'command-ids': report.commandIds.join(','),
+    result: JSON.stringify(entries),
+  };
 }
 
 export function rolloutOutputs(report: RolloutReport, digest: string): ActionOutputs {
