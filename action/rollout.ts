@@ -7,6 +7,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { AlarmWatch, describeAlarm, type AlarmVerdict } from './alarms.js';
 import { describeAwsError } from './aws-errors.js';
 import { recheckHealth, watchAlarms } from './bake.js';
+import type { HookRun } from './hooks.js';
 import type { Clock } from './clock.js';
 import type { EnvEntry } from './app-config.js';
 import type { HealthVersion } from './health-version.js';
@@ -29,6 +30,7 @@ import { PollSchedule } from './poll-schedule.js';
 import { drain, registerHealthy } from './target-group.js';
 
 export type { InstanceOutcome, InstanceResult } from './outcome.js';
+export type { HookRun } from './hooks.js';
 
 export interface RolloutPlan {
   version: string;
@@ -57,6 +59,8 @@ export interface RolloutPlan {
   alarmNames?: string[];
   /** `max-failures` as a number of instances (batch-plan.ts failureBudget); default 0. */
   maxFailures?: number;
+  /** The rollout's id, kept by each instance with its backup (restore after a cancel trusts it). */
+  deployId?: string;
 }
 
 /** One bar of the job summary's timeline, in the injected clock's milliseconds. */
@@ -66,24 +70,6 @@ export interface TimelineEntry {
   startedAt: number;
   endedAt: number;
   failed: boolean;
-}
-
-/** A lifecycle hook's run (the type hooks.ts exports; see prompts/interface12.md). */
-export interface HookRun {
-  phase: 'pre-deploy' | 'post-deploy';
-  instanceId: string;
-  /** exit code 0 */
-  ok: boolean;
-  exitCode?: number;
-  /** Counts in the `command-ids` output. */
-  commandId?: string;
-  /** The last lines of the command's output, for the summary. */
-  outputTail: string;
-  /** Clock ms, for the timeline. */
-  startedAt: number;
-  durationMs: number;
-  /** One sentence for the log, the summary and the failure. */
-  message: string;
 }
 
 /** Told, as the rollout goes, what the post step would need to undo it after a cancel. */
@@ -199,6 +185,7 @@ function scriptFor(
     composeContent: mode === 'deploy' ? plan.composeContent : undefined,
     envEntries: mode === 'deploy' ? plan.envEntries : undefined,
     envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
+    deployId: mode === 'deploy' ? plan.deployId : undefined,
     healthTimeoutSeconds: plan.healthTimeoutSeconds,
     rollback: plan.rollback || mode === 'rollback',
   });

@@ -618,6 +618,28 @@ describe('the journal for rollback on cancel', () => {
     ]);
   });
 
+  it('the deploy script carries the rollout id (restore after a cancel trusts only it), a rollback does not', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
+    await rollOut(
+      deps(),
+      plan(
+        fleet.map((id) => [id]),
+        { deployId: 'run-42-1' },
+      ),
+    );
+    const scripts = ssmMock
+      .commandCalls(SendCommandCommand)
+      .map((call) => call.args[0].input.Parameters?.commands?.[0] ?? '');
+    expect(
+      scripts.map((script) => [scriptValue(script, 'MODE'), scriptValue(script, 'DEPLOY_ID')]),
+    ).toEqual([
+      ['deploy', 'run-42-1'],
+      ['deploy', 'run-42-1'],
+      ['rollback', ''],
+    ]);
+  });
+
   it('is told finished also when the deploy stops before the first batch', async () => {
     const journal = recordingJournal();
     cwMock.on(DescribeAlarmsCommand).resolves(alarmAnswer('ALARM'));
