@@ -61,6 +61,8 @@ export interface RolloutPlan {
   maxFailures?: number;
   /** The rollout's id, kept by each instance with its backup (restore after a cancel trusts it). */
   deployId?: string;
+  /** The first batch is a canary (`canary` set): the log says so. */
+  canary?: boolean;
 }
 
 /** One bar of the job summary's timeline, in the injected clock's milliseconds. */
@@ -694,6 +696,9 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
       failed.push(item);
       logInstance(ctx, item, 're-check failed');
     }
+    if (failed.length === 0) {
+      log.info(`Re-check after batch ${batch}: ${plan.version} healthy on all ${deployed.length}.`);
+    }
     ctx.timeline.push({
       section: 'Bake',
       label: `Re-check ${deployed.length} instance(s)`,
@@ -731,12 +736,16 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     if (stop) break;
     const number = index + 1;
     const batchItems = items.filter((item) => item.batch === number);
-    const canary =
-      index === 0 && plan.batches.length > 1 && batch.length < (plan.batches[1]?.length ?? 0);
+    const canary = index === 0 && plan.canary === true && plan.batches.length > 1;
     log.info(
       `Batch ${number} of ${plan.batches.length}${canary ? ' (canary)' : ''}: deploying ${plan.version} to ${batch.join(', ')}.`,
     );
-    await deployBatch(ctx, plan, batchItems, `Batch ${number} (${batch.length})`);
+    await deployBatch(
+      ctx,
+      plan,
+      batchItems,
+      `Batch ${number}${canary ? ' canary' : ''} (${batch.length})`,
+    );
     deployedOrder.push(...batchItems.filter((item) => item.updated));
     stop =
       (await absorb(

@@ -80679,6 +80679,9 @@ async function rollOut(given, plan) {
             failed.push(item);
             logInstance(ctx, item, 're-check failed');
         }
+        if (failed.length === 0) {
+            log.info(`Re-check after batch ${batch}: ${plan.version} healthy on all ${deployed.length}.`);
+        }
         ctx.timeline.push({
             section: 'Bake',
             label: `Re-check ${deployed.length} instance(s)`,
@@ -80715,9 +80718,9 @@ async function rollOut(given, plan) {
             break;
         const number = index + 1;
         const batchItems = items.filter((item) => item.batch === number);
-        const canary = index === 0 && plan.batches.length > 1 && batch.length < (plan.batches[1]?.length ?? 0);
+        const canary = index === 0 && plan.canary === true && plan.batches.length > 1;
         log.info(`Batch ${number} of ${plan.batches.length}${canary ? ' (canary)' : ''}: deploying ${plan.version} to ${batch.join(', ')}.`);
-        await deployBatch(ctx, plan, batchItems, `Batch ${number} (${batch.length})`);
+        await deployBatch(ctx, plan, batchItems, `Batch ${number}${canary ? ' canary' : ''} (${batch.length})`);
         deployedOrder.push(...batchItems.filter((item) => item.updated));
         stop =
             (await absorb(batchItems.filter((item) => item.outcome !== 'deployed'), number)) ?? (await afterBatch(number));
@@ -81104,6 +81107,7 @@ function renderDryRun(plan) {
             ]),
         `Batches (${plan.batches.length}):`,
         ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}${plan.rules?.[i] ? `   (${batch.length}: ${plan.rules[i]})` : ''}`),
+        ...(plan.strategy ?? []),
     ].join('\n');
 }
 
@@ -81215,7 +81219,15 @@ async function deploy(deps, inputs) {
         const source = inputs.imageSource.kind === 'promote'
             ? `ECR tag ${inputs.imageSource.sourceTag}`
             : `local image ${inputs.imageSource.localImage}`;
-        const plan = renderDryRun({ ...image, image: image.uri, source, batches, rules, script });
+        const plan = renderDryRun({
+            ...image,
+            image: image.uri,
+            source,
+            batches,
+            rules,
+            script,
+            strategy: strategyLines(inputs, ids.length),
+        });
         log.info(plan);
         log.group('The instance script each instance would run', script);
         return {
@@ -81260,6 +81272,7 @@ async function deploy(deps, inputs) {
         bakeSeconds: inputs.bakeSeconds,
         alarmNames: inputs.alarmNames,
         maxFailures,
+        canary: inputs.canary !== undefined,
     });
     annotate(log, report.results, report.tolerated);
     const throttled = deps.throttleCount?.() ?? 0;
@@ -81283,6 +81296,21 @@ async function deploy(deps, inputs) {
         summary,
         failure,
     };
+}
+/** What the dry run says about bake-time, alarm-names and max-failures (nothing when unset). */
+function strategyLines(inputs, fleetSize) {
+    const lines = [];
+    if (inputs.bakeSeconds > 0) {
+        lines.push(`Bake: ${inputs.bakeSeconds} s after each batch, then one SSM command re-checks every instance deployed so far.`);
+    }
+    if (inputs.alarmNames.length > 0) {
+        lines.push(`Alarms: ${inputs.alarmNames.join(', ')}, read before the first batch, ${inputs.bakeSeconds > 0 ? 'during each bake' : 'after each batch'}; one in ALARM stops and rolls back.`);
+    }
+    const budget = failureBudget(inputs.maxFailures, fleetSize);
+    if (budget > 0) {
+        lines.push(`max-failures: ${describeBudget(inputs.maxFailures, fleetSize)}: up to ${budget} failed instance(s) go back alone and the rollout goes on.`);
+    }
+    return lines;
 }
 /** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
 async function recordRelease(deps, name, release) {

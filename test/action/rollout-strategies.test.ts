@@ -172,6 +172,19 @@ describe('canary and bake', () => {
     expect(rolloutOutputs(report, '')['failed-instances']).toBe(fleet[0]);
   });
 
+  it('says which batch is the canary in the log and on the timeline', async () => {
+    const fleet = ids(3);
+    fakeFleet(ssmMock, fleet);
+    const d = deps();
+    const report = await rollOut(
+      d,
+      plan(planRollout(fleet, { count: 2 }, { count: 1 }).batches, { canary: true }),
+    );
+    expect(d.log.lines).toContain(`Batch 1 of 2 (canary): deploying v8 to ${fleet[0]}.`);
+    expect(d.log.lines).toContain(`Batch 2 of 2: deploying v8 to ${fleet[1]}, ${fleet[2]}.`);
+    expect(report.timeline.map((t) => t.label)).toEqual(['Batch 1 canary (1)', 'Batch 2 (2)']);
+  });
+
   it('without a bake (the default) the same degrading canary goes unnoticed, as before', async () => {
     const fleet = ids(3);
     const d = deps();
