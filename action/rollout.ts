@@ -765,6 +765,14 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     }
   }
 
+  // A budget as big as the fleet must not turn "it failed everywhere" into a green job.
+  if (!stop && tolerated.length > 0 && !items.some((item) => item.outcome === 'deployed')) {
+    stop = {
+      reason: `${plan.version} failed on every instance`,
+      headline: `${plan.version} failed on every instance it reached (${tolerated.length}, all within max-failures ${budget}): it runs nowhere, so the deploy failed.`,
+    };
+  }
+
   if (stop) {
     const toRollBack = deployedOrder
       .filter((item) => item.updated && !item.returned && !item.rollbackTried)

@@ -505,6 +505,25 @@ describe('max-failures', () => {
     );
   });
 
+  it('a budget as big as the fleet does not make a green job of a version that failed everywhere', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet, {
+      [fleet[0]!]: unhealthyNewVersion,
+      [fleet[1]!]: unhealthyNewVersion,
+    });
+    const report = await rollOut(
+      deps(),
+      plan(
+        fleet.map((id) => [id]),
+        { maxFailures: 2 },
+      ),
+    );
+    expect(report.succeeded).toBe(false);
+    expect(report.failure?.split('\n')[0]).toBe(
+      'v8 failed on every instance it reached (2, all within max-failures 2): it runs nowhere, so the deploy failed.',
+    );
+  });
+
   it('a budget of 0 (the default) stops at the first failure exactly as before', async () => {
     const fleet = ids(3);
     fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
