@@ -78424,7 +78424,8 @@ async function resolveFleet(ssm, target) {
 ;// CONCATENATED MODULE: ./action/alarms.ts
 // CloudWatch alarms that gate the rollout (`alarm-names`). One DescribeAlarms call reads them all
 // (at most 100 names, inputs.ts), metric and composite alike: without AlarmTypes CloudWatch returns
-// metric alarms only, and a composite alarm would look missing.
+// metric alarms only, and a composite alarm would look missing. Why alarms that cannot be read
+// stop the rollout: docs/decisions.md.
 
 
 /** Reads the alarms' states; throws what the SDK throws after its own retries. */
