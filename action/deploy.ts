@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
@@ -10,16 +11,24 @@ import { deployScriptTemplate } from './deploy-script.generated.js';
 import { hookRunner, type HookContext, type HookRun } from './hooks.js';
 import { rolloutJournal, type RolloutJournal } from './rollout-journal.js';
 import { resolveFleet } from './fleet.js';
-import { batchSize, InputError, type DeployInputs } from './inputs.js';
+import { RECHECK_WORST_CASE_SECONDS } from './bake.js';
+import { describeBudget, failureBudget, planRollout } from './batch-plan.js';
+import { InputError, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
 import { publishRelease, runContext, type Release } from './release.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
-import { planBatches, rollOut, type InstanceResult } from './rollout.js';
+import { rollOut, type InstanceResult } from './rollout.js';
 import { sessionLifetimeWarning, worstCaseRolloutMs } from './session-lifetime.js';
 import { checkTargetGroup, type TargetGroupCheck } from './target-group.js';
 import type { InFlightCommands } from './run-command.js';
-import { renderDryRun, renderSummary, rolloutOutputs, type ActionOutputs } from './summary.js';
+import {
+  renderDryRun,
+  renderSummary,
+  rolloutOutputs,
+  strategyOutputs,
+  type ActionOutputs,
+} from './summary.js';
 
 export interface DeployDeps {
   ecr: ECRClient;
@@ -27,6 +36,8 @@ export interface DeployDeps {
   /** SSM without SDK retries, for SendCommand (see RunCommandDeps.ssmSend). */
   ssmSend?: SSMClient;
   elb: ElasticLoadBalancingV2Client;
+  /** DescribeAlarms, for `alarm-names`. */
+  cloudwatch?: CloudWatchClient;
   docker: DockerCli;
   clock: Clock;
   log: Logger;
@@ -92,8 +103,16 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   const compose = composeContent(deps, inputs);
   const fleet = await resolveFleet(ssm, inputs.fleet);
   const ids = fleet.map((instance) => instance.instanceId);
-  const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
+  const { batches, rules } = planRollout(ids, inputs.maxParallel, inputs.canary);
   log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
+  if (inputs.canary) log.info(`Canary: ${batches[0]?.join(', ')} (${rules[0]}).`);
+  const maxFailures = failureBudget(inputs.maxFailures, ids.length);
+  if (maxFailures > 0) {
+    log.info(`max-failures ${describeBudget(inputs.maxFailures, ids.length)} instance(s).`);
+  }
+  if (inputs.alarmNames.length > 0 && !deps.cloudwatch) {
+    throw new Error('alarm-names is set, but the action was given no CloudWatch client.');
+  }
   let targetGroup: TargetGroupCheck | undefined;
   if (inputs.targetGroupArn) {
     targetGroup = await checkTargetGroup(
@@ -110,6 +129,8 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       drainTimeoutMs: targetGroup?.drainTimeoutMs,
       rollback: inputs.rollback,
+      bakeSeconds: inputs.bakeSeconds,
+      recheckTimeoutSeconds: RECHECK_WORST_CASE_SECONDS,
     }),
     deps.clock.now(),
     await deps.sessionExpiry?.().catch(() => undefined),
@@ -148,7 +169,15 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       inputs.imageSource.kind === 'promote'
         ? `ECR tag ${inputs.imageSource.sourceTag}`
         : `local image ${inputs.imageSource.localImage}`;
-    const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
+    const plan = renderDryRun({
+      ...image,
+      image: image.uri,
+      source,
+      batches,
+      rules,
+      script,
+      strategy: strategyLines(inputs, ids.length),
+    });
     log.info(plan);
     log.group('The instance script each instance would run', script);
     for (const [name, words] of [
@@ -206,6 +235,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       log,
       inFlight: deps.inFlight,
       ...lifecycle,
+      cloudwatch: deps.cloudwatch,
     },
     {
       version: image.version,
@@ -225,9 +255,13 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       targetGroupArn: inputs.targetGroupArn,
       drainTimeoutMs: targetGroup?.drainTimeoutMs,
       deployId,
+      bakeSeconds: inputs.bakeSeconds,
+      alarmNames: inputs.alarmNames,
+      maxFailures,
+      canary: inputs.canary !== undefined,
     },
   );
-  annotate(log, report.results);
+  annotate(log, report.results, report.tolerated);
   const throttled = deps.throttleCount?.() ?? 0;
   if (throttled > 0) {
     log.notice(
@@ -246,7 +280,33 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
     });
     if (failure) summary += `\n### ❌ ${failure}\n`;
   }
-  return { outputs: rolloutOutputs(report, image.digest), summary, failure };
+  return {
+    outputs: { ...rolloutOutputs(report, image.digest), ...strategyOutputs(report) },
+    summary,
+    failure,
+  };
+}
+
+/** What the dry run says about bake-time, alarm-names and max-failures (nothing when unset). */
+function strategyLines(inputs: DeployInputs, fleetSize: number): string[] {
+  const lines: string[] = [];
+  if (inputs.bakeSeconds > 0) {
+    lines.push(
+      `Bake: ${inputs.bakeSeconds} s after each batch, then one SSM command re-checks every instance deployed so far.`,
+    );
+  }
+  if (inputs.alarmNames.length > 0) {
+    lines.push(
+      `Alarms: ${inputs.alarmNames.join(', ')}, read before the first batch, ${inputs.bakeSeconds > 0 ? 'during each bake' : 'after each batch'}; one in ALARM stops and rolls back.`,
+    );
+  }
+  const budget = failureBudget(inputs.maxFailures, fleetSize);
+  if (budget > 0) {
+    lines.push(
+      `max-failures: ${describeBudget(inputs.maxFailures, fleetSize)}: up to ${budget} failed instance(s) go back alone and the rollout goes on.`,
+    );
+  }
+  return lines;
 }
 
 /** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
@@ -271,14 +331,18 @@ const OUTCOME_TITLE: Partial<Record<InstanceResult['outcome'], string>> = {
   'rolled-back': 'rolled back',
 };
 
-/** One annotation per instance that did not end deployed: errors for failures, warnings for rollbacks. */
-function annotate(log: Logger, results: InstanceResult[]): void {
+/**
+ * One annotation per instance that did not end deployed: errors for failures, warnings for
+ * rollbacks and for failures within max-failures (`tolerated`: the job still succeeds).
+ */
+function annotate(log: Logger, results: InstanceResult[], tolerated: string[] = []): void {
   for (const result of results) {
     const outcome = OUTCOME_TITLE[result.outcome];
     if (!outcome) continue;
-    const title = `${result.instanceId}: ${outcome}`;
+    const within = tolerated.includes(result.instanceId);
+    const title = `${result.instanceId}: ${outcome}${within ? ' (within max-failures)' : ''}`;
     const message = result.message ?? title;
-    if (result.outcome === 'rolled-back') log.warning(message, { title });
+    if (result.outcome === 'rolled-back' || within) log.warning(message, { title });
     else log.error(message, { title });
   }
 }
