@@ -554,6 +554,32 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
     const COMPOSE_INPUT = 'deploy/docker-compose.yml';
     const ALL_AT_ONCE = { 'max-parallel': '100%' };
 
+    /** What the app reads from Parameter Store (env-from-ssm), besides each scenario's own. */
+    const EXTRA_PARAMETERS = Array.from({ length: 9 }, (_, i) => `E2E_PARAM_${i + 1}`);
+    function putParameter(name: string, value: string, type: 'String' | 'SecureString'): void {
+      // As an operator does once (console or CLI), straight into the store.
+      fleet().parameters.operations.PutParameter!({
+        Name: name,
+        Value: value,
+        Type: type,
+        Overwrite: true,
+      });
+    }
+    /** The shared database, as the instances were provisioned with it. */
+    let appDatabaseUrl = '';
+
+    beforeAll(() => {
+      const e = fleet();
+      // The instances' settings (the secrets user data must not hold), and more than one page of
+      // GetParametersByPath (10): the instances' CLI must follow NextToken.
+      putParameter(`${ENV_PATH}API_TOKEN`, e.apiToken, 'SecureString');
+      appDatabaseUrl = /^DATABASE_URL=(.*)$/m.exec(e.instances[0]!.readEnvFile())?.[1] ?? '';
+      putParameter(`${ENV_PATH}db/DATABASE_URL`, appDatabaseUrl, 'SecureString');
+      putParameter(`${ENV_PATH}SHUTDOWN_DELAY`, '1', 'String');
+      for (const key of EXTRA_PARAMETERS)
+        putParameter(`${ENV_PATH}extra/${key}`, `value-of-${key}`, 'String');
+    });
+
     /** The instances' compose file with extra `environment:` lines for the app service. */
     function composeWith(lines: Record<string, string>): string {
       const base = readFileSync(
@@ -686,7 +712,9 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         let running = true;
         const watching = (async () => {
           while (running && !seenOnFirst) {
-            seenOnFirst = (await containerEnv(first).catch((): string[] => [])).includes('E2E_ADDED=yes');
+            seenOnFirst = (await containerEnv(first).catch((): string[] => [])).includes(
+              'E2E_ADDED=yes',
+            );
           }
         })();
         const failed = await deploy(
@@ -722,22 +750,9 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         const e = fleet();
         const since = Date.now();
         const secret = `e2e-secret-${randomBytes(16).toString('hex')}`;
-        const put = (name: string, value: string, type: 'String' | 'SecureString') =>
-          e.parameters.operations.PutParameter!({
-            Name: name,
-            Value: value,
-            Type: type,
-            Overwrite: true,
-          });
-        const databaseUrl = /^DATABASE_URL=(.*)$/m.exec(e.instances[0]!.readEnvFile())?.[1] ?? '';
-        expect(databaseUrl).toMatch(/^postgres:/);
+        const put = putParameter;
+        expect(appDatabaseUrl).toMatch(/^postgres:/);
         put(`${ENV_PATH}E2E_SECRET`, secret, 'SecureString');
-        put(`${ENV_PATH}API_TOKEN`, e.apiToken, 'SecureString');
-        put(`${ENV_PATH}db/DATABASE_URL`, databaseUrl, 'SecureString');
-        put(`${ENV_PATH}SHUTDOWN_DELAY`, '1', 'String');
-        // More than one page of GetParametersByPath (10): the instances' CLI must follow NextToken.
-        const extra = Array.from({ length: 9 }, (_, i) => `E2E_PARAM_${i + 1}`);
-        for (const key of extra) put(`${ENV_PATH}extra/${key}`, `value-of-${key}`, 'String');
 
         // A value .env cannot carry: the deploy stops before changing anything, naming the
         // parameter and never the value.
@@ -770,8 +785,9 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
           expect(await containerEnv(instance)).toContain(`E2E_SECRET=${secret}`);
           const dotEnv = instance.readEnvFile();
           expect(dotEnv).toContain(`E2E_SECRET='${secret}'\n`);
-          expect(dotEnv).toContain(`DATABASE_URL='${databaseUrl}'\n`);
-          for (const key of extra) expect(dotEnv).toContain(`${key}='value-of-${key}'\n`);
+          expect(dotEnv).toContain(`DATABASE_URL='${appDatabaseUrl}'\n`);
+          for (const key of EXTRA_PARAMETERS)
+            expect(dotEnv).toContain(`${key}='value-of-${key}'\n`);
           expect((await instance.localGet('/ready')).status).toBe(200);
         }
         // Read on the instances (with their own role), never by the action.
@@ -867,8 +883,15 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
           throw new Error(`user data failed (exit ${boot.code}):\n${boot.output.slice(-4000)}`);
         expect(boot.output).toContain(`starting the current release ${version}`);
         expect(boot.amiCalls).toContain('apt-get install -y -q docker.io docker-compose-v2 curl');
-        // The same gate a deploy applies: HTTP 200 from health-url with the version in `version`.
-        const answer = await health(launched);
+        // The same gate a deploy applies: health-url answers 200 with the version in `version`
+        // within health-timeout (user data does not wait for the app; the load balancer's
+        // health check, like this poll, admits it once it answers).
+        const deadline = Date.now() + Number(HEALTHY_TIMEOUT) * 1000;
+        let answer = await health(launched);
+        while (answer.status !== 200 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          answer = await health(launched);
+        }
         expect(answer.status).toBe(200);
         expect(JSON.parse(answer.body)).toMatchObject({ version, instance: launched.instanceId });
         // Its secrets came from Parameter Store (the shared database answers /ready).
