@@ -3,7 +3,7 @@
 // endpoint whose ECR is a real registry and whose SSM really runs the commands on the instances.
 // Topology and what is real or simulated: e2e/README.md.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runAction, type ActionRun } from './infra/action-runner.js';
@@ -832,7 +832,8 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         // The deploy script's own scratch directory (mktemp in the shared /tmp) is gone.
         const scratch = readdirSync('/tmp')
           .filter((f) => f.startsWith('tmp.'))
-          .map((f) => path.join('/tmp', f));
+          .map((f) => path.join('/tmp', f))
+          .filter((f) => (statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= since);
         expect(filesContaining(scratch, secret)).toEqual([]);
       });
     });
