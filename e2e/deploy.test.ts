@@ -669,7 +669,7 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
       });
     });
 
-    it('b. an app that reports its version only in a response header, health-version header:X-App-Version', async () => {
+    it('b. an app that reports its version only in a response header, health-version header:X-App-Version; one without the header does not pass', async () => {
       await scenario('b health-version header', async () => {
         const e = fleet();
         const version = await nextVersion();
@@ -686,6 +686,18 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
           expect(answer.headers['x-app-version']).toBe(version);
           expect(answer.body).toBe('OK\n');
         }
+
+        // The gate reads that header: an app that answers 200 without it does not pass.
+        const headerless = await deploy({
+          image: IMAGE.plain,
+          'health-version': 'header:X-App-Version',
+          'health-timeout': BROKEN_TIMEOUT,
+        });
+        expectFailed(headerless);
+        expect(headerless.outputs['rolled-back']).toBe('true');
+        expect(list(headerless.outputs['failed-instances'])).toEqual([ids()[0]]);
+        for (const instance of e.instances)
+          expect((await health(instance)).headers['x-app-version']).toBe(version);
       });
     });
 
@@ -895,8 +907,15 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         }
         expect(answer.status).toBe(200);
         expect(JSON.parse(answer.body)).toMatchObject({ version, instance: launched.instanceId });
-        // Its secrets came from Parameter Store (the shared database answers /ready).
+        // Its secrets came from Parameter Store, not user data's placeholders: the shared
+        // database answers /ready, and the fleet's API token is accepted for a write.
         expect((await launched.localGet('/ready')).status).toBe(200);
+        // (The token is the suite's own `e2e-<hex>`: nothing in it needs quoting.)
+        const document = `{"id":"booted-${randomBytes(4).toString('hex')}","data":{}}`;
+        const write = await launched.exec(
+          `curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer ${e.apiToken}' -H 'content-type: application/json' --data '${document}' http://localhost/json`,
+        );
+        expect(write.stdout).toBe('201');
         expect(launched.readEnvFile()).toContain(
           `IMAGE=${e.registry.host}/${REPOSITORY}:${version}\n`,
         );
