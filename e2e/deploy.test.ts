@@ -2,7 +2,8 @@
 // containers to a fleet of simulated instances behind a real load balancer, through a fake AWS
 // endpoint whose ECR is a real registry and whose SSM really runs the commands on the instances.
 // Topology and what is real or simulated: e2e/README.md.
-import { existsSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { runAction, type ActionRun } from './infra/action-runner.js';
@@ -14,6 +15,9 @@ import {
   type E2eEnvironment,
 } from './infra/environment.js';
 import { run } from './infra/processes.js';
+import { bootWithUserData } from './infra/boot.js';
+import { APP_DIR, type SimulatedInstance } from './infra/fleet.js';
+import { filesContaining } from './infra/leaks.js';
 import { describeViolation } from './fake-aws/model-validator.js';
 import type { RecordedViolation } from './fake-aws/server.js';
 import { startLoad, type LoadReport } from './infra/load.js';
@@ -22,6 +26,7 @@ const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const ACTION_ENTRY = process.env.E2E_ACTION_ENTRY ?? path.join(REPO_ROOT, 'dist', 'index.js');
 const SERVICE_COMPOSE = path.join(REPO_ROOT, 'service', 'docker-compose.yml');
 const E2E_COMPOSE = path.join(REPO_ROOT, 'e2e', 'fixtures', 'docker-compose.yml');
+const USER_DATA = path.join(REPO_ROOT, 'examples', 'instance', 'user-data.sh');
 
 const IMAGE = {
   good1: 'localhost/challenge-app:e2e-good-1',
@@ -30,6 +35,9 @@ const IMAGE = {
   good4: 'localhost/challenge-app:e2e-good-4',
   brokenEverywhere: 'localhost/challenge-app:e2e-broken-everywhere',
   brokenOnSecond: 'localhost/challenge-app:e2e-broken-on-second',
+  plain: 'localhost/challenge-app:e2e-plain',
+  plainFailing: 'localhost/challenge-app:e2e-plain-failing',
+  header: 'localhost/challenge-app:e2e-header',
 };
 const SECOND_INSTANCE_ID = 'i-0e2e0000000000002';
 const HEALTHY_TIMEOUT = '40';
@@ -118,10 +126,13 @@ function ids(): string[] {
   return fleet().instances.map((i) => i.instanceId);
 }
 
-function deploy(inputs: Record<string, string>): Promise<ActionRun> {
+function deploy(
+  inputs: Record<string, string>,
+  workspaceFiles?: Record<string, string>,
+): Promise<ActionRun> {
   const e = fleet();
   return runAction(
-    { entry: ACTION_ENTRY, workDir: e.dir, env: e.actionEnv },
+    { entry: ACTION_ENTRY, workDir: e.dir, env: e.actionEnv, workspaceFiles },
     {
       'ecr-repository': REPOSITORY,
       'instance-ids': ids().join(','),
@@ -237,6 +248,9 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
           buildId: 'broken-on-second',
           breakOn: [SECOND_INSTANCE_ID],
         },
+        { name: IMAGE.plain, buildId: 'plain', app: 'plain' },
+        { name: IMAGE.plainFailing, buildId: 'plain-failing', app: 'plain', breakOn: ['*'] },
+        { name: IMAGE.header, buildId: 'header', app: 'header' },
       ],
       log: (line) => process.stdout.write(`e2e: ${line}\n`),
     });
@@ -529,6 +543,385 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
       expect(result.outputs.version).toBe('v1');
       expect(await versions()).toEqual(['v1', 'v1', 'v1']);
       expect(list(result.outputs['deployed-instances'])).toEqual(ids().sort());
+    });
+  });
+  // Issue 11: the action as someone else's app uses it. Each scenario leaves the fleet healthy on
+  // an image of the suite's service (json:version), as the scenarios before it found it.
+  describe('any app (issue 11): health-version, compose-file, env-from-ssm, release-parameter', () => {
+    const ENV_PATH = '/challenge-app/e2e/env/';
+    const BAD_ENV_PATH = '/challenge-app/e2e/bad-env/';
+    const RELEASE = '/challenge-app/e2e/release';
+    const COMPOSE_INPUT = 'deploy/docker-compose.yml';
+    const ALL_AT_ONCE = { 'max-parallel': '100%' };
+
+    /** What the app reads from Parameter Store (env-from-ssm), besides each scenario's own. */
+    const EXTRA_PARAMETERS = Array.from({ length: 9 }, (_, i) => `E2E_PARAM_${i + 1}`);
+    function putParameter(name: string, value: string, type: 'String' | 'SecureString'): void {
+      // As an operator does once (console or CLI), straight into the store.
+      fleet().parameters.operations.PutParameter!({
+        Name: name,
+        Value: value,
+        Type: type,
+        Overwrite: true,
+      });
+    }
+    /** The shared database, as the instances were provisioned with it. */
+    let appDatabaseUrl = '';
+
+    beforeAll(() => {
+      const e = fleet();
+      // The instances' settings (the secrets user data must not hold), and more than one page of
+      // GetParametersByPath (10): the instances' CLI must follow NextToken.
+      putParameter(`${ENV_PATH}API_TOKEN`, e.apiToken, 'SecureString');
+      appDatabaseUrl = /^DATABASE_URL=(.*)$/m.exec(e.instances[0]!.readEnvFile())?.[1] ?? '';
+      putParameter(`${ENV_PATH}db/DATABASE_URL`, appDatabaseUrl, 'SecureString');
+      putParameter(`${ENV_PATH}SHUTDOWN_DELAY`, '1', 'String');
+      for (const key of EXTRA_PARAMETERS)
+        putParameter(`${ENV_PATH}extra/${key}`, `value-of-${key}`, 'String');
+    });
+
+    /** The instances' compose file with extra `environment:` lines for the app service. */
+    function composeWith(lines: Record<string, string>): string {
+      const base = readFileSync(
+        existsSync(SERVICE_COMPOSE) ? SERVICE_COMPOSE : E2E_COMPOSE,
+        'utf8',
+      );
+      const anchor = /^( +)APP_VERSION: \$\{APP_VERSION\}\n/m.exec(base);
+      if (!anchor) throw new Error('the compose file has no APP_VERSION: ${APP_VERSION} line');
+      const extra = Object.entries(lines)
+        .map(([key, value]) => `${anchor[1]}${key}: ${value}\n`)
+        .join('');
+      return base.replace(anchor[0], `${anchor[0]}${extra}`);
+    }
+
+    /** The environment of the app container running on the instance (`KEY=value` lines). */
+    async function containerEnv(instance: SimulatedInstance): Promise<string[]> {
+      const { stdout, code } = await instance.exec(
+        `for c in $(docker ps -q); do docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$c"; done`,
+      );
+      if (code !== 0) throw new Error(`docker inspect failed on ${instance.instanceId}`);
+      return stdout.split('\n').filter(Boolean);
+    }
+
+    /** `GET http://localhost/health` on the instance: status, headers (lower-case) and body. */
+    async function health(
+      instance: SimulatedInstance,
+    ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+      const { stdout } = await instance.exec('curl -s -m 5 -i http://localhost/health || true');
+      const [head = '', ...rest] = stdout.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers = Object.fromEntries(
+        lines.map((line) => {
+          const at = line.indexOf(':');
+          return [line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim()];
+        }),
+      );
+      return {
+        status: Number(statusLine.split(' ')[1]) || 0,
+        headers,
+        body: rest.join('\r\n\r\n'),
+      };
+    }
+
+    function appFile(instance: SimulatedInstance, name: string): string {
+      return readFileSync(path.join(instance.appDir, name), 'utf8');
+    }
+
+    it('a. an app that knows nothing of versions (plain 200 OK), health-version none: deployed; the same app answering 500 is rolled back', async () => {
+      await scenario('a health-version none', async () => {
+        const e = fleet();
+        const version = await nextVersion();
+        const result = await deploy({
+          image: IMAGE.plain,
+          'health-version': 'none',
+          ...ALL_AT_ONCE,
+        });
+        expectSucceeded(result);
+        expect(result.outputs.version).toBe(version);
+        expect(list(result.outputs['deployed-instances'])).toEqual(ids().sort());
+        for (const instance of e.instances) {
+          // The app answers, and nothing it says names a version: only the deploy knows it.
+          const answer = await health(instance);
+          expect({ status: answer.status, body: answer.body }).toEqual({
+            status: 200,
+            body: 'OK\n',
+          });
+          expect(JSON.stringify(answer.headers)).not.toContain(version);
+          expect(instance.readEnvFile()).toContain(`APP_VERSION=${version}\n`);
+        }
+
+        const failing = await nextVersion();
+        const broken = await deploy({
+          image: IMAGE.plainFailing,
+          'health-version': 'none',
+          'health-timeout': BROKEN_TIMEOUT,
+        });
+        expectFailed(broken);
+        const [first] = ids() as [string];
+        expect(broken.outputs).toMatchObject({ version: failing, 'rolled-back': 'true' });
+        expect(list(broken.outputs['failed-instances'])).toEqual([first]);
+        expect(broken.errors.join('\n')).toContain(first);
+        expect(broken.errors.join('\n')).toMatch(/500/);
+        for (const instance of e.instances) {
+          expect((await health(instance)).status).toBe(200);
+          expect(instance.readEnvFile()).toContain(`APP_VERSION=${version}\n`);
+        }
+      });
+    });
+
+    it('b. an app that reports its version only in a response header, health-version header:X-App-Version; one without the header does not pass', async () => {
+      await scenario('b health-version header', async () => {
+        const e = fleet();
+        const version = await nextVersion();
+        const result = await deploy({
+          image: IMAGE.header,
+          'health-version': 'header:X-App-Version',
+          ...ALL_AT_ONCE,
+        });
+        expectSucceeded(result);
+        expect(result.outputs.version).toBe(version);
+        for (const instance of e.instances) {
+          const answer = await health(instance);
+          expect(answer.status).toBe(200);
+          expect(answer.headers['x-app-version']).toBe(version);
+          expect(answer.body).toBe('OK\n');
+        }
+
+        // The gate reads that header: an app that answers 200 without it does not pass.
+        const headerless = await deploy({
+          image: IMAGE.plain,
+          'health-version': 'header:X-App-Version',
+          'health-timeout': BROKEN_TIMEOUT,
+        });
+        expectFailed(headerless);
+        expect(headerless.outputs['rolled-back']).toBe('true');
+        expect(list(headerless.outputs['failed-instances'])).toEqual([ids()[0]]);
+        for (const instance of e.instances)
+          expect((await health(instance)).headers['x-app-version']).toBe(version);
+      });
+    });
+
+    it('c. compose-file: a new variable reaches the running containers; a failing deploy that adds another is rolled back with the previous compose file, byte for byte, and the variable is gone', async () => {
+      await scenario('c compose-file', async () => {
+        const e = fleet();
+        const withFeature = composeWith({ E2E_FEATURE: "'on'" });
+        const deployed = await deploy(
+          { image: IMAGE.good2, 'compose-file': COMPOSE_INPUT, ...ALL_AT_ONCE },
+          { [COMPOSE_INPUT]: withFeature },
+        );
+        expectSucceeded(deployed);
+        const version = deployed.outputs.version ?? '';
+        for (const instance of e.instances) {
+          expect(appFile(instance, 'docker-compose.yml')).toBe(withFeature);
+          expect(await containerEnv(instance)).toContain('E2E_FEATURE=on');
+        }
+
+        // Adds E2E_ADDED; fails its health gate on the second instance: the first is rolled back
+        // by the action (MODE=rollback), the second by its own script.
+        const withAdded = composeWith({ E2E_FEATURE: "'on'", E2E_ADDED: "'yes'" });
+        const [first, second] = e.instances as [SimulatedInstance, SimulatedInstance];
+        let seenOnFirst = false;
+        let running = true;
+        const watching = (async () => {
+          while (running && !seenOnFirst) {
+            seenOnFirst = (await containerEnv(first).catch((): string[] => [])).includes(
+              'E2E_ADDED=yes',
+            );
+          }
+        })();
+        const failed = await deploy(
+          {
+            image: IMAGE.brokenOnSecond,
+            'compose-file': COMPOSE_INPUT,
+            'health-timeout': BROKEN_TIMEOUT,
+            'release-parameter': RELEASE,
+          },
+          { [COMPOSE_INPUT]: withAdded },
+        ).finally(() => (running = false));
+        await watching;
+        expectFailed(failed);
+        expect(failed.outputs['rolled-back']).toBe('true');
+        expect(list(failed.outputs['failed-instances'])).toEqual([second.instanceId]);
+        // The new compose file did run on the first instance before the rollback.
+        expect(seenOnFirst).toBe(true);
+        for (const instance of e.instances) {
+          expect(appFile(instance, 'docker-compose.yml')).toBe(withFeature);
+          const variables = await containerEnv(instance);
+          expect(variables).toContain('E2E_FEATURE=on');
+          expect(variables.filter((v) => v.startsWith('E2E_ADDED='))).toEqual([]);
+          expect(instance.readEnvFile()).toContain(`APP_VERSION=${version}\n`);
+        }
+        expect(await versions()).toEqual([version, version, version]);
+        // A failed deploy publishes no release.
+        expect(e.parameters.get(RELEASE)).toBeUndefined();
+      });
+    });
+
+    it("d. env-from-ssm: a SecureString reaches the containers through the instances' own reads, and its value is in no log, summary, command or file outside .env", async () => {
+      await scenario('d env-from-ssm', async () => {
+        const e = fleet();
+        const since = Date.now();
+        const secret = `e2e-secret-${randomBytes(16).toString('hex')}`;
+        const put = putParameter;
+        expect(appDatabaseUrl).toMatch(/^postgres:/);
+        put(`${ENV_PATH}E2E_SECRET`, secret, 'SecureString');
+
+        // A value .env cannot carry: the deploy stops before changing anything, naming the
+        // parameter and never the value.
+        const badSecret = `it's-${randomBytes(8).toString('hex')}`;
+        put(`${BAD_ENV_PATH}GOOD`, 'fine', 'String');
+        put(`${BAD_ENV_PATH}QUOTED`, badSecret, 'SecureString');
+        const envBefore = e.instances.map((i) => i.readEnvFile());
+        const versionsBefore = await versions();
+        const refused = await deploy({ image: IMAGE.good3, 'env-from-ssm': BAD_ENV_PATH });
+        expectFailed(refused);
+        const [first] = ids() as [string];
+        expect(refused.errors.join('\n')).toContain(first);
+        expect(refused.log).toContain(`${BAD_ENV_PATH}QUOTED`);
+        expect(refused.log).not.toContain(badSecret);
+        expect(e.instances.map((i) => i.readEnvFile())).toEqual(envBefore);
+        expect(await versions()).toEqual(versionsBefore);
+
+        const compose = composeWith({ E2E_SECRET: '${E2E_SECRET}' });
+        const result = await deploy(
+          {
+            image: IMAGE.good3,
+            'env-from-ssm': ENV_PATH,
+            'compose-file': COMPOSE_INPUT,
+            ...ALL_AT_ONCE,
+          },
+          { [COMPOSE_INPUT]: compose },
+        );
+        expectSucceeded(result);
+        for (const instance of e.instances) {
+          expect(await containerEnv(instance)).toContain(`E2E_SECRET=${secret}`);
+          const dotEnv = instance.readEnvFile();
+          expect(dotEnv).toContain(`E2E_SECRET='${secret}'\n`);
+          expect(dotEnv).toContain(`DATABASE_URL='${appDatabaseUrl}'\n`);
+          for (const key of EXTRA_PARAMETERS)
+            expect(dotEnv).toContain(`${key}='value-of-${key}'\n`);
+          expect((await instance.localGet('/ready')).status).toBe(200);
+        }
+        // Read on the instances (with their own role), never by the action.
+        const reads = e.aws.calls.filter(
+          (c) => c.at >= since && c.operation === 'GetParametersByPath',
+        );
+        expect(reads.length).toBeGreaterThanOrEqual(2 * e.instances.length);
+        expect(reads.filter((c) => c.caller === e.actionEnv.AWS_ACCESS_KEY_ID)).toEqual([]);
+
+        // Where the value must not be.
+        const printed = [
+          result.log,
+          result.postLog,
+          result.summary,
+          JSON.stringify(result.outputs),
+        ];
+        for (const [i, text] of printed.entries())
+          expect([i, text.includes(secret)]).toEqual([i, false]);
+        const commands = e.ssm.invocations().filter((inv) => inv.requestedAt.getTime() >= since);
+        expect(commands.length).toBeGreaterThanOrEqual(e.instances.length);
+        for (const inv of commands) {
+          expect([inv.instanceId, inv.script.includes(secret)]).toEqual([inv.instanceId, false]);
+          expect([inv.instanceId, (inv.stdout + inv.stderr).includes(secret)]).toEqual([
+            inv.instanceId,
+            false,
+          ]);
+        }
+        const dotEnvFiles = new Set(e.instances.map((i) => path.join(i.appDir, '.env')));
+        const leaks = filesContaining(
+          [
+            path.join(e.dir, 'instances'),
+            ...readdirSync(e.dir)
+              .filter((f) => f.startsWith('run-'))
+              .map((f) => path.join(e.dir, f)),
+          ],
+          secret,
+          // The container engine keeps each container's configuration (its environment) in its
+          // store, as dockerd does; that is where the running app gets it from.
+          (file) => dotEnvFiles.has(file) || path.basename(file) === 'engine',
+        );
+        expect(leaks).toEqual([]);
+        // The deploy script's own scratch directory (mktemp in the shared /tmp) is gone.
+        const scratch = readdirSync('/tmp')
+          .filter((f) => f.startsWith('tmp.'))
+          .map((f) => path.join('/tmp', f))
+          .filter((f) => (statSync(f, { throwIfNoEntry: false })?.mtimeMs ?? 0) >= since);
+        expect(filesContaining(scratch, secret)).toEqual([]);
+      });
+    });
+
+    it('e. release-parameter: the deploy records {version, image, digest, commit, run}; a new instance booted with examples/instance/user-data.sh serves that version', async () => {
+      await scenario('e release-parameter + boot', async () => {
+        const e = fleet();
+        const since = Date.now();
+        const compose = composeWith({ E2E_SECRET: '${E2E_SECRET}' });
+        const result = await deploy(
+          {
+            image: IMAGE.good4,
+            'env-from-ssm': ENV_PATH,
+            'compose-file': COMPOSE_INPUT,
+            'release-parameter': RELEASE,
+            ...ALL_AT_ONCE,
+          },
+          { [COMPOSE_INPUT]: compose },
+        );
+        expectSucceeded(result);
+        const version = result.outputs.version ?? '';
+        const digest = (await e.registry.client.manifest(REPOSITORY, version))?.digest;
+        const stored = e.parameters.get(RELEASE);
+        expect(stored?.type).toBe('String');
+        expect(JSON.parse(stored?.value ?? '{}')).toEqual({
+          version,
+          image: `${e.registry.host}/${REPOSITORY}:${version}`,
+          digest,
+          commit: '0'.repeat(40),
+          run: expect.stringMatching(
+            /^https:\/\/github\.com\/e2e\/challenge-deploy\/actions\/runs\/\d+$/,
+          ),
+        });
+        const writes = e.aws.calls.filter((c) => c.at >= since && c.operation === 'PutParameter');
+        expect(writes.map((c) => c.caller)).toEqual([e.actionEnv.AWS_ACCESS_KEY_ID]);
+
+        // An Auto Scaling launch after the deploy: the real user data, nothing deployed to it.
+        const launched = await e.launchInstance({
+          Role: 'web',
+          'aws:autoscaling:groupName': 'challenge-app-e2e',
+        });
+        const boot = await bootWithUserData(launched, USER_DATA, {
+          APP_DIR,
+          RELEASE_PARAMETER: RELEASE,
+          ENV_FROM_SSM: ENV_PATH,
+        });
+        if (boot.code !== 0)
+          throw new Error(`user data failed (exit ${boot.code}):\n${boot.output.slice(-4000)}`);
+        expect(boot.output).toContain(`starting the current release ${version}`);
+        expect(boot.amiCalls).toContain('apt-get install -y -q docker.io docker-compose-v2 curl');
+        // The same gate a deploy applies: health-url answers 200 with the version in `version`
+        // within health-timeout (user data does not wait for the app; the load balancer's
+        // health check, like this poll, admits it once it answers).
+        const deadline = Date.now() + Number(HEALTHY_TIMEOUT) * 1000;
+        let answer = await health(launched);
+        while (answer.status !== 200 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          answer = await health(launched);
+        }
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body)).toMatchObject({ version, instance: launched.instanceId });
+        // Its secrets came from Parameter Store, not user data's placeholders: the shared
+        // database answers /ready, and the fleet's API token is accepted for a write.
+        expect((await launched.localGet('/ready')).status).toBe(200);
+        // (The token is the suite's own `e2e-<hex>`: nothing in it needs quoting.)
+        const document = `{"id":"booted-${randomBytes(4).toString('hex')}","data":{}}`;
+        const write = await launched.exec(
+          `curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer ${e.apiToken}' -H 'content-type: application/json' --data '${document}' http://localhost/json`,
+        );
+        expect(write.stdout).toBe('201');
+        expect(launched.readEnvFile()).toContain(
+          `IMAGE=${e.registry.host}/${REPOSITORY}:${version}\n`,
+        );
+        expect(await launched.runningVersion()).toBe(version);
+        expect(sentTo(since)).not.toContain(launched.instanceId);
+      });
     });
   });
 });

@@ -24,6 +24,8 @@ export interface ActionRunnerOptions {
   workDir: string;
   /** Variables the workflow's earlier steps set (AWS credentials, region, endpoint, DOCKER_HOST). */
   env: NodeJS.ProcessEnv;
+  /** Files an earlier step (actions/checkout) put in the workspace: relative path → content. */
+  workspaceFiles?: Record<string, string>;
 }
 
 /** Parses a file-command file: `name<<DELIMITER\nvalue\nDELIMITER` blocks and `name=value` lines. */
@@ -80,6 +82,10 @@ export async function runAction(
   const temp = path.join(dir, 'temp');
   mkdirSync(workspace);
   mkdirSync(temp);
+  for (const [file, content] of Object.entries(options.workspaceFiles ?? {})) {
+    mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
+    writeFileSync(path.join(workspace, file), content);
+  }
   const inputEnv = Object.fromEntries(
     Object.entries(inputs).map(([name, value]) => [
       `INPUT_${name.replace(/ /g, '_').toUpperCase()}`,

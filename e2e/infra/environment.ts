@@ -7,8 +7,10 @@ import { defaultEcrState, ecrOperations, type EcrState } from '../fake-aws/ecr.j
 import { startFakeAws, type FakeAws } from '../fake-aws/server.js';
 import { fakeAwsServices } from '../fake-aws/services.js';
 import { simulateSsm, type SsmSimulation } from '../fake-aws/ssm.js';
+import { parameterStore, type ParameterStore } from '../fake-aws/parameter-store.js';
 import { targetGroupOperations, type TargetGroup } from '../fake-aws/elbv2.js';
 import { APP_DIR, SimulatedInstance } from './fleet.js';
+import { startMetadataService, type MetadataService } from './imds.js';
 import { startLoadBalancer, type LoadBalancer } from './haproxy.js';
 import {
   buildAppImage,
@@ -52,6 +54,8 @@ export interface E2eEnvironment {
   /** The repository's settings a scenario may change (tag mutability, archived images). */
   ecr: EcrState;
   ssm: SsmSimulation;
+  /** SSM Parameter Store (same endpoint and credentials scope as Run Command). */
+  parameters: ParameterStore;
   targetGroup: TargetGroup;
   runner: PodmanEngine;
   instances: SimulatedInstance[];
@@ -59,6 +63,12 @@ export interface E2eEnvironment {
   /** Environment of the workflow job that runs the action (credentials, region, endpoint, docker). */
   actionEnv: NodeJS.ProcessEnv;
   processes: Processes;
+  /**
+   * Starts a new instance outside the fleet's list (an Auto Scaling launch): its own namespace,
+   * podman and an empty app directory, with the instance metadata service (IMDSv2) reachable;
+   * its user data is up to the caller. Removed at teardown.
+   */
+  launchInstance(tags: Record<string, string>): Promise<SimulatedInstance>;
   teardown(): Promise<void>;
 }
 
@@ -216,6 +226,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
     log(`load balancer at ${lb.url}`);
 
     const ssm = simulateSsm(instances, { region: REGION, accountId: ACCOUNT_ID });
+    const parameters = parameterStore({ region: REGION, accountId: ACCOUNT_ID });
     cleanups.push(() => ssm.stop());
     const targetGroup = targetGroupOperations(
       lb,
@@ -233,7 +244,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
           auth: { username: registry.username, password: registry.password },
           state: ecr,
         }),
-        ssm: ssm.operations,
+        ssm: { ...ssm.operations, ...parameters.operations },
         elbv2: targetGroup.operations,
       }),
       { host: HOST_ADDRESS, region: REGION },
@@ -244,6 +255,40 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
 
     await building;
     log(`images built: ${options.images.map((i) => i.name).join(', ')}`);
+
+    let metadata: MetadataService | undefined;
+    let launched = options.instanceCount;
+    const launchInstance = async (tags: Record<string, string>): Promise<SimulatedInstance> => {
+      if (!metadata) {
+        metadata = await startMetadataService(HOST_ADDRESS);
+        const service = metadata;
+        cleanups.push(() => service.close());
+      }
+      launched += 1;
+      const instanceId = `i-0e2e000000000000${launched.toString(16)}`;
+      const ns = await createNamespace(`i${launched}`, 10 + launched);
+      cleanups.push(() => removeNamespace(ns.name));
+      await metadata.attach(ns.name, HOST_ADDRESS);
+      metadata.register(ns.address, { instanceId, region: REGION });
+      const root = path.join(dir, 'instances', instanceId);
+      const engine = await startEngine(
+        instanceId,
+        path.join(root, 'engine'),
+        shared,
+        processes,
+        ns.name,
+      );
+      cleanups.push(() => removeEngineState(engine));
+      return new SimulatedInstance(
+        instanceId,
+        ns.name,
+        ns.address,
+        root,
+        engine,
+        tags,
+        awsEnvironment,
+      );
+    };
 
     const dockerConfig = path.join(dir, 'runner', 'docker-config');
     mkdirSync(dockerConfig, { recursive: true });
@@ -264,12 +309,14 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       aws,
       ecr,
       ssm,
+      parameters,
       targetGroup,
       runner,
       instances,
       apiToken,
       actionEnv,
       processes,
+      launchInstance,
       teardown,
     };
   } catch (error) {

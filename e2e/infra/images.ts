@@ -15,6 +15,8 @@ export interface ImageVariant {
   buildId: string;
   /** Instance ids (or `*`) where this image reports a wrong version. */
   breakOn?: string[];
+  /** Someone else's app instead of the service (see e2e-entry.mjs): `plain` or `header`. */
+  app?: 'plain' | 'header';
 }
 
 function podmanEnv(engine: PodmanEngine): NodeJS.ProcessEnv {
@@ -123,6 +125,7 @@ export async function buildImage(
       `FROM ${APP_IMAGE}`,
       'COPY e2e-entry.mjs /app/e2e-entry.mjs',
       `ENV E2E_BREAK_ON=${JSON.stringify((variant.breakOn ?? []).join(','))}`,
+      `ENV E2E_APP=${JSON.stringify(variant.app ?? '')}`,
       `LABEL org.opencontainers.image.revision=${JSON.stringify(variant.buildId)}`,
       'CMD ["node", "/app/e2e-entry.mjs"]',
       '',
