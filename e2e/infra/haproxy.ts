@@ -84,6 +84,10 @@ export async function startLoadBalancer(
     '  option httpchk GET /ready',
     '  http-check expect status 200',
     '  default-server check inter 500ms fall 1 rise 2',
+    // A check may take 3 s (an ALB's default health check timeout is 5 s). Unset, it is `inter`:
+    // on a loaded machine a healthy instance's /ready (one database write) took over 500 ms and,
+    // with `fall 1`, was taken out. Drains stay fast: a stopping service answers 503 at once.
+    '  timeout check 3s',
     ...backends.map((b) => `  server ${b.name} ${b.address}:${b.port ?? 80}`),
     'frontend postgres',
     '  mode tcp',
