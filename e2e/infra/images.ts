@@ -15,6 +15,8 @@ export interface ImageVariant {
   buildId: string;
   /** Instance ids (or `*`) where this image reports a wrong version. */
   breakOn?: string[];
+  /** Seconds after start from which /health answers 500 (e2e-entry.mjs). */
+  degradeAfterSeconds?: number;
 }
 
 function podmanEnv(engine: PodmanEngine): NodeJS.ProcessEnv {
@@ -117,12 +119,16 @@ export async function buildImage(
 ): Promise<void> {
   const file = path.join(dir, `${variant.buildId}.Dockerfile`);
   copyFileSync(path.join(FIXTURE, 'e2e-entry.mjs'), path.join(dir, 'e2e-entry.mjs'));
+  copyFileSync(path.join(FIXTURE, 'e2e-migrate.mjs'), path.join(dir, 'e2e-migrate.mjs'));
   writeFileSync(
     file,
     [
       `FROM ${APP_IMAGE}`,
       'COPY e2e-entry.mjs /app/e2e-entry.mjs',
+      'COPY e2e-migrate.mjs /app/e2e-migrate.mjs',
       `ENV E2E_BREAK_ON=${JSON.stringify((variant.breakOn ?? []).join(','))}`,
+      `ENV E2E_DEGRADE_AFTER=${JSON.stringify(String(variant.degradeAfterSeconds ?? 0))}`,
+      `ENV E2E_BUILD_ID=${JSON.stringify(variant.buildId)}`,
       `LABEL org.opencontainers.image.revision=${JSON.stringify(variant.buildId)}`,
       'CMD ["node", "/app/e2e-entry.mjs"]',
       '',
