@@ -7,12 +7,13 @@ import type { Clock } from './clock.js';
 import { AppConfigError, checkComposeContent, envLines } from './app-config.js';
 import { deployScriptTemplate } from './deploy-script.generated.js';
 import { resolveFleet } from './fleet.js';
-import { batchSize, InputError, type DeployInputs } from './inputs.js';
+import { planRollout } from './batch-plan.js';
+import { InputError, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
 import { publishRelease, runContext, type Release } from './release.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
-import { planBatches, rollOut, type InstanceResult } from './rollout.js';
+import { rollOut, type InstanceResult } from './rollout.js';
 import { sessionLifetimeWarning, worstCaseRolloutMs } from './session-lifetime.js';
 import { checkTargetGroup, type TargetGroupCheck } from './target-group.js';
 import type { InFlightCommands } from './run-command.js';
@@ -85,8 +86,9 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   const compose = composeContent(deps, inputs);
   const fleet = await resolveFleet(ssm, inputs.fleet);
   const ids = fleet.map((instance) => instance.instanceId);
-  const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
+  const { batches, rules } = planRollout(ids, inputs.maxParallel, inputs.canary);
   log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
+  if (inputs.canary) log.info(`Canary: ${batches[0]?.join(', ')} (${rules[0]}).`);
   let targetGroup: TargetGroupCheck | undefined;
   if (inputs.targetGroupArn) {
     targetGroup = await checkTargetGroup(
@@ -141,7 +143,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       inputs.imageSource.kind === 'promote'
         ? `ECR tag ${inputs.imageSource.sourceTag}`
         : `local image ${inputs.imageSource.localImage}`;
-    const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
+    const plan = renderDryRun({ ...image, image: image.uri, source, batches, rules, script });
     log.info(plan);
     log.group('The instance script each instance would run', script);
     return {

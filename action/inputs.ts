@@ -36,6 +36,14 @@ export interface DeployInputs {
   envFromSsm?: string;
   /** `release-parameter`: the SSM parameter written after a fully successful deploy. */
   releaseParameter?: string;
+  /** `canary`: the size of the first batch; undefined: every batch is `max-parallel`. */
+  canary?: MaxParallel;
+  /** `bake-time`: seconds watched after each batch before the next (0: no bake). */
+  bakeSeconds: number;
+  /** `alarm-names`: CloudWatch alarms that stop and roll back the rollout. */
+  alarmNames: string[];
+  /** `max-failures`: instances that may fail and be returned on their own. */
+  maxFailures: MaxParallel;
 }
 
 /**
@@ -53,6 +61,8 @@ export const INPUT_DEFAULTS = {
   rollback: 'true',
   'command-timeout': '600',
   'dry-run': 'false',
+  'bake-time': '0',
+  'max-failures': '0',
 } as const;
 
 /** A wrong input; the message names it. */
@@ -202,6 +212,48 @@ function healthVersion(raw: string): HealthVersion {
   return parsed;
 }
 
+// Rollout strategies (issue 12): canary, bake-time, alarm-names, max-failures.
+
+/** A size input: `N` instances or `N%` of the fleet; `min` is 0 or 1. */
+function sizeSpec(name: string, raw: string, min: 0 | 1): MaxParallel {
+  const percent = /^(\d{1,3})%$/.exec(raw);
+  const value = Number(percent ? percent[1] : raw);
+  if (percent && value >= min && value <= 100) return { percent: value };
+  if (!percent && /^\d{1,9}$/.test(raw) && value >= min) return { count: value };
+  throw new InputError(
+    `Input ${name} must be a number of instances (${min === 0 ? '0, 1' : '1, 2'}, …) or a percentage of the fleet (${min}% to 100%), got "${raw}".`,
+  );
+}
+
+/** CloudWatch AlarmName: 1 to 255 characters, no control characters (botocore cloudwatch). */
+// eslint-disable-next-line no-control-regex
+const ALARM_NAME = /^[^\u0000-\u001f\u007f]{1,255}$/;
+/** DescribeAlarms takes at most 100 AlarmNames. */
+export const MAX_ALARM_NAMES = 100;
+
+function alarmNames(raw: string): string[] {
+  const names = [
+    ...new Set(
+      raw
+        .split(/[,\n]/)
+        .map((name) => name.trim())
+        .filter((name) => name !== ''),
+    ),
+  ];
+  const wrong = names.filter((name) => !ALARM_NAME.test(name));
+  if (wrong.length > 0) {
+    throw new InputError(
+      `Input alarm-names must list CloudWatch alarm names (1 to 255 characters, no control characters), separated by commas or newlines; not valid: ${wrong.map((name) => JSON.stringify(name)).join(', ')}.`,
+    );
+  }
+  if (names.length > MAX_ALARM_NAMES) {
+    throw new InputError(
+      `Input alarm-names lists ${names.length} alarms; at most ${MAX_ALARM_NAMES} (one DescribeAlarms call). Combine them in a composite alarm.`,
+    );
+  }
+  return names;
+}
+
 /**
  * Parses and validates every input before any AWS call. `read` returns an input's raw value
  * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
@@ -288,6 +340,10 @@ export function parseInputs(
     env: envEntries(read('env')),
     envFromSsm: envFromSsm(get('env-from-ssm')),
     releaseParameter: releaseParameter(get('release-parameter')),
+    canary: get('canary') === '' ? undefined : sizeSpec('canary', get('canary'), 1),
+    bakeSeconds: integer('bake-time', get('bake-time'), 0, 21600),
+    alarmNames: alarmNames(read('alarm-names')),
+    maxFailures: sizeSpec('max-failures', get('max-failures'), 0),
   };
 }
 

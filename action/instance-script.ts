@@ -41,6 +41,8 @@ export const ScriptExit = {
   firstDeployFailed: 12,
   failedUnchanged: 13,
   failedLeftInPlace: 14,
+  /** Check mode only: the version asked about is not healthy (nothing changed). */
+  unhealthy: 15,
 } as const;
 
 export const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
@@ -87,45 +89,47 @@ function checkedSeconds(name: string, value: number): string {
   return String(value);
 }
 
-function versionAssignments(healthVersion: HealthVersion): Array<[string, string]> {
+function versionAssignments(healthVersion: HealthVersion): {
+  VERSION_SOURCE: string;
+  VERSION_FIELD: string;
+} {
   const { source, field } = scriptFields(healthVersion);
   const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
-  return [
-    ['VERSION_SOURCE', source],
-    ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
-  ];
+  return { VERSION_SOURCE: source, VERSION_FIELD: checked('VERSION_FIELD', field, pattern) };
 }
 
-/**
- * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
- * then set as a readonly variable in place of the template's placeholder line.
- */
-export function renderInstanceScript(values: InstanceScriptValues): string {
-  if (values.appDir.split('/').includes('..')) {
-    throw new Error(
-      `instance script: APP_DIR ${JSON.stringify(values.appDir)} must not contain ..`,
-    );
+/** Every name the template reads; a mode that does not use one renders it empty. */
+const SCRIPT_NAMES = [
+  'MODE',
+  'REGION',
+  'REGISTRY',
+  'IMAGE',
+  'VERSION',
+  'APP_DIR',
+  'HEALTH_URL',
+  'HEALTH_TIMEOUT',
+  'HEALTH_INTERVAL',
+  'ROLLBACK',
+  'VERSION_SOURCE',
+  'VERSION_FIELD',
+  'COMPOSE_CONTENT',
+  'ENV_ENTRIES',
+  'ENV_FROM_SSM',
+] as const;
+
+type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+function checkedAppDir(appDir: string): string {
+  if (appDir.split('/').includes('..')) {
+    throw new Error(`instance script: APP_DIR ${JSON.stringify(appDir)} must not contain ..`);
   }
-  const assignments: Array<[string, string]> = [
-    ['MODE', values.mode === 'rollback' ? 'rollback' : 'deploy'],
-    ['REGION', checked('REGION', values.region, patterns.region)],
-    ['REGISTRY', checked('REGISTRY', values.registry, patterns.registry)],
-    ['IMAGE', checked('IMAGE', values.image, patterns.image)],
-    ['VERSION', checked('VERSION', values.version, patterns.version)],
-    ['APP_DIR', checked('APP_DIR', values.appDir.replace(/(.)\/+$/, '$1'), patterns.appDir)],
-    ['HEALTH_URL', checked('HEALTH_URL', values.healthUrl, patterns.healthUrl)],
-    ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
-    ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
-    ['ROLLBACK', values.rollback ? 'true' : 'false'],
-    ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
-    ['COMPOSE_CONTENT', values.composeContent ?? ''],
-    ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
-    [
-      'ENV_FROM_SSM',
-      values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
-    ],
-  ];
-  const block = assignments.map(([name, value]) => {
+  return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), patterns.appDir);
+}
+
+/** Sets the values, shell-quoted, as readonly variables in place of the template's placeholder. */
+function renderTemplate(values: Partial<Record<ScriptName, string>>): string {
+  const block = SCRIPT_NAMES.map((name) => {
+    const value = values[name] ?? '';
     const line = `readonly ${name}=${shellQuote(value)}`;
     // A compose file or an env value may hold "$" or "`": literal here on purpose.
     return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
@@ -143,6 +147,60 @@ export function renderInstanceScript(values: InstanceScriptValues): string {
   return script;
 }
 
+/**
+ * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
+ * then set as a readonly variable in place of the template's placeholder line.
+ */
+export function renderInstanceScript(values: InstanceScriptValues): string {
+  return renderTemplate({
+    MODE: values.mode === 'rollback' ? 'rollback' : 'deploy',
+    REGION: checked('REGION', values.region, patterns.region),
+    REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+    IMAGE: checked('IMAGE', values.image, patterns.image),
+    VERSION: checked('VERSION', values.version, patterns.version),
+    APP_DIR: checkedAppDir(values.appDir),
+    HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+    HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
+    HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+    ROLLBACK: values.rollback ? 'true' : 'false',
+    ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+    COMPOSE_CONTENT: values.composeContent ?? '',
+    ENV_ENTRIES: envLines(values.envEntries ?? []),
+    ENV_FROM_SSM: values.envFromSsm
+      ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+      : '',
+  });
+}
+
+/** Values of the check mode: is `version` healthy on the instance? */
+export interface CheckScriptValues {
+  appDir: string;
+  healthUrl: string;
+  healthVersion?: HealthVersion;
+  version: string;
+  /** How long to retry before calling it unhealthy; default 10. */
+  healthTimeoutSeconds?: number;
+  healthIntervalSeconds?: number;
+}
+
+/**
+ * Renders the instance script in check mode (the bake's re-check): it changes nothing on the
+ * instance, runs the deploy's own health check for `version` and ends with the usual result line
+ * (`deployed` when healthy, `unhealthy` otherwise), read by `parseScriptReport`.
+ */
+export function renderCheckScript(values: CheckScriptValues): string {
+  return renderTemplate({
+    MODE: 'check',
+    VERSION: checked('VERSION', values.version, patterns.version),
+    APP_DIR: checkedAppDir(values.appDir),
+    HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+    HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds ?? 10),
+    HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+    ROLLBACK: 'false',
+    ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+  });
+}
+
 export interface ScriptReport {
   outcome:
     | 'deployed'
@@ -151,6 +209,7 @@ export interface ScriptReport {
     | 'first-deploy-failed'
     | 'failed-unchanged'
     | 'failed'
+    | 'unhealthy'
     | 'unknown';
   version?: string;
   image?: string;
@@ -172,6 +231,7 @@ const outcomeByExitCode: Record<number, ScriptReport['outcome']> = {
   [ScriptExit.firstDeployFailed]: 'first-deploy-failed',
   [ScriptExit.failedUnchanged]: 'failed-unchanged',
   [ScriptExit.failedLeftInPlace]: 'failed',
+  [ScriptExit.unhealthy]: 'unhealthy',
 };
 
 function lastJsonAfter(output: string, prefix: string): Record<string, unknown> | undefined {

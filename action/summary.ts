@@ -194,6 +194,8 @@ export interface DryRunPlan {
   digest: string;
   source: string;
   batches: string[][];
+  /** Per batch, the rule that produced its size (batch-plan.ts). */
+  rules?: string[];
   script: string;
 }
 
@@ -209,6 +211,9 @@ export function renderDryRun(plan: DryRunPlan): string {
           '  (a local image is not inspected in a dry run: if the repository already has it, the deploy reuses its version)',
         ]),
     `Batches (${plan.batches.length}):`,
-    ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}`),
+    ...plan.batches.map(
+      (batch, i) =>
+        `  ${i + 1}. ${batch.join(', ')}${plan.rules?.[i] ? `   (${batch.length}: ${plan.rules[i]})` : ''}`,
+    ),
   ].join('\n');
 }

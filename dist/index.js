@@ -71264,7 +71264,7 @@ module.exports = {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8567);
+/* harmony import */ var _main_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8684);
 // The bundle's entry point (ncc builds dist/index.js from it): it only runs the action. The action
 // is main.ts's run(), which tools such as @github/local-action import and call themselves, so
 // main.ts must not run anything at import (it did, and such a tool then deployed twice).
@@ -71276,7 +71276,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 8567:
+/***/ 8684:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -74479,7 +74479,7 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
-#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback), REGION,
+#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback|check), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
@@ -74532,9 +74532,14 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
 #                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
+#           15 unhealthy            MODE=check only: VERSION is not healthy (nothing was changed)
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
+#  MODE=check (the bake's re-check) changes nothing: no lock, no login, no file written in APP_DIR.
+#  It runs the health check of 3. for VERSION (HEALTH_TIMEOUT: how long it retries) and reports
+#  \`deployed\` (exit 0) when healthy, else \`unhealthy\` (exit 15) with failedStep \`health\`, the last
+#  httpStatus and reportedVersion. Values it does not use (REGION, REGISTRY, IMAGE, …) are empty.
 if [ -z "\${BASH_VERSION:-}" ]; then
   # Started by sh (dash): run the script file again with bash.
   if [ -f "$0" ]; then exec bash "$0" "$@"; fi
@@ -74892,7 +74897,21 @@ restore_previous() {
   [ "$ok" = 1 ]
 }
 
+# MODE=check: the same health check as a deploy's, and nothing else.
+check_health() {
+  log "check: is $VERSION healthy at $HEALTH_URL?"
+  if wait_healthy "$VERSION"; then
+    report deployed 0
+  fi
+  FAILED_STEP='health'
+  log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version \${REPORTED_VERSION:-none})"
+  report unhealthy 15
+}
+
 main() {
+  if [ "$MODE" = 'check' ]; then
+    check_health
+  fi
   log "$MODE: $IMAGE as $VERSION in $APP_DIR"
   if [ ! -d "$APP_DIR" ]; then
     FAILED_STEP='app-dir'
@@ -75033,7 +75052,7 @@ async function resolveFleet(ssm, target) {
 }
 
 ;// CONCATENATED MODULE: ./action/health-version.ts
-const DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
+const health_version_DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
 /**
  * Object keys or array indexes, joined by dots. The instance's reader (awk) compares them
  * literally, so a key that holds a dot or a character outside this set cannot be addressed.
@@ -75091,6 +75110,8 @@ const ScriptExit = {
     firstDeployFailed: 12,
     failedUnchanged: 13,
     failedLeftInPlace: 14,
+    /** Check mode only: the version asked about is not healthy (nothing changed). */
+    unhealthy: 15,
 };
 const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
 const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
@@ -75129,39 +75150,36 @@ function checkedSeconds(name, value) {
 function versionAssignments(healthVersion) {
     const { source, field } = scriptFields(healthVersion);
     const pattern = source === 'json' ? JSON_PATH : source === 'header' ? HEADER_NAME : /^$/;
-    return [
-        ['VERSION_SOURCE', source],
-        ['VERSION_FIELD', checked('VERSION_FIELD', field, pattern)],
-    ];
+    return { VERSION_SOURCE: source, VERSION_FIELD: checked('VERSION_FIELD', field, pattern) };
 }
-/**
- * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
- * then set as a readonly variable in place of the template's placeholder line.
- */
-function renderInstanceScript(values) {
-    if (values.appDir.split('/').includes('..')) {
-        throw new Error(`instance script: APP_DIR ${JSON.stringify(values.appDir)} must not contain ..`);
+/** Every name the template reads; a mode that does not use one renders it empty. */
+const SCRIPT_NAMES = [
+    'MODE',
+    'REGION',
+    'REGISTRY',
+    'IMAGE',
+    'VERSION',
+    'APP_DIR',
+    'HEALTH_URL',
+    'HEALTH_TIMEOUT',
+    'HEALTH_INTERVAL',
+    'ROLLBACK',
+    'VERSION_SOURCE',
+    'VERSION_FIELD',
+    'COMPOSE_CONTENT',
+    'ENV_ENTRIES',
+    'ENV_FROM_SSM',
+];
+function checkedAppDir(appDir) {
+    if (appDir.split('/').includes('..')) {
+        throw new Error(`instance script: APP_DIR ${JSON.stringify(appDir)} must not contain ..`);
     }
-    const assignments = [
-        ['MODE', values.mode === 'rollback' ? 'rollback' : 'deploy'],
-        ['REGION', checked('REGION', values.region, patterns.region)],
-        ['REGISTRY', checked('REGISTRY', values.registry, patterns.registry)],
-        ['IMAGE', checked('IMAGE', values.image, patterns.image)],
-        ['VERSION', checked('VERSION', values.version, patterns.version)],
-        ['APP_DIR', checked('APP_DIR', values.appDir.replace(/(.)\/+$/, '$1'), patterns.appDir)],
-        ['HEALTH_URL', checked('HEALTH_URL', values.healthUrl, patterns.healthUrl)],
-        ['HEALTH_TIMEOUT', checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds)],
-        ['HEALTH_INTERVAL', checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2)],
-        ['ROLLBACK', values.rollback ? 'true' : 'false'],
-        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
-        ['COMPOSE_CONTENT', values.composeContent ?? ''],
-        ['ENV_ENTRIES', envLines(values.envEntries ?? [])],
-        [
-            'ENV_FROM_SSM',
-            values.envFromSsm ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath) : '',
-        ],
-    ];
-    const block = assignments.map(([name, value]) => {
+    return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), patterns.appDir);
+}
+/** Sets the values, shell-quoted, as readonly variables in place of the template's placeholder. */
+function renderTemplate(values) {
+    const block = SCRIPT_NAMES.map((name) => {
+        const value = values[name] ?? '';
         const line = `readonly ${name}=${shellQuote(value)}`;
         // A compose file or an env value may hold "$" or "`": literal here on purpose.
         return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
@@ -75176,6 +75194,47 @@ function renderInstanceScript(values) {
     }
     return script;
 }
+/**
+ * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
+ * then set as a readonly variable in place of the template's placeholder line.
+ */
+function renderInstanceScript(values) {
+    return renderTemplate({
+        MODE: values.mode === 'rollback' ? 'rollback' : 'deploy',
+        REGION: checked('REGION', values.region, patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+        IMAGE: checked('IMAGE', values.image, patterns.image),
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: values.rollback ? 'true' : 'false',
+        ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
+        COMPOSE_CONTENT: values.composeContent ?? '',
+        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_FROM_SSM: values.envFromSsm
+            ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+            : '',
+    });
+}
+/**
+ * Renders the instance script in check mode (the bake's re-check): it changes nothing on the
+ * instance, runs the deploy's own health check for `version` and ends with the usual result line
+ * (`deployed` when healthy, `unhealthy` otherwise), read by `parseScriptReport`.
+ */
+function renderCheckScript(values) {
+    return renderTemplate({
+        MODE: 'check',
+        VERSION: checked('VERSION', values.version, patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds ?? 10),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: 'false',
+        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+    });
+}
 const outcomeByExitCode = {
     [ScriptExit.deployed]: 'deployed',
     [ScriptExit.rolledBack]: 'rolled-back',
@@ -75183,6 +75242,7 @@ const outcomeByExitCode = {
     [ScriptExit.firstDeployFailed]: 'first-deploy-failed',
     [ScriptExit.failedUnchanged]: 'failed-unchanged',
     [ScriptExit.failedLeftInPlace]: 'failed',
+    [ScriptExit.unhealthy]: 'unhealthy',
 };
 function lastJsonAfter(output, prefix) {
     const lines = output.split('\n');
@@ -75278,6 +75338,8 @@ const INPUT_DEFAULTS = {
     rollback: 'true',
     'command-timeout': '600',
     'dry-run': 'false',
+    'bake-time': '0',
+    'max-failures': '0',
 };
 /** A wrong input; the message names it. */
 class InputError extends Error {
@@ -75406,6 +75468,38 @@ function healthVersion(raw) {
     }
     return parsed;
 }
+// Rollout strategies (issue 12): canary, bake-time, alarm-names, max-failures.
+/** A size input: `N` instances or `N%` of the fleet; `min` is 0 or 1. */
+function sizeSpec(name, raw, min) {
+    const percent = /^(\d{1,3})%$/.exec(raw);
+    const value = Number(percent ? percent[1] : raw);
+    if (percent && value >= min && value <= 100)
+        return { percent: value };
+    if (!percent && /^\d{1,9}$/.test(raw) && value >= min)
+        return { count: value };
+    throw new InputError(`Input ${name} must be a number of instances (${min === 0 ? '0, 1' : '1, 2'}, …) or a percentage of the fleet (${min}% to 100%), got "${raw}".`);
+}
+/** CloudWatch AlarmName: 1 to 255 characters, no control characters (botocore cloudwatch). */
+// eslint-disable-next-line no-control-regex
+const ALARM_NAME = /^[^\u0000-\u001f\u007f]{1,255}$/;
+/** DescribeAlarms takes at most 100 AlarmNames. */
+const MAX_ALARM_NAMES = 100;
+function alarmNames(raw) {
+    const names = [
+        ...new Set(raw
+            .split(/[,\n]/)
+            .map((name) => name.trim())
+            .filter((name) => name !== '')),
+    ];
+    const wrong = names.filter((name) => !ALARM_NAME.test(name));
+    if (wrong.length > 0) {
+        throw new InputError(`Input alarm-names must list CloudWatch alarm names (1 to 255 characters, no control characters), separated by commas or newlines; not valid: ${wrong.map((name) => JSON.stringify(name)).join(', ')}.`);
+    }
+    if (names.length > MAX_ALARM_NAMES) {
+        throw new InputError(`Input alarm-names lists ${names.length} alarms; at most ${MAX_ALARM_NAMES} (one DescribeAlarms call). Combine them in a composite alarm.`);
+    }
+    return names;
+}
 /**
  * Parses and validates every input before any AWS call. `read` returns an input's raw value
  * ('' when unset); `env` supplies AWS_REGION when aws-region is not set.
@@ -75474,6 +75568,10 @@ function parseInputs(read, env = {}) {
         env: envEntries(read('env')),
         envFromSsm: envFromSsm(get('env-from-ssm')),
         releaseParameter: releaseParameter(get('release-parameter')),
+        canary: get('canary') === '' ? undefined : sizeSpec('canary', get('canary'), 1),
+        bakeSeconds: integer('bake-time', get('bake-time'), 0, 21600),
+        alarmNames: alarmNames(read('alarm-names')),
+        maxFailures: sizeSpec('max-failures', get('max-failures'), 0),
     };
 }
 /** The number of instances per batch for a fleet of `fleetSize`. */
@@ -75482,6 +75580,66 @@ function batchSize(maxParallel, fleetSize) {
         ? maxParallel.count
         : Math.floor((fleetSize * maxParallel.percent) / 100);
     return Math.max(1, Math.min(size, Math.max(fleetSize, 1)));
+}
+
+;// CONCATENATED MODULE: ./action/batch-plan.ts
+// Which instances go in which batch, and the rule that produced each batch's size, in words the
+// dry run prints (`50%` of 3 → 1, rounded down). `canary` sizes the first batch, `max-parallel`
+// the rest; both are a count or a percentage of the whole fleet, like `max-parallel` always was.
+
+/** How a size input reads for a fleet, e.g. "`50%` of 3 → 1, rounded down". */
+function describeSize(spec, fleetSize) {
+    const size = batchSize(spec, fleetSize);
+    if ('count' in spec) {
+        return spec.count > fleetSize
+            ? `\`${spec.count}\` → ${size}, the whole fleet of ${fleetSize}`
+            : `\`${spec.count}\``;
+    }
+    const exact = (fleetSize * spec.percent) / 100;
+    if (Number.isInteger(exact))
+        return `\`${spec.percent}%\` of ${fleetSize} → ${size}`;
+    if (Math.floor(exact) < 1)
+        return `\`${spec.percent}%\` of ${fleetSize} → ${size}, at least one`;
+    return `\`${spec.percent}%\` of ${fleetSize} → ${size}, rounded down`;
+}
+/**
+ * Splits the fleet into batches: the canary batch first (when `canary` is set), then batches of
+ * `max-parallel`, in fleet order. Without a canary this is exactly the old planning.
+ */
+function planRollout(ids, maxParallel, canary) {
+    const batches = [];
+    const rules = [];
+    let next = 0;
+    if (canary !== undefined && ids.length > 0) {
+        const size = batchSize(canary, ids.length);
+        batches.push(ids.slice(0, size));
+        rules.push(`canary ${describeSize(canary, ids.length)}`);
+        next = size;
+    }
+    const size = batchSize(maxParallel, ids.length);
+    const rule = `max-parallel ${describeSize(maxParallel, ids.length)}`;
+    for (; next < ids.length; next += size) {
+        const batch = ids.slice(next, next + size);
+        batches.push(batch);
+        rules.push(batch.length < size ? `${rule}; the remaining ${batch.length}` : rule);
+    }
+    return { batches, rules };
+}
+/** `max-failures` as a number of instances: a percentage is of the whole fleet, rounded down. */
+function failureBudget(spec, fleetSize) {
+    if ('count' in spec)
+        return spec.count;
+    return Math.floor((fleetSize * spec.percent) / 100);
+}
+/** How the budget reads, e.g. "`10%` of 25 → 2, rounded down". */
+function describeBudget(spec, fleetSize) {
+    if ('count' in spec)
+        return `\`${spec.count}\``;
+    const exact = (fleetSize * spec.percent) / 100;
+    const budget = failureBudget(spec, fleetSize);
+    return Number.isInteger(exact)
+        ? `\`${spec.percent}%\` of ${fleetSize} → ${budget}`
+        : `\`${spec.percent}%\` of ${fleetSize} → ${budget}, rounded down`;
 }
 
 ;// CONCATENATED MODULE: ./action/tag-mutability.ts
@@ -76953,11 +77111,12 @@ function renderDryRun(plan) {
                 '  (a local image is not inspected in a dry run: if the repository already has it, the deploy reuses its version)',
             ]),
         `Batches (${plan.batches.length}):`,
-        ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}`),
+        ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}${plan.rules?.[i] ? `   (${batch.length}: ${plan.rules[i]})` : ''}`),
     ].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./action/deploy.ts
+
 
 
 
@@ -77007,8 +77166,10 @@ async function deploy(deps, inputs) {
     const compose = composeContent(deps, inputs);
     const fleet = await resolveFleet(ssm, inputs.fleet);
     const ids = fleet.map((instance) => instance.instanceId);
-    const batches = planBatches(ids, batchSize(inputs.maxParallel, ids.length));
+    const { batches, rules } = planRollout(ids, inputs.maxParallel, inputs.canary);
     log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
+    if (inputs.canary)
+        log.info(`Canary: ${batches[0]?.join(', ')} (${rules[0]}).`);
     let targetGroup;
     if (inputs.targetGroupArn) {
         targetGroup = await checkTargetGroup({ elb: deps.elb, clock: deps.clock, log }, inputs.targetGroupArn, ids);
@@ -77052,7 +77213,7 @@ async function deploy(deps, inputs) {
         const source = inputs.imageSource.kind === 'promote'
             ? `ECR tag ${inputs.imageSource.sourceTag}`
             : `local image ${inputs.imageSource.localImage}`;
-        const plan = renderDryRun({ ...image, image: image.uri, source, batches, script });
+        const plan = renderDryRun({ ...image, image: image.uri, source, batches, rules, script });
         log.info(plan);
         log.group('The instance script each instance would run', script);
         return {

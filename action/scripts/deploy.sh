@@ -7,7 +7,7 @@
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the `commands` parameter of AWS-RunShellScript, with the
 #     `executionTimeout` parameter set to the action's `command-timeout`. The values appear in the
-#     rendered script as `readonly NAME='value'` lines, one per name: MODE (deploy|rollback), REGION,
+#     rendered script as `readonly NAME='value'` lines, one per name: MODE (deploy|rollback|check), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's `health-version`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
@@ -60,9 +60,14 @@
 #           13 failed-unchanged     failed before changing anything (no app dir, no bash, lock busy,
 #                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
+#           15 unhealthy            MODE=check only: VERSION is not healthy (nothing was changed)
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
+#  MODE=check (the bake's re-check) changes nothing: no lock, no login, no file written in APP_DIR.
+#  It runs the health check of 3. for VERSION (HEALTH_TIMEOUT: how long it retries) and reports
+#  `deployed` (exit 0) when healthy, else `unhealthy` (exit 15) with failedStep `health`, the last
+#  httpStatus and reportedVersion. Values it does not use (REGION, REGISTRY, IMAGE, …) are empty.
 if [ -z "${BASH_VERSION:-}" ]; then
   # Started by sh (dash): run the script file again with bash.
   if [ -f "$0" ]; then exec bash "$0" "$@"; fi
@@ -420,7 +425,21 @@ restore_previous() {
   [ "$ok" = 1 ]
 }
 
+# MODE=check: the same health check as a deploy's, and nothing else.
+check_health() {
+  log "check: is $VERSION healthy at $HEALTH_URL?"
+  if wait_healthy "$VERSION"; then
+    report deployed 0
+  fi
+  FAILED_STEP='health'
+  log "health: $VERSION not healthy after $HEALTH_SECONDS s (last HTTP $HTTP_STATUS, version ${REPORTED_VERSION:-none})"
+  report unhealthy 15
+}
+
 main() {
+  if [ "$MODE" = 'check' ]; then
+    check_health
+  fi
   log "$MODE: $IMAGE as $VERSION in $APP_DIR"
   if [ ! -d "$APP_DIR" ]; then
     FAILED_STEP='app-dir'

@@ -1,11 +1,12 @@
 // Runs the rendered instance script with bash in a sandbox whose PATH holds stand-ins for
 // docker, docker-compose, aws, curl and sleep (see instance-sandbox.ts).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   parseScriptReport,
+  renderCheckScript,
   renderInstanceScript,
   RESULT_PREFIX,
   ScriptExit,
@@ -485,5 +486,116 @@ describe('the instance script reading env-from-ssm', () => {
     const run = runScenario({ env: OLD_ENV, health: 'healthy' });
     expect(run.exitCode).toBe(ScriptExit.deployed);
     expect(run.calls.some((call) => call.startsWith('aws ssm'))).toBe(false);
+  });
+});
+
+describe('the instance script in check mode (the bake re-check)', () => {
+  const V8_ENV = OLD_ENV.replace(/v7/g, 'v8');
+
+  function runCheck(
+    env: string,
+    health: Health,
+    values: Partial<Parameters<typeof renderCheckScript>[0]> = {},
+    appShape?: AppShape,
+  ) {
+    const sandbox = createSandbox({ env, health, appShape });
+    sandboxes.push(sandbox);
+    const run = sandbox.run(
+      renderCheckScript({
+        appDir: sandbox.appDir,
+        healthUrl: 'http://localhost/health',
+        version: 'v8',
+        healthTimeoutSeconds: 4,
+        ...values,
+      }),
+    );
+    return {
+      sandbox,
+      exitCode: run.exitCode,
+      output: run.stdout,
+      report: parseScriptReport(run.stdout, run.exitCode ?? undefined),
+    };
+  }
+
+  it('reports deployed when the version answers healthy, and touches nothing but curl', () => {
+    const { sandbox, exitCode, report } = runCheck(V8_ENV, 'healthy');
+    expect(exitCode).toBe(ScriptExit.deployed);
+    expect(report).toMatchObject({
+      outcome: 'deployed',
+      httpStatus: '200',
+      reportedVersion: 'v8',
+      fromResultLine: true,
+    });
+    expect(sandbox.calls().every((call) => call.startsWith('curl '))).toBe(true);
+    expect(sandbox.env()).toBe(V8_ENV);
+    expect(readdirSync(sandbox.appDir).sort()).toEqual(['.env', 'docker-compose.yml']);
+  });
+
+  it('reports unhealthy, with what it saw, when the old version still answers', () => {
+    const { sandbox, exitCode, report, output } = runCheck(V8_ENV, 'old-version-answers');
+    expect(exitCode).toBe(ScriptExit.unhealthy);
+    expect(report).toMatchObject({
+      outcome: 'unhealthy',
+      failedStep: 'health',
+      httpStatus: '200',
+      reportedVersion: 'v7',
+    });
+    // It retried for the timeout it was given (4 s at 2 s intervals: 3 polls), then gave up.
+    expect(sandbox.calls().filter((call) => call.startsWith('curl'))).toHaveLength(3);
+    expect(sandbox.calls().some((call) => /^(docker|aws)/.test(call))).toBe(false);
+    expect(sandbox.env()).toBe(V8_ENV);
+    expect(sandbox.running()).toBe('v8');
+    expect(output).toContain('health: v8 not healthy');
+  });
+
+  it('reports unhealthy with HTTP 503 or no answer, and never rolls back', () => {
+    const failing = runCheck(V8_ENV, 'new-unhealthy');
+    expect(failing.report).toMatchObject({ outcome: 'unhealthy', httpStatus: '503' });
+    expect(failing.sandbox.running()).toBe('v8');
+    const down = runCheck(V8_ENV, 'down');
+    expect(down.report).toMatchObject({ outcome: 'unhealthy', httpStatus: '000' });
+    expect(down.sandbox.env()).toBe(V8_ENV);
+  });
+
+  it('matches the version the way health-version says (header, none)', () => {
+    const header = runCheck(
+      V8_ENV,
+      'healthy',
+      { healthVersion: { kind: 'header', name: 'X-App-Version' } },
+      'header',
+    );
+    expect(header.report).toMatchObject({ outcome: 'deployed', reportedVersion: 'v8' });
+    const wrongPlace = runCheck(V8_ENV, 'healthy', {}, 'nested');
+    expect(wrongPlace.report).toMatchObject({ outcome: 'unhealthy', reportedVersion: 'not-this' });
+    const none = runCheck(OLD_ENV, 'healthy', { healthVersion: { kind: 'none' } }, 'plain');
+    expect(none.report.outcome).toBe('deployed');
+  });
+
+  it('does not wait for a deploy holding the instance lock (it takes none)', () => {
+    const sandbox = createSandbox({ env: V8_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const holder = spawn('flock', [sandbox.appDir, '-c', 'sleep 3'], { stdio: 'ignore' });
+    spawnSync('sleep', ['0.2']);
+    const started = Date.now();
+    const run = sandbox.run(
+      renderCheckScript({
+        appDir: sandbox.appDir,
+        healthUrl: 'http://localhost/health',
+        version: 'v8',
+      }),
+    );
+    holder.kill();
+    expect(run.exitCode).toBe(ScriptExit.deployed);
+    expect(Date.now() - started).toBeLessThan(2500);
+  });
+
+  it('keeps a hostile health URL inert', () => {
+    const hostile = `http://localhost/health?a=$(touch${'${IFS}'}PWNED)&b=\`touch${'${IFS}'}PWNED2\`;'"`;
+    const { sandbox, exitCode } = runCheck(V8_ENV, 'healthy', { healthUrl: hostile });
+    expect(exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.lastUrl()).toBe(hostile);
+    expect(sandbox.calls().every((call) => call.startsWith('curl '))).toBe(true);
+    expect(existsSync(join(sandbox.root, 'PWNED'))).toBe(false);
+    expect(existsSync(join(sandbox.root, 'PWNED2'))).toBe(false);
   });
 });

@@ -36,6 +36,10 @@ describe('the inputs', () => {
       env: [],
       envFromSsm: undefined,
       releaseParameter: undefined,
+      canary: undefined,
+      bakeSeconds: 0,
+      alarmNames: [],
+      maxFailures: { count: 0 },
     });
   });
 

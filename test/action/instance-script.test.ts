@@ -4,6 +4,7 @@ import { describe, expect, it } from '@jest/globals';
 import { deployScriptTemplate } from '../../action/deploy-script.generated.js';
 import {
   parseScriptReport,
+  renderCheckScript,
   renderInstanceScript,
   ScriptExit,
   shellQuote,
@@ -148,6 +149,49 @@ describe('rendering the instance script', () => {
   });
 });
 
+describe('rendering the check mode', () => {
+  const CHECK = {
+    appDir: '/opt/challenge-app',
+    healthUrl: 'http://localhost/health',
+    version: 'v8',
+  };
+
+  it('sets MODE=check, a short health timeout by default, and leaves the deploy values empty', () => {
+    const script = renderCheckScript(CHECK);
+    for (const line of [
+      "readonly MODE='check'",
+      "readonly VERSION='v8'",
+      "readonly HEALTH_TIMEOUT='10'",
+      "readonly IMAGE=''",
+      "readonly REGION=''",
+      "readonly ENV_FROM_SSM=''",
+    ]) {
+      expect(script).toContain(line);
+    }
+    expect(renderCheckScript({ ...CHECK, healthTimeoutSeconds: 30 })).toContain(
+      "readonly HEALTH_TIMEOUT='30'",
+    );
+  });
+
+  it('passes shellcheck', () => {
+    const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
+      input: renderCheckScript({ ...CHECK, healthVersion: { kind: 'header', name: 'X-V' } }),
+      encoding: 'utf8',
+    });
+    expect(result.stdout).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it.each([
+    ['version', { version: 'v8; touch /tmp/pwned' }],
+    ['appDir', { appDir: '/opt/../etc' }],
+    ['healthUrl', { healthUrl: 'http://x/\nid' }],
+    ['healthTimeoutSeconds', { healthTimeoutSeconds: 0 }],
+  ])('refuses a %s that does not have its shape', (_name, bad) => {
+    expect(() => renderCheckScript({ ...CHECK, ...bad })).toThrow(/instance script/);
+  });
+});
+
 describe('reading the script result', () => {
   it('takes the last result line', () => {
     const output = [
@@ -171,6 +215,7 @@ describe('reading the script result', () => {
     [ScriptExit.firstDeployFailed, 'first-deploy-failed'],
     [ScriptExit.failedUnchanged, 'failed-unchanged'],
     [ScriptExit.failedLeftInPlace, 'failed'],
+    [ScriptExit.unhealthy, 'unhealthy'],
     [1, 'unknown'],
   ])(
     'falls back to exit code %i (%s) when the output was cut before the result line',
