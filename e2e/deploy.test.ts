@@ -17,6 +17,7 @@ import { run } from './infra/processes.js';
 import { describeViolation } from './fake-aws/model-validator.js';
 import type { RecordedViolation } from './fake-aws/server.js';
 import { startLoad, type LoadReport } from './infra/load.js';
+import { STRATEGY_IMAGES, describeStrategies } from './strategies/scenarios.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const ACTION_ENTRY = process.env.E2E_ACTION_ENTRY ?? path.join(REPO_ROOT, 'dist', 'index.js');
@@ -118,7 +119,10 @@ function ids(): string[] {
   return fleet().instances.map((i) => i.instanceId);
 }
 
-function deploy(inputs: Record<string, string>): Promise<ActionRun> {
+function deploy(
+  inputs: Record<string, string>,
+  control?: Parameters<typeof runAction>[2],
+): Promise<ActionRun> {
   const e = fleet();
   return runAction(
     { entry: ACTION_ENTRY, workDir: e.dir, env: e.actionEnv },
@@ -129,6 +133,7 @@ function deploy(inputs: Record<string, string>): Promise<ActionRun> {
       'command-timeout': '300',
       ...inputs,
     },
+    control,
   );
 }
 
@@ -237,6 +242,7 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
           buildId: 'broken-on-second',
           breakOn: [SECOND_INSTANCE_ID],
         },
+        ...STRATEGY_IMAGES,
       ],
       log: (line) => process.stdout.write(`e2e: ${line}\n`),
     });
@@ -531,6 +537,8 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
       expect(list(result.outputs['deployed-instances'])).toEqual(ids().sort());
     });
   });
+
+  describeStrategies({ fleet, scenario, deploy, expectSucceeded, expectFailed });
 });
 
 function printTable(): void {
