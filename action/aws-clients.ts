@@ -1,5 +1,6 @@
 // The AWS SDK clients the action uses, built in one place so that every one carries the same
 // region, retry policy and user agent.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -18,6 +19,8 @@ export interface AwsClients {
   /** SSM without SDK retries, for SendCommand only: see RunCommandDeps.ssmSend. */
   ssmSend: SSMClient;
   elb: ElasticLoadBalancingV2Client;
+  /** DescribeAlarms for `alarm-names` (JSON 1.0 protocol in this SDK version). */
+  cloudwatch: CloudWatchClient;
 }
 
 export interface AwsClientOptions {
@@ -28,7 +31,7 @@ export interface AwsClientOptions {
   onThrottle?: () => void;
 }
 
-type AnyClient = ECRClient | SSMClient | ElasticLoadBalancingV2Client;
+type AnyClient = ECRClient | SSMClient | ElasticLoadBalancingV2Client | CloudWatchClient;
 
 /**
  * Counts throttled answers per attempt: placed in finalizeRequest below the retry middleware
@@ -72,5 +75,6 @@ export function awsClients({ region, endpoint, onThrottle }: AwsClientOptions): 
     ssm: countThrottling(ssm, onThrottle),
     ssmSend: countThrottling(ssmSend, onThrottle),
     elb: countThrottling(new ElasticLoadBalancingV2Client(config), onThrottle),
+    cloudwatch: countThrottling(new CloudWatchClient(config), onThrottle),
   };
 }

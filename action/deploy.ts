@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { SSMClient } from '@aws-sdk/client-ssm';
@@ -7,7 +8,8 @@ import type { Clock } from './clock.js';
 import { AppConfigError, checkComposeContent, envLines } from './app-config.js';
 import { deployScriptTemplate } from './deploy-script.generated.js';
 import { resolveFleet } from './fleet.js';
-import { planRollout } from './batch-plan.js';
+import { RECHECK_WORST_CASE_SECONDS } from './bake.js';
+import { describeBudget, failureBudget, planRollout } from './batch-plan.js';
 import { InputError, type DeployInputs } from './inputs.js';
 import { renderInstanceScript } from './instance-script.js';
 import { publishRelease, runContext, type Release } from './release.js';
@@ -17,7 +19,13 @@ import { rollOut, type InstanceResult } from './rollout.js';
 import { sessionLifetimeWarning, worstCaseRolloutMs } from './session-lifetime.js';
 import { checkTargetGroup, type TargetGroupCheck } from './target-group.js';
 import type { InFlightCommands } from './run-command.js';
-import { renderDryRun, renderSummary, rolloutOutputs, type ActionOutputs } from './summary.js';
+import {
+  renderDryRun,
+  renderSummary,
+  rolloutOutputs,
+  strategyOutputs,
+  type ActionOutputs,
+} from './summary.js';
 
 export interface DeployDeps {
   ecr: ECRClient;
@@ -25,6 +33,8 @@ export interface DeployDeps {
   /** SSM without SDK retries, for SendCommand (see RunCommandDeps.ssmSend). */
   ssmSend?: SSMClient;
   elb: ElasticLoadBalancingV2Client;
+  /** DescribeAlarms, for `alarm-names`. */
+  cloudwatch?: CloudWatchClient;
   docker: DockerCli;
   clock: Clock;
   log: Logger;
@@ -89,6 +99,13 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
   const { batches, rules } = planRollout(ids, inputs.maxParallel, inputs.canary);
   log.info(`Fleet: ${ids.length} instance(s) Online, in ${batches.length} batch(es).`);
   if (inputs.canary) log.info(`Canary: ${batches[0]?.join(', ')} (${rules[0]}).`);
+  const maxFailures = failureBudget(inputs.maxFailures, ids.length);
+  if (maxFailures > 0) {
+    log.info(`max-failures ${describeBudget(inputs.maxFailures, ids.length)} instance(s).`);
+  }
+  if (inputs.alarmNames.length > 0 && !deps.cloudwatch) {
+    throw new Error('alarm-names is set, but the action was given no CloudWatch client.');
+  }
   let targetGroup: TargetGroupCheck | undefined;
   if (inputs.targetGroupArn) {
     targetGroup = await checkTargetGroup(
@@ -105,6 +122,8 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       healthTimeoutSeconds: inputs.healthTimeoutSeconds,
       drainTimeoutMs: targetGroup?.drainTimeoutMs,
       rollback: inputs.rollback,
+      bakeSeconds: inputs.bakeSeconds,
+      recheckTimeoutSeconds: RECHECK_WORST_CASE_SECONDS,
     }),
     deps.clock.now(),
     await deps.sessionExpiry?.().catch(() => undefined),
@@ -175,6 +194,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       clock: deps.clock,
       log,
       inFlight: deps.inFlight,
+      cloudwatch: deps.cloudwatch,
     },
     {
       version: image.version,
@@ -193,9 +213,12 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       rollback: inputs.rollback,
       targetGroupArn: inputs.targetGroupArn,
       drainTimeoutMs: targetGroup?.drainTimeoutMs,
+      bakeSeconds: inputs.bakeSeconds,
+      alarmNames: inputs.alarmNames,
+      maxFailures,
     },
   );
-  annotate(log, report.results);
+  annotate(log, report.results, report.tolerated);
   const throttled = deps.throttleCount?.() ?? 0;
   if (throttled > 0) {
     log.notice(
@@ -214,7 +237,11 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
     });
     if (failure) summary += `\n### ❌ ${failure}\n`;
   }
-  return { outputs: rolloutOutputs(report, image.digest), summary, failure };
+  return {
+    outputs: { ...rolloutOutputs(report, image.digest), ...strategyOutputs(report) },
+    summary,
+    failure,
+  };
 }
 
 /** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
@@ -239,14 +266,18 @@ const OUTCOME_TITLE: Partial<Record<InstanceResult['outcome'], string>> = {
   'rolled-back': 'rolled back',
 };
 
-/** One annotation per instance that did not end deployed: errors for failures, warnings for rollbacks. */
-function annotate(log: Logger, results: InstanceResult[]): void {
+/**
+ * One annotation per instance that did not end deployed: errors for failures, warnings for
+ * rollbacks and for failures within max-failures (`tolerated`: the job still succeeds).
+ */
+function annotate(log: Logger, results: InstanceResult[], tolerated: string[] = []): void {
   for (const result of results) {
     const outcome = OUTCOME_TITLE[result.outcome];
     if (!outcome) continue;
-    const title = `${result.instanceId}: ${outcome}`;
+    const within = tolerated.includes(result.instanceId);
+    const title = `${result.instanceId}: ${outcome}${within ? ' (within max-failures)' : ''}`;
     const message = result.message ?? title;
-    if (result.outcome === 'rolled-back') log.warning(message, { title });
+    if (result.outcome === 'rolled-back' || within) log.warning(message, { title });
     else log.error(message, { title });
   }
 }

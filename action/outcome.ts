@@ -23,6 +23,10 @@ export interface InstanceResult {
   output: string;
   /** The SSM commands that ran on it (deploy, then rollback), for console links. */
   commandIds?: string[];
+  /** The step where the new version failed here (`health`, `pull`, …, `recheck`); unset if none. */
+  failedStep?: string;
+  /** The version it runs after the rollout, where the action knows it. */
+  versionAfter?: string;
 }
 
 function healthProblem(report: ScriptReport): string {
@@ -62,6 +66,9 @@ export interface DeployOutcome {
   newVersionFailed: boolean;
   /** The instance may run the new version: the action's rollback must return it. */
   updated: boolean;
+  /** The script left it on its previous version, healthy or untouched: nothing to undo. */
+  returned: boolean;
+  failedStep?: string;
   message?: string;
   previousImage?: string;
   previousVersion?: string;
@@ -78,6 +85,8 @@ export function deployOutcome(
     outcome: 'failed',
     newVersionFailed: false,
     updated: false,
+    returned: false,
+    failedStep: report.failedStep,
     output: invocation.output,
     previousImage: report.previousImage,
     previousVersion: report.previousVersion,
@@ -92,6 +101,7 @@ export function deployOutcome(
     case 'rolled-back':
       item.outcome = 'rolled-back';
       item.newVersionFailed = true;
+      item.returned = true;
       item.message = `${id}: ${newVersionFailure(version, report)}; rolled back to ${previous} (healthy).`;
       return item;
     case 'rollback-failed':
@@ -107,6 +117,7 @@ export function deployOutcome(
     case 'failed-unchanged':
       item.outcome = 'failed';
       item.newVersionFailed = true;
+      item.returned = true;
       item.message = `${id}: ${version} was not deployed: step ${report.failedStep ?? '?'} failed before anything changed; still on ${previous}.`;
       return item;
     case 'failed':
@@ -118,6 +129,7 @@ export function deployOutcome(
     default:
       item.outcome = 'failed';
       item.newVersionFailed = true;
+      item.failedStep = report.failedStep ?? 'ssm';
       // Killed mid-way or never ran: it may run either version, so the action's rollback returns
       // it to the previous one when that is known.
       item.updated = report.previousImage !== undefined;

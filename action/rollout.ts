@@ -2,14 +2,22 @@ import type {
   ElasticLoadBalancingV2Client,
   TargetDescription,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { SSMClient } from '@aws-sdk/client-ssm';
+import { AlarmWatch, describeAlarm, type AlarmVerdict } from './alarms.js';
 import { describeAwsError } from './aws-errors.js';
+import { recheckHealth, watchAlarms } from './bake.js';
 import type { Clock } from './clock.js';
 import type { EnvEntry } from './app-config.js';
 import type { HealthVersion } from './health-version.js';
 import { parseScriptReport, patterns, renderInstanceScript } from './instance-script.js';
 import type { Logger } from './logger.js';
-import { runScript, type InFlightCommands, type Invocation } from './run-command.js';
+import {
+  inFlightCommands,
+  runScript,
+  type InFlightCommands,
+  type Invocation,
+} from './run-command.js';
 import {
   deployOutcome,
   describeFailure,
@@ -43,6 +51,55 @@ export interface RolloutPlan {
   targetGroupArn?: string;
   /** How long one drain may take (checkTargetGroup: the deregistration delay plus a margin). */
   drainTimeoutMs?: number;
+  /** `bake-time`: seconds watched after each batch, then a health re-check; absent or 0: none. */
+  bakeSeconds?: number;
+  /** `alarm-names`: CloudWatch alarms read before the first batch and after each one. */
+  alarmNames?: string[];
+  /** `max-failures` as a number of instances (batch-plan.ts failureBudget); default 0. */
+  maxFailures?: number;
+}
+
+/** One bar of the job summary's timeline, in the injected clock's milliseconds. */
+export interface TimelineEntry {
+  section: 'Hooks' | 'Batches' | 'Bake' | 'Rollback';
+  label: string;
+  startedAt: number;
+  endedAt: number;
+  failed: boolean;
+}
+
+/** A lifecycle hook's run (the type hooks.ts exports; see prompts/interface12.md). */
+export interface HookRun {
+  phase: 'pre-deploy' | 'post-deploy';
+  instanceId: string;
+  /** exit code 0 */
+  ok: boolean;
+  exitCode?: number;
+  /** Counts in the `command-ids` output. */
+  commandId?: string;
+  /** The last lines of the command's output, for the summary. */
+  outputTail: string;
+  /** Clock ms, for the timeline. */
+  startedAt: number;
+  durationMs: number;
+  /** One sentence for the log, the summary and the failure. */
+  message: string;
+}
+
+/** Told, as the rollout goes, what the post step would need to undo it after a cancel. */
+export interface RolloutJournal {
+  /** Before the deploy command is sent to these instances (they may switch from now on). */
+  deploying(instanceIds: string[]): void;
+  /** The instance reported what it ran before (from the deploy script's result line). */
+  updated(
+    instanceId: string,
+    previousImage: string | undefined,
+    previousVersion: string | undefined,
+  ): void;
+  /** The instance is settled: back on its previous version, or the rollout finished with it. */
+  settled(instanceId: string): void;
+  /** The rollout ended (success or failure handled): nothing for the post step to undo. */
+  finished(): void;
 }
 
 export interface RolloutReport {
@@ -57,6 +114,14 @@ export interface RolloutReport {
   rolledBack: boolean;
   /** What went wrong, for core.setFailed; unset on success. */
   failure?: string;
+  /** Instances that failed within `max-failures` and were returned to their previous version. */
+  tolerated: string[];
+  /** Lifecycle hooks that ran, in order. */
+  hooks: HookRun[];
+  /** Every SSM command sent (deploys, re-checks, hooks, rollbacks), in the order sent. */
+  commandIds: string[];
+  /** Batches, bakes, hooks and rollbacks, for the summary's gantt chart. */
+  timeline: TimelineEntry[];
 }
 
 export interface RolloutDeps {
@@ -69,6 +134,25 @@ export interface RolloutDeps {
   inFlight?: InFlightCommands;
   onThrottle?: () => void;
   pollSchedule?: PollSchedule;
+  /** DescribeAlarms for `alarm-names`; required when the plan names alarms. */
+  cloudwatch?: CloudWatchClient;
+  /** Lifecycle hooks (pre/post-deploy-command); absent: none. */
+  hooks?: {
+    /** Before the first batch, on the rollout's first instance; nothing has switched yet. */
+    preDeploy?: (instanceId: string) => Promise<HookRun>;
+    /** After the last batch succeeded (and its bake), on the rollout's first instance. */
+    postDeploy?: (instanceId: string) => Promise<HookRun>;
+  };
+  /** Told, as the rollout goes, what the post step would need to undo it after a cancel. */
+  journal?: RolloutJournal;
+}
+
+/** The rollout's own state beside its deps: what it sent and when things happened. */
+interface Ctx extends RolloutDeps {
+  pollSchedule: PollSchedule;
+  inFlight: InFlightCommands;
+  sent: Set<string>;
+  timeline: TimelineEntry[];
 }
 
 /** Splits the fleet (or any list) into batches of `size`, in order. */
@@ -89,6 +173,10 @@ function seconds(ms: number): string {
 interface Tracked extends InstanceResult {
   /** The instance may run the new version: the action's rollback must return it. */
   updated: boolean;
+  /** It is back on its previous version (or never left it): nothing to undo. */
+  returned?: boolean;
+  /** The action's rollback already ran on it (it is not tried twice). */
+  rollbackTried?: boolean;
   targets?: TargetDescription[];
 }
 
@@ -180,11 +268,17 @@ function logInstance(deps: RolloutDeps, item: Tracked, what: string): void {
   if (item.message) deps.log.info(item.message);
 }
 
-async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[]): Promise<void> {
+async function deployBatch(
+  deps: Ctx,
+  plan: RolloutPlan,
+  items: Tracked[],
+  label: string,
+): Promise<void> {
   const started = deps.clock.now();
   const ready = await drainAll(deps, plan, items);
   if (ready.length > 0) {
     let invocations: Map<string, Invocation>;
+    deps.journal?.deploying(ready.map((item) => item.instanceId));
     try {
       invocations = await runScript(deps, {
         instanceIds: ready.map((item) => item.instanceId),
@@ -196,6 +290,7 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
       invocations = new Map();
       for (const item of ready) {
         item.outcome = 'failed';
+        item.failedStep = 'ssm';
         item.message = `${item.instanceId}: ${plan.version} could not be run through SSM: ${errorText(error)}`;
       }
     }
@@ -204,6 +299,9 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
       if (invocation) {
         Object.assign(item, deployOutcome(item.instanceId, plan.version, invocation));
         item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
+        if (item.previousImage !== undefined || item.previousVersion !== undefined)
+          deps.journal?.updated(item.instanceId, item.previousImage, item.previousVersion);
+        if (item.returned) deps.journal?.settled(item.instanceId);
       }
     }
   }
@@ -217,8 +315,10 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
         if (problem && item.outcome === 'deployed') {
           item.outcome = 'failed';
           item.newVersionFailed = true;
+          item.failedStep = 'target-group';
           item.message = `${item.instanceId}: ${plan.version} is healthy on the instance, but ${problem}.`;
         } else if (problem) {
+          item.returned = false;
           item.message = `${item.message ?? item.instanceId} Then ${problem}.`;
         }
       }
@@ -230,6 +330,13 @@ async function deployBatch(deps: RolloutDeps, plan: RolloutPlan, items: Tracked[
       );
     }),
   );
+  deps.timeline.push({
+    section: 'Batches',
+    label,
+    startedAt: started,
+    endedAt: deps.clock.now(),
+    failed: items.some((item) => item.outcome !== 'deployed'),
+  });
 }
 
 function versionOfImage(image: string): string | undefined {
@@ -247,13 +354,14 @@ interface Returning {
 
 /** Judges one instance's rollback from its invocation, then registers it back. */
 async function settleRollBack(
-  deps: RolloutDeps,
+  deps: Ctx,
   plan: RolloutPlan,
   back: Returning,
   invocation: Invocation | undefined,
   reason: string,
 ): Promise<void> {
   const { item, previousVersion, before } = back;
+  item.rollbackTried = true;
   if (invocation) item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
   const report = invocation
     ? parseScriptReport(invocation.output, invocation.exitCode)
@@ -263,6 +371,8 @@ async function settleRollBack(
   if (report.outcome === 'deployed') {
     const problem = await registerBack(deps, plan, item);
     item.outcome = problem ? 'rollback-failed' : 'rolled-back';
+    item.returned = !problem;
+    if (!problem) deps.journal?.settled(item.instanceId);
     item.message = problem
       ? `${before}rolled back to ${previousVersion} (${reason}), but ${problem}.`
       : `${before}rolled back to ${previousVersion} (healthy)${item.newVersionFailed ? '' : ` because ${reason}`}.`;
@@ -287,7 +397,7 @@ async function settleRollBack(
  * SSM command per previous version.
  */
 async function rollBack(
-  deps: RolloutDeps,
+  deps: Ctx,
   plan: RolloutPlan,
   items: Tracked[],
   reason: string,
@@ -295,6 +405,7 @@ async function rollBack(
   const started = deps.clock.now();
   const returning: Returning[] = [];
   for (const item of items) {
+    item.rollbackTried = true;
     const id = item.instanceId;
     const previousImage = item.previousImage;
     const previousVersion =
@@ -359,16 +470,89 @@ async function rollBack(
       item.outcome === 'rolled-back' ? `rolled back to ${previousVersion}` : item.outcome,
     );
   }
+  deps.timeline.push({
+    section: 'Rollback',
+    label: `Roll back ${items.length} instance(s)`,
+    startedAt: started,
+    endedAt: deps.clock.now(),
+    failed: items.some((item) => item.outcome !== 'rolled-back'),
+  });
+}
+
+/** Why the rollout stopped, when it was not (only) an instance's own failure. */
+interface Stop {
+  /** Finishes "… rolled back because <reason>". */
+  reason: string;
+  /** The line that leads the failure text; unset when the instances' messages say it all. */
+  headline?: string;
+  batch?: number;
+}
+
+function alarmStop(verdict: Exclude<AlarmVerdict, { kind: 'ok' }>, when: string): Stop {
+  switch (verdict.kind) {
+    case 'alarm':
+      return {
+        reason: `CloudWatch alarm "${verdict.alarm.name}" entered ALARM`,
+        headline: `${describeAlarm(verdict.alarm)} ${when}: the rollout stopped.`,
+      };
+    case 'missing':
+      return {
+        reason: `CloudWatch has no alarm named ${verdict.names.map((n) => `"${n}"`).join(', ')}`,
+        headline: `alarm-names: CloudWatch has no alarm named ${verdict.names.map((n) => `"${n}"`).join(', ')} in this region and account (${when}): the rollout stopped rather than watch nothing.`,
+      };
+    case 'blind':
+      return {
+        reason: 'the CloudWatch alarms could not be read',
+        headline: `The CloudWatch alarms could not be read ${when} (${verdict.error}; no answer for ${seconds(verdict.sinceMs)}): the rollout stopped rather than go on blind.`,
+      };
+  }
+}
+
+/** What the instance runs now, where the action knows it (the `result` output). */
+function versionAfter(item: Tracked): string | undefined {
+  if (item.outcome === 'deployed') return item.newVersion;
+  if (item.returned) return item.previousVersion;
+  // Left on the new version: rollback false, or the action's rollback never ran on it.
+  const leftInPlace =
+    item.outcome === 'failed' && item.updated && !item.rollbackTried && item.failedStep !== 'ssm';
+  return leftInPlace ? item.newVersion : undefined;
+}
+
+/** The inFlight registry the rollout hands to runScript: it also remembers every command sent. */
+function recordingInFlight(
+  sent: Set<string>,
+  outer: InFlightCommands | undefined,
+): InFlightCommands {
+  const own = outer ?? inFlightCommands();
+  return {
+    add: (id) => {
+      sent.add(id);
+      own.add(id);
+    },
+    remove: (id) => own.remove(id),
+    list: () => own.list(),
+  };
 }
 
 /**
- * Deploys batch by batch and stops at the first batch with a failed instance. Then, when
- * `rollback` is set, returns every instance already updated to its previous version, newest first,
- * one at a time, each gated on its health check.
+ * Deploys batch by batch (the canary is batch 1, batch-plan.ts). After each batch: the failures
+ * are judged against `max-failures`, then the bake (`bake-time`: alarms watched, then every
+ * instance deployed so far re-checked with one SSM command) or, without one, a read of the
+ * alarms. Anything past the budget, an alarm, or a failed post-deploy hook stops the rollout;
+ * then, when `rollback` is set, every instance already updated returns to its previous version,
+ * newest first, as many at once as were deployed at once, each gated on its health check.
  */
 export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<RolloutReport> {
-  // One schedule for the whole rollout: each batch is first polled when the last one took.
-  const deps = { ...given, pollSchedule: given.pollSchedule ?? new PollSchedule() };
+  const sent = new Set<string>();
+  const ctx: Ctx = {
+    ...given,
+    // One schedule for the whole rollout: each batch is first polled when the last one took.
+    pollSchedule: given.pollSchedule ?? new PollSchedule(),
+    inFlight: recordingInFlight(sent, given.inFlight),
+    sent,
+    timeline: [],
+  };
+  const { clock, log } = ctx;
   const items = plan.batches.flatMap((batch, index) =>
     batch.map((instanceId): Tracked => ({
       instanceId,
@@ -381,40 +565,229 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
       updated: false,
     })),
   );
-  const deployedOrder: Tracked[] = [];
-  let failedBatch: number | undefined;
-  for (const [index, batch] of plan.batches.entries()) {
-    const batchItems = items.filter((item) => item.batch === index + 1);
-    deps.log.info(
-      `Batch ${index + 1} of ${plan.batches.length}: deploying ${plan.version} to ${batch.join(', ')}.`,
+  const hooks: HookRun[] = [];
+  const tolerated: Tracked[] = [];
+  const budget = plan.maxFailures ?? 0;
+  const bakeMs = (plan.bakeSeconds ?? 0) * 1000;
+  const alarmNames = plan.alarmNames ?? [];
+  if (alarmNames.length > 0 && !ctx.cloudwatch) {
+    throw new Error('rollOut: alarm-names are set but no CloudWatch client was given');
+  }
+  const alarms =
+    alarmNames.length > 0 && ctx.cloudwatch
+      ? new AlarmWatch({ cloudwatch: ctx.cloudwatch, clock, log }, alarmNames)
+      : undefined;
+
+  const runHook = async (
+    hook: ((instanceId: string) => Promise<HookRun>) | undefined,
+    instanceId: string | undefined,
+  ): Promise<HookRun | undefined> => {
+    if (!hook || !instanceId) return undefined;
+    const run = await hook(instanceId);
+    hooks.push(run);
+    if (run.commandId) sent.add(run.commandId);
+    ctx.timeline.push({
+      section: 'Hooks',
+      label: `${run.phase}-command on ${run.instanceId}`,
+      startedAt: run.startedAt,
+      endedAt: run.startedAt + run.durationMs,
+      failed: !run.ok,
+    });
+    log.group(`${run.phase}-command on ${run.instanceId}: ${run.message}`, run.outputTail);
+    return run;
+  };
+
+  /**
+   * Judges the instances that just failed against the budget. Within it, each must end on its
+   * previous version (the script's own rollback, or the action's, for that instance alone);
+   * past it, or when one cannot be returned, the rollout stops.
+   */
+  const absorb = async (failed: Tracked[], batch: number): Promise<Stop | undefined> => {
+    if (failed.length === 0) return undefined;
+    const stop: Stop = {
+      reason: `${plan.version} failed on ${failed.map((item) => item.instanceId).join(', ')}`,
+      batch,
+    };
+    const total = tolerated.length + failed.length;
+    if (total > budget) {
+      if (budget > 0) {
+        stop.headline = `${total} instance(s) failed, more than max-failures allows (${budget}): the rollout stopped.`;
+      }
+      return stop;
+    }
+    const toReturn = failed.filter((item) => !item.returned && item.updated && !item.rollbackTried);
+    if (toReturn.length > 0 && plan.rollback) {
+      await rollBack(ctx, plan, toReturn, 'it failed itself, within max-failures');
+    }
+    const stuck = failed.filter((item) => !item.returned);
+    if (stuck.length > 0) {
+      stop.headline = `${stuck.map((item) => item.instanceId).join(', ')} failed and could not be returned to the previous version: max-failures covers only instances that are back on it, so the rollout stopped.`;
+      return stop;
+    }
+    for (const item of failed) {
+      tolerated.push(item);
+      log.info(
+        `${item.instanceId} failed and is back on ${item.previousVersion ?? 'its previous version'}; ${tolerated.length} of max-failures ${budget} used, the rollout goes on.`,
+      );
+    }
+    return undefined;
+  };
+
+  /** The bake after a batch (or, without one, a read of the alarms). */
+  const afterBatch = async (batch: number): Promise<Stop | undefined> => {
+    if (bakeMs === 0 && !alarms) return undefined;
+    const started = clock.now();
+    if (bakeMs > 0) log.info(`Baking batch ${batch} for ${seconds(bakeMs)}.`);
+    const verdict = await watchAlarms(clock, alarms, bakeMs);
+    if (bakeMs > 0) {
+      ctx.timeline.push({
+        section: 'Bake',
+        label: `Bake after batch ${batch}`,
+        startedAt: started,
+        endedAt: clock.now(),
+        failed: verdict.kind !== 'ok',
+      });
+    }
+    if (verdict.kind !== 'ok') {
+      return {
+        ...alarmStop(
+          verdict,
+          bakeMs > 0 ? `during the bake after batch ${batch}` : `after batch ${batch}`,
+        ),
+        batch,
+      };
+    }
+    if (bakeMs === 0) return undefined;
+
+    const deployed = items.filter((item) => item.outcome === 'deployed');
+    if (deployed.length === 0) return undefined;
+    const checkStarted = clock.now();
+    log.info(
+      `Re-checking ${plan.version} on the ${deployed.length} instance(s) deployed so far, in one SSM command.`,
     );
-    await deployBatch(deps, plan, batchItems);
-    deployedOrder.push(...batchItems.filter((item) => item.updated));
-    if (batchItems.some((item) => item.outcome !== 'deployed')) {
-      failedBatch = index + 1;
-      break;
+    let checks: Awaited<ReturnType<typeof recheckHealth>>;
+    try {
+      checks = await recheckHealth(
+        ctx,
+        plan,
+        deployed.map((item) => item.instanceId),
+      );
+    } catch (error) {
+      ctx.timeline.push({
+        section: 'Bake',
+        label: `Re-check after batch ${batch}`,
+        startedAt: checkStarted,
+        endedAt: clock.now(),
+        failed: true,
+      });
+      return {
+        reason: `the re-check after batch ${batch} could not run`,
+        headline: `The health re-check after the bake of batch ${batch} could not run through SSM (${errorText(error)}): the rollout stopped rather than go on unchecked.`,
+        batch,
+      };
+    }
+    const failed: Tracked[] = [];
+    for (const check of checks) {
+      const item = deployed.find((d) => d.instanceId === check.instanceId) as Tracked;
+      if (check.invocation) {
+        item.commandIds = [...(item.commandIds ?? []), check.invocation.commandId];
+      }
+      if (check.healthy) continue;
+      if (check.invocation) {
+        item.output = `${item.output}\n----- re-check after the bake -----\n${check.invocation.output}`;
+      }
+      item.outcome = 'failed';
+      item.newVersionFailed = true;
+      item.failedStep = 'recheck';
+      const what =
+        check.report.outcome === 'unhealthy'
+          ? newVersionFailure(plan.version, check.report)
+          : `${plan.version}'s re-check got no result (${check.invocation ? describeInvocation(check.invocation) : 'no invocation'})`;
+      item.message = `${item.instanceId}: ${plan.version} had passed its health gate, but after a ${seconds(bakeMs)} bake ${what}`;
+      failed.push(item);
+      logInstance(ctx, item, 're-check failed');
+    }
+    ctx.timeline.push({
+      section: 'Bake',
+      label: `Re-check ${deployed.length} instance(s)`,
+      startedAt: checkStarted,
+      endedAt: clock.now(),
+      failed: failed.length > 0,
+    });
+    return absorb(failed, batch);
+  };
+
+  const deployedOrder: Tracked[] = [];
+  let stop: Stop | undefined;
+
+  // Before anything changes: an alarm already firing stops the deploy here.
+  if (alarms) {
+    const verdict = await alarms.checkFresh();
+    if (verdict.kind !== 'ok') {
+      const early = alarmStop(verdict, 'before the first batch');
+      stop = { ...early, headline: `${early.headline} Nothing was changed.` };
+    } else {
+      log.info(`CloudWatch alarms ${alarmNames.join(', ')}: none in ALARM.`);
+    }
+  }
+  if (!stop) {
+    const run = await runHook(ctx.hooks?.preDeploy, plan.batches[0]?.[0]);
+    if (run && !run.ok) {
+      stop = {
+        reason: 'pre-deploy-command failed',
+        headline: `pre-deploy-command failed on ${run.instanceId}${run.exitCode === undefined ? '' : ` (exit ${run.exitCode})`}: ${run.message} Nothing was switched.`,
+      };
     }
   }
 
-  if (failedBatch !== undefined) {
-    const culprits = items.filter(
-      (item) => item.batch === failedBatch && item.outcome !== 'deployed',
+  for (const [index, batch] of plan.batches.entries()) {
+    if (stop) break;
+    const number = index + 1;
+    const batchItems = items.filter((item) => item.batch === number);
+    const canary =
+      index === 0 && plan.batches.length > 1 && batch.length < (plan.batches[1]?.length ?? 0);
+    log.info(
+      `Batch ${number} of ${plan.batches.length}${canary ? ' (canary)' : ''}: deploying ${plan.version} to ${batch.join(', ')}.`,
     );
-    const reason = `${plan.version} failed on ${culprits.map((item) => item.instanceId).join(', ')}`;
-    const toRollBack = deployedOrder.reverse();
+    await deployBatch(ctx, plan, batchItems, `Batch ${number} (${batch.length})`);
+    deployedOrder.push(...batchItems.filter((item) => item.updated));
+    stop =
+      (await absorb(
+        batchItems.filter((item) => item.outcome !== 'deployed'),
+        number,
+      )) ?? (await afterBatch(number));
+  }
+
+  if (!stop) {
+    const first = items.find((item) => item.outcome === 'deployed');
+    const run = await runHook(ctx.hooks?.postDeploy, first?.instanceId);
+    if (run && !run.ok) {
+      stop = {
+        reason: 'post-deploy-command failed',
+        headline: `post-deploy-command failed on ${run.instanceId}${run.exitCode === undefined ? '' : ` (exit ${run.exitCode})`}: ${run.message}`,
+      };
+    }
+  }
+
+  if (stop) {
+    const toRollBack = deployedOrder
+      .filter((item) => item.updated && !item.returned && !item.rollbackTried)
+      .reverse();
     if (plan.rollback && toRollBack.length > 0) {
       // As many at once as the rollout deployed at once: the parallelism the user allowed.
       const size = Math.max(1, ...plan.batches.map((batch) => batch.length));
-      deps.log.info(
+      log.info(
         `Rolling back ${toRollBack.length} updated instance(s), newest first, ${size} at a time.`,
       );
-      for (const chunk of planBatches(toRollBack, size)) await rollBack(deps, plan, chunk, reason);
+      for (const chunk of planBatches(toRollBack, size))
+        await rollBack(ctx, plan, chunk, stop.reason);
     } else if (toRollBack.length > 0) {
-      deps.log.warning(
+      log.warning(
         `rollback is false: ${toRollBack.map((item) => item.instanceId).join(', ')} stay on ${plan.version}.`,
       );
     }
   }
+  ctx.journal?.finished();
 
   const results = items.map((item): InstanceResult => ({
     instanceId: item.instanceId,
@@ -428,9 +801,22 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     durationMs: item.durationMs,
     output: item.output,
     commandIds: item.commandIds ?? [],
+    failedStep: item.failedStep,
+    versionAfter: versionAfter(item),
   }));
-  const succeeded = results.every((result) => result.outcome === 'deployed');
+  const toleratedIds = tolerated.map((item) => item.instanceId);
+  const succeeded =
+    !stop &&
+    results.every(
+      (result) => result.outcome === 'deployed' || toleratedIds.includes(result.instanceId),
+    );
   const rolledBack = results.some((result) => result.outcome === 'rolled-back');
+  const failure = succeeded
+    ? undefined
+    : [
+        ...(stop?.headline ? [stop.headline] : []),
+        describeFailure(plan, results, stop?.batch),
+      ].join('\n');
   return {
     version: plan.version,
     image: plan.image,
@@ -439,6 +825,10 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     results,
     succeeded,
     rolledBack,
-    failure: succeeded ? undefined : describeFailure(plan, results, failedBatch),
+    failure,
+    tolerated: toleratedIds,
+    hooks,
+    commandIds: [...sent],
+    timeline: ctx.timeline,
   };
 }

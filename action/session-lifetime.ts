@@ -14,11 +14,16 @@ export interface RolloutBounds {
   /** Set with a target group: one drain's limit (its deregistration delay plus a margin). */
   drainTimeoutMs?: number;
   rollback: boolean;
+  /** `bake-time`: each batch is followed by this wait and a re-check command. */
+  bakeSeconds?: number;
+  /** The re-check command's own limit (bake.ts), counted once per bake. */
+  recheckTimeoutSeconds?: number;
 }
 
 /**
  * The longest the rollout can take: every batch runs out its command timeout (plus a drain and
- * the target group's health wait), then every instance is rolled back, one at a time, the same way.
+ * the target group's health wait) and its bake (the wait, then the re-check running out its
+ * limit), then every instance is rolled back, one at a time, the same way.
  */
 export function worstCaseRolloutMs(bounds: RolloutBounds): number {
   const targetGroupMs =
@@ -26,7 +31,10 @@ export function worstCaseRolloutMs(bounds: RolloutBounds): number {
       ? 0
       : bounds.drainTimeoutMs + Math.max(bounds.healthTimeoutSeconds, 300) * 1000;
   const stepMs = bounds.commandTimeoutSeconds * 1000 + targetGroupMs;
-  return stepMs * bounds.batches + (bounds.rollback ? stepMs * bounds.instances : 0);
+  const bakeMs = bounds.bakeSeconds
+    ? (bounds.bakeSeconds + (bounds.recheckTimeoutSeconds ?? 0)) * 1000
+    : 0;
+  return (stepMs + bakeMs) * bounds.batches + (bounds.rollback ? stepMs * bounds.instances : 0);
 }
 
 function minutes(ms: number): string {

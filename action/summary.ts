@@ -1,6 +1,6 @@
 import { PREVIOUS_PREFIX, RESULT_PREFIX } from './instance-script.js';
 import type { InstanceOutcome, InstanceResult } from './outcome.js';
-import type { RolloutReport } from './rollout.js';
+import type { HookRun, RolloutReport, TimelineEntry } from './rollout.js';
 import { commandConsoleUrl } from './run-command.js';
 import { targetGroupConsoleUrl } from './target-group.js';
 
@@ -12,6 +12,56 @@ export interface ActionOutputs {
   'deployed-instances': string;
   'failed-instances': string;
   'rolled-back': 'true' | 'false';
+  /** Set by a rollout (strategyOutputs); absent in a dry run's first outputs. */
+  'previous-version'?: string;
+  'command-ids'?: string;
+  result?: string;
+}
+
+/** One entry of the `result` output. */
+export interface InstanceResultEntry {
+  instance: string;
+  outcome: InstanceOutcome;
+  versionBefore: string | null;
+  versionAfter: string | null;
+  seconds: number;
+  failedStep: string | null;
+}
+
+/**
+ * The version the fleet ran before, from the instances that reported it: one version, or for a
+ * mixed fleet every version, most common first (`v6,v5`), so that a step which wants one version
+ * fails loudly instead of picking one. Empty when no instance was reached.
+ */
+export function previousVersion(results: InstanceResult[]): string {
+  const counts = new Map<string, number>();
+  for (const r of results) {
+    if (r.previousVersion) counts.set(r.previousVersion, (counts.get(r.previousVersion) ?? 0) + 1);
+  }
+  // Sort is stable: equal counts keep the fleet's order.
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([version]) => version)
+    .join(',');
+}
+
+/** The outputs issue 12 adds: previous-version, command-ids, result. */
+export function strategyOutputs(
+  report: RolloutReport,
+): Required<Pick<ActionOutputs, 'previous-version' | 'command-ids' | 'result'>> {
+  const entries = report.results.map((r): InstanceResultEntry => ({
+    instance: r.instanceId,
+    outcome: r.outcome,
+    versionBefore: r.previousVersion ?? null,
+    versionAfter: r.versionAfter ?? null,
+    seconds: Math.round(r.durationMs / 100) / 10,
+    failedStep: r.failedStep ?? null,
+  }));
+  return {
+    'previous-version': previousVersion(report.results),
+    'command-ids': report.commandIds.join(','),
+    result: JSON.stringify(entries),
+  };
 }
 
 export function rolloutOutputs(report: RolloutReport, digest: string): ActionOutputs {
@@ -137,9 +187,12 @@ function failureText(failure: string): string {
  * more than FULL_ROWS, rows for those that need a look and folded lists for the rest).
  */
 export function renderSummary(report: RolloutReport, digest: string): string {
-  const headline = report.succeeded
-    ? `### ✅ ${escapeHtml(report.version)} deployed to ${report.results.length} instance(s)`
-    : `### ❌ ${escapeHtml(report.version)} is not running healthy on every instance`;
+  const tolerated = report.tolerated.length;
+  const headline = !report.succeeded
+    ? `### ❌ ${escapeHtml(report.version)} is not running healthy on every instance`
+    : tolerated > 0
+      ? `### ✅ ${escapeHtml(report.version)} deployed to ${report.results.length - tolerated} of ${report.results.length} instance(s); ${tolerated} failed within max-failures and went back`
+      : `### ✅ ${escapeHtml(report.version)} deployed to ${report.results.length} instance(s)`;
   const { rows: detailed, folded } = splitRows(report.results);
   const rows = detailed.map((r) => {
     const tail = outputTail(r.output);
@@ -179,12 +232,87 @@ export function renderSummary(report: RolloutReport, digest: string): string {
           '',
         ]
       : []),
+    ...renderHooks(report.hooks),
+    ...renderTimeline(report.version, report.timeline),
     '| Instance | Outcome | Version | Duration | Output (tail) |',
     '| --- | --- | --- | --- | --- |',
     ...rows,
     '',
     ...foldedLists(folded),
   ].join('\n');
+}
+
+/** The lifecycle hooks that ran, with their output tails. */
+function renderHooks(hooks: HookRun[]): string[] {
+  if (hooks.length === 0) return [];
+  return [
+    '| Hook | Instance | Result | Duration | Output (tail) |',
+    '| --- | --- | --- | --- | --- |',
+    ...hooks.map((hook) => {
+      const cells = [
+        `${hook.phase}-command`,
+        `<code>${escapeHtml(hook.instanceId)}</code>`,
+        `${hook.ok ? '✅' : '❌'} ${escapeHtml(hook.message)}`,
+        duration(hook.durationMs),
+        hook.outputTail
+          ? `<details><summary>output</summary><pre>${escapeHtml(hook.outputTail).replaceAll('\n', '<br>')}</pre></details>`
+          : '',
+      ];
+      return `| ${cells.join(' | ')} |`;
+    }),
+    '',
+  ];
+}
+
+/** Beyond this many bars the chart keeps the first and last halves: the rest is in the log. */
+export const TIMELINE_BARS = 60;
+
+/** Mermaid reads ":" , "#" and ";" in a task name as syntax. */
+function taskName(label: string): string {
+  return label.replace(/[:#;\n\r]/g, ' ').trim();
+}
+
+/**
+ * The rollout as a Mermaid gantt chart (GitHub renders it): hooks, batches, bakes and rollbacks on
+ * the injected clock's times (`dateFormat x`: milliseconds), failed bars in red (`crit`).
+ */
+export function renderTimeline(version: string, timeline: TimelineEntry[]): string[] {
+  if (timeline.length === 0) return [];
+  let bars = timeline;
+  let skipped = 0;
+  if (timeline.length > TIMELINE_BARS) {
+    const half = TIMELINE_BARS / 2;
+    skipped = timeline.length - TIMELINE_BARS;
+    bars = [...timeline.slice(0, half), ...timeline.slice(-half)];
+  }
+  const lines = [
+    '```mermaid',
+    'gantt',
+    `  title Rollout of ${taskName(version)}`,
+    '  dateFormat x',
+    '  axisFormat %H:%M:%S',
+  ];
+  // One block per section (each bar is its own row; the time axis keeps the order).
+  const order: Array<TimelineEntry['section']> = ['Hooks', 'Batches', 'Bake', 'Rollback'];
+  const sorted = [...bars].sort((a, b) => order.indexOf(a.section) - order.indexOf(b.section));
+  let section: string | undefined;
+  for (const bar of sorted) {
+    if (bar.section !== section) {
+      section = bar.section;
+      lines.push(`  section ${section}`);
+    }
+    const tag = bar.failed ? 'crit' : bar.section === 'Bake' ? 'active' : 'done';
+    const end = Math.max(bar.endedAt, bar.startedAt);
+    lines.push(`  ${taskName(bar.label)} :${tag}, ${bar.startedAt}, ${end}`);
+  }
+  lines.push('```', '');
+  if (skipped > 0) {
+    lines.push(
+      `The chart leaves out ${skipped} bar(s) in the middle; the job log has every step.`,
+      '',
+    );
+  }
+  return lines;
 }
 
 export interface DryRunPlan {

@@ -6,6 +6,7 @@ import {
   ECRClient,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { beforeEach, describe, expect, it } from '@jest/globals';
@@ -13,16 +14,25 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { deploy } from '../../action/deploy.js';
 import { parseInputs } from '../../action/inputs.js';
-import { fakeClock, fakeFleet, ids, recordingLogger, REPOSITORY_URI } from './fakes.js';
+import {
+  fakeClock,
+  fakeFleet,
+  ids,
+  recordingLogger,
+  REPOSITORY_URI,
+  unhealthyNewVersion,
+} from './fakes.js';
 
 const ecrMock = mockClient(ECRClient);
 const ssmMock = mockClient(SSMClient);
+const cwMock = mockClient(CloudWatchClient);
 const region = { region: 'eu-west-1' };
 const DIGEST = `sha256:${'9'.repeat(64)}`;
 
 beforeEach(() => {
   ecrMock.reset();
   ssmMock.reset();
+  cwMock.reset();
   ecrMock.on(DescribeRepositoriesCommand).resolves({
     repositories: [{ repositoryName: 'challenge-app', repositoryUri: REPOSITORY_URI }],
   });
@@ -57,6 +67,7 @@ function deps() {
     ecr: new ECRClient(region),
     ssm: new SSMClient(region),
     elb: new ElasticLoadBalancingV2Client(region),
+    cloudwatch: new CloudWatchClient(region),
     docker: () => Promise.resolve({ exitCode: 0, stdout: '', stderr: '' }),
     clock: fakeClock(),
     log: recordingLogger(),
@@ -99,5 +110,74 @@ describe('a deploy with rollout strategies', () => {
     expect(
       ssmMock.commandCalls(SendCommandCommand).map((call) => call.args[0].input.InstanceIds),
     ).toEqual([[fleet[0]], [fleet[1], fleet[2]], [fleet[3], fleet[4]]]);
+  });
+
+  it('max-failures 1 with one broken instance of three: job green, a warning per failed instance, outputs', async () => {
+    const fleet = ids(3);
+    fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
+    const d = deps();
+    const result = await deploy(
+      d,
+      inputs({ 'instance-ids': fleet.join(','), 'max-failures': '1' }),
+    );
+    expect(result.failure).toBeUndefined();
+    expect(result.outputs).toMatchObject({
+      'deployed-instances': `${fleet[0]},${fleet[2]}`,
+      'failed-instances': fleet[1],
+      'rolled-back': 'true',
+      'previous-version': 'v7',
+      'command-ids': 'cmd-1,cmd-2,cmd-3',
+    });
+    expect(d.log.annotations.filter((a) => a.title?.startsWith('i-'))).toEqual([
+      {
+        level: 'warning',
+        title: `${fleet[1]}: rolled back (within max-failures)`,
+        message: `${fleet[1]}: v8 failed its health check after 120 s (HTTP 503); rolled back to v7 (healthy).`,
+      },
+    ]);
+    expect(d.log.lines).toContain('max-failures `1` instance(s).');
+  });
+
+  it('without max-failures the same broken instance fails the job, annotated as before', async () => {
+    const fleet = ids(3);
+    fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
+    const d = deps();
+    const result = await deploy(d, inputs({ 'instance-ids': fleet.join(',') }));
+    expect(result.failure).toBeDefined();
+    expect(d.log.annotations.filter((a) => a.title?.startsWith('i-')).map((a) => a.title)).toEqual([
+      `${fleet[0]}: rolled back`,
+      `${fleet[1]}: rolled back`,
+    ]);
+  });
+
+  it('passes alarm-names and bake-time to the rollout: an alarm in ALARM stops it before any change', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet);
+    cwMock.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: 'api-5xx', StateValue: 'ALARM', StateReason: 'Threshold Crossed' },
+      ],
+    });
+    const result = await deploy(
+      deps(),
+      inputs({ 'instance-ids': fleet.join(','), 'alarm-names': 'api-5xx', 'bake-time': '60' }),
+    );
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+    expect(result.failure).toMatch(
+      /^CloudWatch alarm "api-5xx" is in ALARM \(Threshold Crossed\) before the first batch: the rollout stopped\. Nothing was changed\./,
+    );
+    expect(result.outputs).toMatchObject({ 'command-ids': '', 'previous-version': '' });
+  });
+
+  it('warns when bake time makes the worst case outlive the AWS session', async () => {
+    const fleet = ids(4);
+    fakeFleet(ssmMock, fleet);
+    const d = deps();
+    // 4 batches × (600 s command + 300 s bake + 430 s re-check) = 88.7 min, without rollbacks.
+    await deploy(
+      { ...d, sessionExpiry: () => Promise.resolve(new Date(d.clock.now() + 80 * 60_000)) },
+      inputs({ 'instance-ids': fleet.join(','), 'bake-time': '300', rollback: 'false' }),
+    );
+    expect(d.log.annotations.map((a) => a.title)).toContain('AWS session may expire mid-deploy');
   });
 });

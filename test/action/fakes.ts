@@ -176,11 +176,14 @@ export function fakeFleet(
       };
       runs.push(run);
       const outcome = (behaviours[instanceId] ?? healthy)(run);
-      running.set(
-        instanceId,
-        outcome.runs ??
-          (outcome.exitCode === 0 ? { image: run.image, version: run.version } : before),
-      );
+      // The check mode (the bake's re-check) changes nothing on the instance.
+      if (run.mode !== 'check') {
+        running.set(
+          instanceId,
+          outcome.runs ??
+            (outcome.exitCode === 0 ? { image: run.image, version: run.version } : before),
+        );
+      }
       const result = {
         mode: run.mode,
         version: run.version,

@@ -43,3 +43,22 @@ describe('the AWS session against the rollout', () => {
     expect(sessionLifetimeWarning(60 * 60_000, NOW, undefined)).toBeUndefined();
   });
 });
+
+describe('the worst case with a bake', () => {
+  it('adds, per batch, the bake and the re-check running out its limit', () => {
+    const base = {
+      batches: 3,
+      instances: 3,
+      commandTimeoutSeconds: 600,
+      healthTimeoutSeconds: 120,
+      rollback: true,
+    };
+    // 3 × (600 s + 300 s bake + 430 s re-check) + 3 × 600 s of rollbacks.
+    expect(worstCaseRolloutMs({ ...base, bakeSeconds: 300, recheckTimeoutSeconds: 430 })).toBe(
+      3 * 1_330_000 + 1_800_000,
+    );
+    expect(worstCaseRolloutMs({ ...base, bakeSeconds: 0, recheckTimeoutSeconds: 430 })).toBe(
+      worstCaseRolloutMs(base),
+    );
+  });
+});

@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import type { RolloutReport } from '../../action/rollout.js';
 import { outputTail, renderSummary, rolloutOutputs } from '../../action/summary.js';
 
+/** The rollout-strategy fields of a report (issue 12), empty: none of these tests uses them. */
+const NO_STRATEGY = { tolerated: [], hooks: [], commandIds: [], timeline: [] };
+
 const report: RolloutReport = {
+  ...NO_STRATEGY,
   version: 'v8',
   image: 'r/app:v8',
   region: 'eu-west-1',
@@ -109,6 +113,7 @@ describe('the summary of a fleet of 1,000', () => {
   it('names every instance with its outcome and duration, and folds them, far below GitHub’s 1 MiB', () => {
     const summary = renderSummary(
       {
+        ...NO_STRATEGY,
         version: 'v8',
         image: 'r/app:v8',
         region: 'eu-west-1',
@@ -145,6 +150,7 @@ describe('the summary of a fleet of 1,000', () => {
     ].join('\n');
     const summary = renderSummary(
       {
+        ...NO_STRATEGY,
         version: 'v8',
         image: 'r/app:v8',
         region: 'eu-west-1',

@@ -34,6 +34,7 @@ const prefixes: Record<string, string> = {
   '@aws-sdk/client-ecr': 'ecr',
   '@aws-sdk/client-ssm': 'ssm',
   '@aws-sdk/client-elastic-load-balancing-v2': 'elasticloadbalancing',
+  '@aws-sdk/client-cloudwatch': 'cloudwatch',
 };
 
 /** ELBv2 and SSM waiters call a describe operation under the hood. */
@@ -182,6 +183,17 @@ describe('deploy-role-policy.json', () => {
       const conditionKeys = Object.values(statement.Condition ?? {}).flatMap(Object.keys);
       expect(conditionKeys).toEqual([expect.stringMatching(/^ssm:resourceTag\/.+/)]);
     }
+  });
+
+  it('lets the deploy role read alarm states (alarm-names) on every alarm: composite ones need *', async () => {
+    // botocore cloudwatch 2010-08-01, DescribeAlarms: composite alarms are returned only with
+    // cloudwatch:DescribeAlarms scoped to *.
+    const statements = statementsFor(
+      await policy('deploy-role-policy.json'),
+      'cloudwatch:DescribeAlarms',
+    );
+    expect(statements.flatMap((s) => list(s.Resource))).toEqual(['*']);
+    expect((await actionCalls()).get('cloudwatch:DescribeAlarms')).toBe('action/alarms.ts');
   });
 
   it('lets the deploy role write the one release parameter', async () => {
