@@ -112,7 +112,8 @@ export function describeStrategies(suite: Suite): void {
         expect(outcome).toMatchObject({
           outcome: 'rolled-back',
           versionBefore: before[0]?.version,
-          failedStep: 'health',
+          // Not the deploy's own health gate (it passed): the re-check after the bake.
+          failedStep: 'recheck',
         });
         // The canary passed its health gate (it ran the new version) before the bake failed it.
         const canaryRuns = invocationsSince(e, since).filter((i) => i.instanceId === canary);
