@@ -162,7 +162,15 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       inputs.imageSource.kind === 'promote'
         ? `ECR tag ${inputs.imageSource.sourceTag}`
         : `local image ${inputs.imageSource.localImage}`;
-    const plan = renderDryRun({ ...image, image: image.uri, source, batches, rules, script });
+    const plan = renderDryRun({
+      ...image,
+      image: image.uri,
+      source,
+      batches,
+      rules,
+      script,
+      strategy: strategyLines(inputs, ids.length),
+    });
     log.info(plan);
     log.group('The instance script each instance would run', script);
     return {
@@ -216,6 +224,7 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       bakeSeconds: inputs.bakeSeconds,
       alarmNames: inputs.alarmNames,
       maxFailures,
+      canary: inputs.canary !== undefined,
     },
   );
   annotate(log, report.results, report.tolerated);
@@ -242,6 +251,28 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
     summary,
     failure,
   };
+}
+
+/** What the dry run says about bake-time, alarm-names and max-failures (nothing when unset). */
+function strategyLines(inputs: DeployInputs, fleetSize: number): string[] {
+  const lines: string[] = [];
+  if (inputs.bakeSeconds > 0) {
+    lines.push(
+      `Bake: ${inputs.bakeSeconds} s after each batch, then one SSM command re-checks every instance deployed so far.`,
+    );
+  }
+  if (inputs.alarmNames.length > 0) {
+    lines.push(
+      `Alarms: ${inputs.alarmNames.join(', ')}, read before the first batch, ${inputs.bakeSeconds > 0 ? 'during each bake' : 'after each batch'}; one in ALARM stops and rolls back.`,
+    );
+  }
+  const budget = failureBudget(inputs.maxFailures, fleetSize);
+  if (budget > 0) {
+    lines.push(
+      `max-failures: ${describeBudget(inputs.maxFailures, fleetSize)}: up to ${budget} failed instance(s) go back alone and the rollout goes on.`,
+    );
+  }
+  return lines;
 }
 
 /** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */

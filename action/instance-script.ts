@@ -31,6 +31,8 @@ export interface InstanceScriptValues {
   envEntries?: EnvEntry[];
   /** A Parameter Store path read on the instance into .env with each deploy. */
   envFromSsm?: string;
+  /** The rollout's id, kept with the deploy's backup so that MODE=restore knows it is this one's. */
+  deployId?: string;
 }
 
 /** The exit codes of action/scripts/deploy.sh (documented at its top). */
@@ -43,6 +45,10 @@ export const ScriptExit = {
   failedLeftInPlace: 14,
   /** Check mode only: the version asked about is not healthy (nothing changed). */
   unhealthy: 15,
+  /** Hook mode only: the command exited non-zero (nothing switched). */
+  hookFailed: 16,
+  /** Restore mode only: no backup of this deploy on the instance; nothing was done. */
+  untouched: 17,
 } as const;
 
 export const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
@@ -66,6 +72,9 @@ export const patterns = {
   version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
   appDir: /^\/[A-Za-z0-9._/-]*$/,
   healthUrl: /^https?:\/\/[^\s]+$/,
+  /** A compose service name (compose-spec: `[a-zA-Z0-9._-]+`). */
+  composeService: /^[A-Za-z0-9._-]{1,128}$/,
+  deployId: /^[A-Za-z0-9._-]{1,100}$/,
   /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
   ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
 } as const;
@@ -101,6 +110,7 @@ function versionAssignments(healthVersion: HealthVersion): {
 /** Every name the template reads; a mode that does not use one renders it empty. */
 const SCRIPT_NAMES = [
   'MODE',
+  'DEPLOY_ID',
   'REGION',
   'REGISTRY',
   'IMAGE',
@@ -115,6 +125,8 @@ const SCRIPT_NAMES = [
   'COMPOSE_CONTENT',
   'ENV_ENTRIES',
   'ENV_FROM_SSM',
+  'HOOK_PHASE',
+  'HOOK_SERVICE',
 ] as const;
 
 type ScriptName = (typeof SCRIPT_NAMES)[number];
@@ -126,14 +138,24 @@ function checkedAppDir(appDir: string): string {
   return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), patterns.appDir);
 }
 
-/** Sets the values, shell-quoted, as readonly variables in place of the template's placeholder. */
-function renderTemplate(values: Partial<Record<ScriptName, string>>): string {
+/**
+ * Sets the values, shell-quoted, as readonly variables in place of the template's placeholder;
+ * `hookArgs` becomes the array HOOK_ARGS, one quoted word per argument.
+ */
+function renderTemplate(
+  values: Partial<Record<ScriptName, string>>,
+  hookArgs: string[] = [],
+): string {
+  // A compose file, an env value or a hook argument may hold "$" or "`": literal on purpose.
+  const literal = (line: string, value: string) =>
+    /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
   const block = SCRIPT_NAMES.map((name) => {
     const value = values[name] ?? '';
-    const line = `readonly ${name}=${shellQuote(value)}`;
-    // A compose file or an env value may hold "$" or "`": literal here on purpose.
-    return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+    return literal(`readonly ${name}=${shellQuote(value)}`, value);
   });
+  block.push(
+    literal(`readonly -a HOOK_ARGS=(${hookArgs.map(shellQuote).join(' ')})`, hookArgs.join(' ')),
+  );
   if (!deployScriptTemplate.includes(PLACEHOLDER)) {
     throw new Error('instance script: the template has lost its values placeholder');
   }
@@ -154,6 +176,7 @@ function renderTemplate(values: Partial<Record<ScriptName, string>>): string {
 export function renderInstanceScript(values: InstanceScriptValues): string {
   return renderTemplate({
     MODE: values.mode === 'rollback' ? 'rollback' : 'deploy',
+    DEPLOY_ID: values.deployId ? checked('DEPLOY_ID', values.deployId, patterns.deployId) : '',
     REGION: checked('REGION', values.region, patterns.region),
     REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
     IMAGE: checked('IMAGE', values.image, patterns.image),
@@ -201,6 +224,91 @@ export function renderCheckScript(values: CheckScriptValues): string {
   });
 }
 
+/** Values of the hook mode: a one-off container of the new image runs `args`. */
+export interface HookScriptValues {
+  phase: 'pre-deploy' | 'post-deploy';
+  region: string;
+  registry: string;
+  image: string;
+  version: string;
+  appDir: string;
+  /** compose-service; undefined: the first service of the compose file. */
+  service?: string;
+  /** The command's argv (see action/hooks.ts for how the input becomes words). */
+  args: string[];
+  composeContent?: string;
+  envEntries?: EnvEntry[];
+  envFromSsm?: string;
+}
+
+/**
+ * Renders the instance script in hook mode: it switches nothing; it pulls `image` and runs `args`
+ * in a one-off container of the service with the .env a deploy of `version` would write.
+ */
+export function renderHookScript(values: HookScriptValues): string {
+  if (values.args.length === 0) throw new Error('instance script: a hook needs a command');
+  return renderTemplate(
+    {
+      MODE: 'hook',
+      HOOK_PHASE: values.phase === 'post-deploy' ? 'post-deploy' : 'pre-deploy',
+      HOOK_SERVICE: values.service
+        ? checked('HOOK_SERVICE', values.service, patterns.composeService)
+        : '',
+      REGION: checked('REGION', values.region, patterns.region),
+      REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+      IMAGE: checked('IMAGE', values.image, patterns.image),
+      VERSION: checked('VERSION', values.version, patterns.version),
+      APP_DIR: checkedAppDir(values.appDir),
+      // Not used by a hook, but the template's health code needs a valid number.
+      HEALTH_TIMEOUT: '1',
+      HEALTH_INTERVAL: '1',
+      ROLLBACK: 'false',
+      ...versionAssignments(DEFAULT_HEALTH_VERSION),
+      COMPOSE_CONTENT: values.composeContent ?? '',
+      ENV_ENTRIES: envLines(values.envEntries ?? []),
+      ENV_FROM_SSM: values.envFromSsm
+        ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+        : '',
+    },
+    values.args,
+  );
+}
+
+/** Values of the restore mode: undo the deploy of `version` with `deployId` from its backup. */
+export interface RestoreScriptValues {
+  region: string;
+  registry: string;
+  version: string;
+  deployId: string;
+  appDir: string;
+  healthUrl: string;
+  healthVersion?: HealthVersion;
+  healthTimeoutSeconds: number;
+  healthIntervalSeconds?: number;
+}
+
+/**
+ * Renders the instance script in restore mode (the post step after a cancel, for an instance
+ * whose previous image the action never learned): it puts back what the deploy with `deployId`
+ * replaced, from the instance's own backup, and health-checks it; with no such backup it does
+ * nothing.
+ */
+export function renderRestoreScript(values: RestoreScriptValues): string {
+  return renderTemplate({
+    MODE: 'restore',
+    DEPLOY_ID: checked('DEPLOY_ID', values.deployId, patterns.deployId),
+    REGION: checked('REGION', values.region, patterns.region),
+    REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
+    VERSION: checked('VERSION', values.version, patterns.version),
+    APP_DIR: checkedAppDir(values.appDir),
+    HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+    HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
+    HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+    ROLLBACK: 'false',
+    ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+  });
+}
+
 export interface ScriptReport {
   outcome:
     | 'deployed'
@@ -210,6 +318,10 @@ export interface ScriptReport {
     | 'failed-unchanged'
     | 'failed'
     | 'unhealthy'
+    | 'hook-succeeded'
+    | 'hook-failed'
+    | 'restored'
+    | 'untouched'
     | 'unknown';
   version?: string;
   image?: string;
@@ -220,6 +332,10 @@ export interface ScriptReport {
   reportedVersion?: string;
   healthSeconds?: number;
   rollbackHttpStatus?: string;
+  /** Hook mode: the command's exit code. */
+  hookExitCode?: number;
+  /** Restore mode: true when .env or the compose file was put back. */
+  restored?: boolean;
   /** false when the result line was missing and the outcome came from the exit code. */
   fromResultLine: boolean;
 }
@@ -232,7 +348,12 @@ const outcomeByExitCode: Record<number, ScriptReport['outcome']> = {
   [ScriptExit.failedUnchanged]: 'failed-unchanged',
   [ScriptExit.failedLeftInPlace]: 'failed',
   [ScriptExit.unhealthy]: 'unhealthy',
+  [ScriptExit.hookFailed]: 'hook-failed',
+  [ScriptExit.untouched]: 'untouched',
 };
+
+/** Outcomes a result line may carry besides those the exit code gives. */
+const LINE_ONLY_OUTCOMES: ScriptReport['outcome'][] = ['hook-succeeded', 'restored'];
 
 function lastJsonAfter(output: string, prefix: string): Record<string, unknown> | undefined {
   const lines = output.split('\n');
@@ -264,7 +385,8 @@ export function parseScriptReport(output: string, exitCode: number | undefined):
   const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
   const fromLine = text(result?.outcome) as ScriptReport['outcome'] | undefined;
   const outcome =
-    fromLine && Object.values(outcomeByExitCode).includes(fromLine)
+    fromLine &&
+    (Object.values(outcomeByExitCode).includes(fromLine) || LINE_ONLY_OUTCOMES.includes(fromLine))
       ? fromLine
       : (fromCode ?? 'unknown');
   const healthSeconds = Number(result?.healthSeconds);
@@ -279,6 +401,10 @@ export function parseScriptReport(output: string, exitCode: number | undefined):
     reportedVersion: text(result?.reportedVersion),
     healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
     rollbackHttpStatus: text(result?.rollbackHttpStatus),
+    hookExitCode: /^\d+$/.test(text(result?.hookExitCode) ?? '')
+      ? Number(result?.hookExitCode)
+      : undefined,
+    restored: text(result?.restored) === undefined ? undefined : result?.restored === 'true',
     fromResultLine: result !== undefined,
   };
 }

@@ -7,6 +7,7 @@ import type { SSMClient } from '@aws-sdk/client-ssm';
 import { AlarmWatch, describeAlarm, type AlarmVerdict } from './alarms.js';
 import { describeAwsError } from './aws-errors.js';
 import { recheckHealth, watchAlarms } from './bake.js';
+import type { HookRun } from './hooks.js';
 import type { Clock } from './clock.js';
 import type { EnvEntry } from './app-config.js';
 import type { HealthVersion } from './health-version.js';
@@ -29,6 +30,7 @@ import { PollSchedule } from './poll-schedule.js';
 import { drain, registerHealthy } from './target-group.js';
 
 export type { InstanceOutcome, InstanceResult } from './outcome.js';
+export type { HookRun } from './hooks.js';
 
 export interface RolloutPlan {
   version: string;
@@ -57,6 +59,10 @@ export interface RolloutPlan {
   alarmNames?: string[];
   /** `max-failures` as a number of instances (batch-plan.ts failureBudget); default 0. */
   maxFailures?: number;
+  /** The rollout's id, kept by each instance with its backup (restore after a cancel trusts it). */
+  deployId?: string;
+  /** The first batch is a canary (`canary` set): the log says so. */
+  canary?: boolean;
 }
 
 /** One bar of the job summary's timeline, in the injected clock's milliseconds. */
@@ -66,24 +72,6 @@ export interface TimelineEntry {
   startedAt: number;
   endedAt: number;
   failed: boolean;
-}
-
-/** A lifecycle hook's run (the type hooks.ts exports; see prompts/interface12.md). */
-export interface HookRun {
-  phase: 'pre-deploy' | 'post-deploy';
-  instanceId: string;
-  /** exit code 0 */
-  ok: boolean;
-  exitCode?: number;
-  /** Counts in the `command-ids` output. */
-  commandId?: string;
-  /** The last lines of the command's output, for the summary. */
-  outputTail: string;
-  /** Clock ms, for the timeline. */
-  startedAt: number;
-  durationMs: number;
-  /** One sentence for the log, the summary and the failure. */
-  message: string;
 }
 
 /** Told, as the rollout goes, what the post step would need to undo it after a cancel. */
@@ -199,6 +187,7 @@ function scriptFor(
     composeContent: mode === 'deploy' ? plan.composeContent : undefined,
     envEntries: mode === 'deploy' ? plan.envEntries : undefined,
     envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
+    deployId: mode === 'deploy' ? plan.deployId : undefined,
     healthTimeoutSeconds: plan.healthTimeoutSeconds,
     rollback: plan.rollback || mode === 'rollback',
   });
@@ -707,6 +696,9 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
       failed.push(item);
       logInstance(ctx, item, 're-check failed');
     }
+    if (failed.length === 0) {
+      log.info(`Re-check after batch ${batch}: ${plan.version} healthy on all ${deployed.length}.`);
+    }
     ctx.timeline.push({
       section: 'Bake',
       label: `Re-check ${deployed.length} instance(s)`,
@@ -744,12 +736,16 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     if (stop) break;
     const number = index + 1;
     const batchItems = items.filter((item) => item.batch === number);
-    const canary =
-      index === 0 && plan.batches.length > 1 && batch.length < (plan.batches[1]?.length ?? 0);
+    const canary = index === 0 && plan.canary === true && plan.batches.length > 1;
     log.info(
       `Batch ${number} of ${plan.batches.length}${canary ? ' (canary)' : ''}: deploying ${plan.version} to ${batch.join(', ')}.`,
     );
-    await deployBatch(ctx, plan, batchItems, `Batch ${number} (${batch.length})`);
+    await deployBatch(
+      ctx,
+      plan,
+      batchItems,
+      `Batch ${number}${canary ? ' canary' : ''} (${batch.length})`,
+    );
     deployedOrder.push(...batchItems.filter((item) => item.updated));
     stop =
       (await absorb(
@@ -767,6 +763,14 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
         headline: `post-deploy-command failed on ${run.instanceId}${run.exitCode === undefined ? '' : ` (exit ${run.exitCode})`}: ${run.message}`,
       };
     }
+  }
+
+  // A budget as big as the fleet must not turn "it failed everywhere" into a green job.
+  if (!stop && tolerated.length > 0 && !items.some((item) => item.outcome === 'deployed')) {
+    stop = {
+      reason: `${plan.version} failed on every instance`,
+      headline: `${plan.version} failed on every instance it reached (${tolerated.length}, all within max-failures ${budget}): it runs nowhere, so the deploy failed.`,
+    };
   }
 
   if (stop) {

@@ -324,6 +324,8 @@ export interface DryRunPlan {
   batches: string[][];
   /** Per batch, the rule that produced its size (batch-plan.ts). */
   rules?: string[];
+  /** bake-time, alarm-names and max-failures in words; empty when unset. */
+  strategy?: string[];
   script: string;
 }
 
@@ -343,5 +345,6 @@ export function renderDryRun(plan: DryRunPlan): string {
       (batch, i) =>
         `  ${i + 1}. ${batch.join(', ')}${plan.rules?.[i] ? `   (${batch.length}: ${plan.rules[i]})` : ''}`,
     ),
+    ...(plan.strategy ?? []),
   ].join('\n');
 }

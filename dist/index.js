@@ -77518,7 +77518,7 @@ function isMissingCredentials(error) {
  * The message users read for an AWS failure: the SDK's own, with what to do for the two failures
  * whose raw text does not say it (no credentials, an expired session).
  */
-function describeAwsError(error) {
+function aws_errors_describeAwsError(error) {
     const text = error instanceof Error ? error.message : String(error);
     if (isMissingCredentials(error)) {
         return `No AWS credentials (${text}). Give the job \`permissions: id-token: write\` and run aws-actions/configure-aws-credentials (with role-to-assume) in a step before this action.`;
@@ -77687,7 +77687,7 @@ function parseEnvEntries(raw) {
     return [...byKey].map(([key, value]) => ({ key, value }));
 }
 /** The lines the instance script merges into .env. */
-function envLines(entries) {
+function app_config_envLines(entries) {
     return entries.map(({ key, value }) => `${key}='${value}'`).join('\n');
 }
 /**
@@ -77717,13 +77717,16 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the \`commands\` parameter of AWS-RunShellScript, with the
 #     \`executionTimeout\` parameter set to the action's \`command-timeout\`. The values appear in the
-#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE (deploy|rollback|check), REGION,
+#     rendered script as \`readonly NAME='value'\` lines, one per name: MODE
+#     (deploy|rollback|check|hook|restore), DEPLOY_ID (the rollout's id; may be empty), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's \`health-version\`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
 #     \`compose-file\`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's \`env\`:
 #     \`KEY='value'\` lines; keys validated, values free of quotes and control characters) and
-#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none).
+#     ENV_FROM_SSM (the action's \`env-from-ssm\`, a Parameter Store path; empty: none); for
+#     MODE=hook also HOOK_PHASE (pre-deploy|post-deploy), HOOK_SERVICE (compose-service; empty: the
+#     first service of the compose file) and the array HOOK_ARGS (\`readonly -a\`, the command's argv).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
@@ -77736,8 +77739,9 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #     parameter, never the value), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then \`pull\`
 #     and \`up -d\` with \`docker compose\` (v2) when available, else \`docker-compose\` (v1).
 #     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
-#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
-#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair, with
+#     before-<VERSION>.id holding DEPLOY_ID); MODE=rollback from that VERSION restores both exactly
+#     instead of rewriting IMAGE and APP_VERSION.
 #  3. Health check: \`curl\` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
 #     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
 #       json    the value at the dot path VERSION_FIELD of the JSON body (\`version\`: {"version":"v8"};
@@ -77761,7 +77765,8 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
 #                 (app-dir|lock|compose|ecr-login|env-from-ssm|backup|pull|up|health), httpStatus ("000": no answer),
-#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
+#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2),
+#                 hookExitCode (MODE=hook), restored (MODE=restore: "true" when files were put back)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
 #           10 rolled-back          failed; the previous version is up again and healthy
@@ -77771,9 +77776,27 @@ const deployScriptTemplate = `#!/usr/bin/env bash
 #                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
 #           15 unhealthy            MODE=check only: VERSION is not healthy (nothing was changed)
+#           16 hook-failed          MODE=hook only: the command exited non-zero (nothing switched)
+#           17 untouched            MODE=restore only: no backup of this deploy, nothing done
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
+#  MODE=hook (pre-/post-deploy-command) switches nothing: with the lock, the ECR login and
+#  env-from-ssm as for a deploy, it builds the .env the deploy of VERSION would write (in a private
+#  temporary file, never APP_DIR/.env) and the compose file it would write, pulls IMAGE for the
+#  service and runs HOOK_ARGS as the command of a one-off container of it:
+#       compose -f <compose file> --project-directory APP_DIR --env-file <new .env> \\
+#         run --rm --no-deps -T <service> "\${HOOK_ARGS[@]}"
+#  It prints the command's last 40 lines between \`----- <phase> output\` and \`----- end\` and
+#  reports hook-succeeded (exit 0) or hook-failed (16, hookExitCode: the command's exit code);
+#  failed-unchanged (13) when a step before the command failed (failedStep names it: service when
+#  no service could be named, pull, ...).
+#  MODE=restore (the post step after a cancelled job) returns the instance to what the deploy of
+#  VERSION with this DEPLOY_ID replaced, from its backup: untouched (17) when no backup of that
+#  deploy exists (it never got as far as changing anything here; nothing is done), first-deploy-
+#  failed (12) when the backup holds no .env, else it restores .env and the compose file when they
+#  differ, runs \`up -d\` (a no-op when the containers already match) and health-checks the version
+#  of the backup: restored (0) or rollback-failed (11).
 #  MODE=check (the bake's re-check) changes nothing: no lock, no login, no file written in APP_DIR.
 #  It runs the health check of 3. for VERSION (HEALTH_TIMEOUT: how long it retries) and reports
 #  \`deployed\` (exit 0) when healthy, else \`unhealthy\` (exit 15) with failedStep \`health\`, the last
@@ -77809,6 +77832,8 @@ HTTP_STATUS=''
 REPORTED_VERSION=''
 HEALTH_SECONDS=0
 ROLLBACK_HTTP_STATUS=''
+HOOK_EXIT_CODE=''
+RESTORED=''
 
 log() { printf '[%s] %s\\n' "$(date -u +%H:%M:%S)" "$*"; }
 
@@ -77824,11 +77849,12 @@ json_string() {
 
 report() {
   local outcome="$1" code="$2"
-  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\\n' \\
+  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s,"hookExitCode":%s,"restored":%s}\\n' \\
     "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \\
     "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \\
     "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \\
-    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
+    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")" \\
+    "$(json_string "$HOOK_EXIT_CODE")" "$(json_string "$RESTORED")"
   exit "$code"
 }
 
@@ -77867,17 +77893,19 @@ detect_compose() {
   fi
 }
 
-# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
+# Reads KEY=value from .env (or the file $2) without sourcing it (it holds the instance's secrets).
 env_value() {
-  [ -f "$ENV_FILE" ] || return 0
-  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
+  local file="\${2:-$ENV_FILE}"
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | tail -n 1 | tr -d '\\r' | sed -e 's/^"\\(.*\\)"$/\\1/' -e "s/^'\\(.*\\)'\\$/\\1/"
 }
 
 ecr_login() {
   aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
 }
 
-write_env() {
+# Builds in $WORK_DIR/env.next the .env a deploy of image $1 as version $2 writes.
+next_env() {
   local image="$1" version="$2" keys='IMAGE|APP_VERSION' entries="$ENV_ENTRIES"
   if [ -s "$WORK_DIR/ssm.env" ]; then
     entries="$(cat "$WORK_DIR/ssm.env")\${ENV_ENTRIES:+$'\\n'$ENV_ENTRIES}"
@@ -77897,6 +77925,10 @@ write_env() {
     if [ -n "$entries" ]; then printf '%s\\n' "$entries"; fi
     printf 'IMAGE=%s\\nAPP_VERSION=%s\\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
+}
+
+write_env() {
+  next_env "$1" "$2"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
 }
@@ -77945,6 +77977,8 @@ keep_backup() {
   if [ -f "$WORK_DIR/compose.before" ]; then
     cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml" || return 1
   fi
+  # Written last: MODE=restore trusts a backup only when it carries this deploy's id.
+  printf '%s\\n' "$DEPLOY_ID" >"$BACKUP_DIR/before-$VERSION.id"
 }
 
 # MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
@@ -78135,6 +78169,98 @@ restore_previous() {
   [ "$ok" = 1 ]
 }
 
+# Prints the first service of the compose file $1 (block-style YAML: the first key indented under
+# a top-level \`services:\`). Flow style or a quoted name prints nothing: set compose-service.
+first_service() {
+  awk '
+    /^services:[[:space:]]*$/ { on = 1; next }
+    on && /^[^[:space:]#]/ { exit }
+    on && /^[[:space:]]+[A-Za-z0-9._-]+:/ {
+      name = $0
+      sub(/^[[:space:]]+/, "", name)
+      sub(/:.*/, "", name)
+      print name
+      exit
+    }
+  ' "$1"
+}
+
+# compose on the project in APP_DIR, with the compose file and .env a deploy of VERSION writes.
+HOOK_COMPOSE_FILE=''
+hook_compose() {
+  compose -f "$HOOK_COMPOSE_FILE" --project-directory "$APP_DIR" --env-file "$WORK_DIR/env.next" "$@"
+}
+
+hook_pull() { hook_compose pull "$1"; }
+
+# MODE=hook: the command in a one-off container of the new image; nothing switches.
+run_hook() {
+  local service="$HOOK_SERVICE" status=0
+  if [ "$MODE" = 'hook' ] && [ -n "$ENV_FROM_SSM" ]; then
+    run_step env-from-ssm read_ssm_env || report failed-unchanged 13
+  fi
+  next_env "$IMAGE" "$VERSION"
+  HOOK_COMPOSE_FILE="$COMPOSE_FILE"
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    HOOK_COMPOSE_FILE="$WORK_DIR/compose.next.yml"
+    printf '%s' "$COMPOSE_CONTENT" >"$HOOK_COMPOSE_FILE"
+  fi
+  if [ -z "$service" ] && [ -f "$HOOK_COMPOSE_FILE" ]; then
+    service="$(first_service "$HOOK_COMPOSE_FILE")"
+  fi
+  if [ -z "$service" ]; then
+    FAILED_STEP='service'
+    log 'service: no service found in the compose file; set the compose-service input'
+    report failed-unchanged 13
+  fi
+  log "$HOOK_PHASE: service $service, image $IMAGE"
+  run_step pull hook_pull "$service" || report failed-unchanged 13
+  local started=$SECONDS
+  hook_compose run --rm --no-deps -T "$service" "\${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || status=$?
+  HOOK_EXIT_CODE="$status"
+  log "$HOOK_PHASE: exit $status after $((SECONDS - started)) s"
+  echo "----- $HOOK_PHASE output (last 40 lines) -----"
+  tail -n 40 "$WORK_DIR/hook.log" | cut -c1-300
+  echo '----- end -----'
+  if [ "$status" = 0 ]; then
+    report hook-succeeded 0
+  fi
+  FAILED_STEP="$HOOK_PHASE"
+  report hook-failed 16
+}
+
+# MODE=restore: back to what the deploy of VERSION with DEPLOY_ID replaced, from its backup.
+restore_interrupted() {
+  local backup="$BACKUP_DIR/before-$VERSION"
+  if [ -z "$DEPLOY_ID" ] || [ ! -f "$backup.id" ] || [ "$(cat "$backup.id")" != "$DEPLOY_ID" ]; then
+    log "restore: no backup of deploy $DEPLOY_ID here: it changed nothing on this instance"
+    report untouched 17
+  fi
+  if [ ! -f "$backup.env" ]; then
+    log "restore: there was no .env before $VERSION: nothing to return to"
+    report first-deploy-failed 12
+  fi
+  PREVIOUS_IMAGE="$(env_value IMAGE "$backup.env")"
+  PREVIOUS_VERSION="$(env_value APP_VERSION "$backup.env")"
+  RESTORED='false'
+  if ! cmp -s "$backup.env" "$ENV_FILE"; then
+    cat "$backup.env" >"$ENV_FILE"
+    RESTORED='true'
+  fi
+  if [ -f "$backup.compose.yml" ] && ! cmp -s "$backup.compose.yml" "$COMPOSE_FILE"; then
+    cat "$backup.compose.yml" >"$COMPOSE_FILE"
+    RESTORED='true'
+  fi
+  log "restore: \${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE); files $([ "$RESTORED" = true ] && echo 'put back' || echo 'already in place')"
+  # The previous image is normally still on the instance; up pulls it (with the login) if not.
+  run_step ecr-login ecr_login || FAILED_STEP=''
+  if run_step up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
+    report restored 0
+  fi
+  FAILED_STEP="\${FAILED_STEP:-health}"
+  report rollback-failed 11
+}
+
 # MODE=check: the same health check as a deploy's, and nothing else.
 check_health() {
   log "check: is $VERSION healthy at $HEALTH_URL?"
@@ -78181,8 +78307,14 @@ main() {
     report failed-unchanged 13
   fi
   log "compose: $COMPOSE_KIND"
+  if [ "$MODE" = 'restore' ]; then
+    restore_interrupted
+  fi
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
+  fi
+  if [ "$MODE" = 'hook' ]; then
+    run_hook
   fi
   if [ "$MODE" = 'deploy' ] && [ -n "$ENV_FROM_SSM" ]; then
     if ! run_step env-from-ssm read_ssm_env; then
@@ -78365,7 +78497,7 @@ class AlarmWatch {
             reading = await readAlarms(this.deps.cloudwatch, this.names);
         }
         catch (error) {
-            this.lastError = describeAwsError(error);
+            this.lastError = aws_errors_describeAwsError(error);
             const blindMs = clock.now() - this.lastGood;
             if (blindMs >= ALARM_BLIND_LIMIT_MS || isRejected(error) || isMissingCredentials(error)) {
                 return { kind: 'blind', error: this.lastError, sinceMs: blindMs };
@@ -78394,7 +78526,7 @@ class AlarmWatch {
 }
 
 ;// CONCATENATED MODULE: ./action/health-version.ts
-const DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
+const health_version_DEFAULT_HEALTH_VERSION = { kind: 'json', path: 'version' };
 /**
  * Object keys or array indexes, joined by dots. The instance's reader (awk) compares them
  * literally, so a key that holds a dot or a character outside this set cannot be addressed.
@@ -78454,6 +78586,10 @@ const ScriptExit = {
     failedLeftInPlace: 14,
     /** Check mode only: the version asked about is not healthy (nothing changed). */
     unhealthy: 15,
+    /** Hook mode only: the command exited non-zero (nothing switched). */
+    hookFailed: 16,
+    /** Restore mode only: no backup of this deploy on the instance; nothing was done. */
+    untouched: 17,
 };
 const RESULT_PREFIX = 'CHALLENGE_DEPLOY_RESULT';
 const PREVIOUS_PREFIX = 'CHALLENGE_DEPLOY_PREVIOUS';
@@ -78463,13 +78599,16 @@ const PLACEHOLDER = '#@VALUES@#';
  * a run of "-", separated by "/". Its length (2 to 256) is checked where the name is an input.
  */
 const ECR_REPOSITORY_NAME = /[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*/;
-const patterns = {
+const instance_script_patterns = {
     region: /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/,
     registry: /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/,
     image: new RegExp(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\\d{1,5})?\\/${ECR_REPOSITORY_NAME.source}(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$`),
     version: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/,
     appDir: /^\/[A-Za-z0-9._/-]*$/,
     healthUrl: /^https?:\/\/[^\s]+$/,
+    /** A compose service name (compose-spec: `[a-zA-Z0-9._-]+`). */
+    composeService: /^[A-Za-z0-9._-]{1,128}$/,
+    deployId: /^[A-Za-z0-9._-]{1,100}$/,
     /** Parameter Store names are letters, digits, "_", ".", "-" and "/". */
     ssmPath: /^\/([A-Za-z0-9_.-]+\/?)*$/,
 };
@@ -78497,6 +78636,7 @@ function versionAssignments(healthVersion) {
 /** Every name the template reads; a mode that does not use one renders it empty. */
 const SCRIPT_NAMES = [
     'MODE',
+    'DEPLOY_ID',
     'REGION',
     'REGISTRY',
     'IMAGE',
@@ -78511,21 +78651,27 @@ const SCRIPT_NAMES = [
     'COMPOSE_CONTENT',
     'ENV_ENTRIES',
     'ENV_FROM_SSM',
+    'HOOK_PHASE',
+    'HOOK_SERVICE',
 ];
 function checkedAppDir(appDir) {
     if (appDir.split('/').includes('..')) {
         throw new Error(`instance script: APP_DIR ${JSON.stringify(appDir)} must not contain ..`);
     }
-    return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), patterns.appDir);
+    return checked('APP_DIR', appDir.replace(/(.)\/+$/, '$1'), instance_script_patterns.appDir);
 }
-/** Sets the values, shell-quoted, as readonly variables in place of the template's placeholder. */
-function renderTemplate(values) {
+/**
+ * Sets the values, shell-quoted, as readonly variables in place of the template's placeholder;
+ * `hookArgs` becomes the array HOOK_ARGS, one quoted word per argument.
+ */
+function renderTemplate(values, hookArgs = []) {
+    // A compose file, an env value or a hook argument may hold "$" or "`": literal on purpose.
+    const literal = (line, value) => /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
     const block = SCRIPT_NAMES.map((name) => {
         const value = values[name] ?? '';
-        const line = `readonly ${name}=${shellQuote(value)}`;
-        // A compose file or an env value may hold "$" or "`": literal here on purpose.
-        return /[$`]/.test(value) ? `# shellcheck disable=SC2016\n${line}` : line;
+        return literal(`readonly ${name}=${shellQuote(value)}`, value);
     });
+    block.push(literal(`readonly -a HOOK_ARGS=(${hookArgs.map(shellQuote).join(' ')})`, hookArgs.join(' ')));
     if (!deployScriptTemplate.includes(PLACEHOLDER)) {
         throw new Error('instance script: the template has lost its values placeholder');
     }
@@ -78540,23 +78686,24 @@ function renderTemplate(values) {
  * Renders the instance script: every value is validated (where it has a shape) and shell-quoted,
  * then set as a readonly variable in place of the template's placeholder line.
  */
-function renderInstanceScript(values) {
+function instance_script_renderInstanceScript(values) {
     return renderTemplate({
         MODE: values.mode === 'rollback' ? 'rollback' : 'deploy',
-        REGION: checked('REGION', values.region, patterns.region),
-        REGISTRY: checked('REGISTRY', values.registry, patterns.registry),
-        IMAGE: checked('IMAGE', values.image, patterns.image),
-        VERSION: checked('VERSION', values.version, patterns.version),
+        DEPLOY_ID: values.deployId ? checked('DEPLOY_ID', values.deployId, instance_script_patterns.deployId) : '',
+        REGION: checked('REGION', values.region, instance_script_patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, instance_script_patterns.registry),
+        IMAGE: checked('IMAGE', values.image, instance_script_patterns.image),
+        VERSION: checked('VERSION', values.version, instance_script_patterns.version),
         APP_DIR: checkedAppDir(values.appDir),
-        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, instance_script_patterns.healthUrl),
         HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
         HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
         ROLLBACK: values.rollback ? 'true' : 'false',
-        ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
+        ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
         COMPOSE_CONTENT: values.composeContent ?? '',
-        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_ENTRIES: app_config_envLines(values.envEntries ?? []),
         ENV_FROM_SSM: values.envFromSsm
-            ? checked('ENV_FROM_SSM', values.envFromSsm, patterns.ssmPath)
+            ? checked('ENV_FROM_SSM', values.envFromSsm, instance_script_patterns.ssmPath)
             : '',
     });
 }
@@ -78568,10 +78715,61 @@ function renderInstanceScript(values) {
 function renderCheckScript(values) {
     return renderTemplate({
         MODE: 'check',
-        VERSION: checked('VERSION', values.version, patterns.version),
+        VERSION: checked('VERSION', values.version, instance_script_patterns.version),
         APP_DIR: checkedAppDir(values.appDir),
-        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, patterns.healthUrl),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, instance_script_patterns.healthUrl),
         HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds ?? 10),
+        HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
+        ROLLBACK: 'false',
+        ...versionAssignments(values.healthVersion ?? health_version_DEFAULT_HEALTH_VERSION),
+    });
+}
+/**
+ * Renders the instance script in hook mode: it switches nothing; it pulls `image` and runs `args`
+ * in a one-off container of the service with the .env a deploy of `version` would write.
+ */
+function renderHookScript(values) {
+    if (values.args.length === 0)
+        throw new Error('instance script: a hook needs a command');
+    return renderTemplate({
+        MODE: 'hook',
+        HOOK_PHASE: values.phase === 'post-deploy' ? 'post-deploy' : 'pre-deploy',
+        HOOK_SERVICE: values.service
+            ? checked('HOOK_SERVICE', values.service, instance_script_patterns.composeService)
+            : '',
+        REGION: checked('REGION', values.region, instance_script_patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, instance_script_patterns.registry),
+        IMAGE: checked('IMAGE', values.image, instance_script_patterns.image),
+        VERSION: checked('VERSION', values.version, instance_script_patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        // Not used by a hook, but the template's health code needs a valid number.
+        HEALTH_TIMEOUT: '1',
+        HEALTH_INTERVAL: '1',
+        ROLLBACK: 'false',
+        ...versionAssignments(DEFAULT_HEALTH_VERSION),
+        COMPOSE_CONTENT: values.composeContent ?? '',
+        ENV_ENTRIES: envLines(values.envEntries ?? []),
+        ENV_FROM_SSM: values.envFromSsm
+            ? checked('ENV_FROM_SSM', values.envFromSsm, instance_script_patterns.ssmPath)
+            : '',
+    }, values.args);
+}
+/**
+ * Renders the instance script in restore mode (the post step after a cancel, for an instance
+ * whose previous image the action never learned): it puts back what the deploy with `deployId`
+ * replaced, from the instance's own backup, and health-checks it; with no such backup it does
+ * nothing.
+ */
+function instance_script_renderRestoreScript(values) {
+    return renderTemplate({
+        MODE: 'restore',
+        DEPLOY_ID: checked('DEPLOY_ID', values.deployId, instance_script_patterns.deployId),
+        REGION: checked('REGION', values.region, instance_script_patterns.region),
+        REGISTRY: checked('REGISTRY', values.registry, instance_script_patterns.registry),
+        VERSION: checked('VERSION', values.version, instance_script_patterns.version),
+        APP_DIR: checkedAppDir(values.appDir),
+        HEALTH_URL: checked('HEALTH_URL', values.healthUrl, instance_script_patterns.healthUrl),
+        HEALTH_TIMEOUT: checkedSeconds('HEALTH_TIMEOUT', values.healthTimeoutSeconds),
         HEALTH_INTERVAL: checkedSeconds('HEALTH_INTERVAL', values.healthIntervalSeconds ?? 2),
         ROLLBACK: 'false',
         ...versionAssignments(values.healthVersion ?? DEFAULT_HEALTH_VERSION),
@@ -78585,7 +78783,11 @@ const outcomeByExitCode = {
     [ScriptExit.failedUnchanged]: 'failed-unchanged',
     [ScriptExit.failedLeftInPlace]: 'failed',
     [ScriptExit.unhealthy]: 'unhealthy',
+    [ScriptExit.hookFailed]: 'hook-failed',
+    [ScriptExit.untouched]: 'untouched',
 };
+/** Outcomes a result line may carry besides those the exit code gives. */
+const LINE_ONLY_OUTCOMES = ['hook-succeeded', 'restored'];
 function lastJsonAfter(output, prefix) {
     const lines = output.split('\n');
     for (let i = lines.length - 1; i >= 0; i--) {
@@ -78611,12 +78813,13 @@ function instance_script_text(value) {
  * SSM truncated the output (24,000 characters) the exit code and the early PREVIOUS line still
  * tell what happened and what to roll back to.
  */
-function parseScriptReport(output, exitCode) {
+function instance_script_parseScriptReport(output, exitCode) {
     const result = lastJsonAfter(output, RESULT_PREFIX);
     const previous = lastJsonAfter(output, PREVIOUS_PREFIX);
     const fromCode = exitCode === undefined ? undefined : outcomeByExitCode[exitCode];
     const fromLine = instance_script_text(result?.outcome);
-    const outcome = fromLine && Object.values(outcomeByExitCode).includes(fromLine)
+    const outcome = fromLine &&
+        (Object.values(outcomeByExitCode).includes(fromLine) || LINE_ONLY_OUTCOMES.includes(fromLine))
         ? fromLine
         : (fromCode ?? 'unknown');
     const healthSeconds = Number(result?.healthSeconds);
@@ -78631,6 +78834,10 @@ function parseScriptReport(output, exitCode) {
         reportedVersion: instance_script_text(result?.reportedVersion),
         healthSeconds: Number.isFinite(healthSeconds) && result ? healthSeconds : undefined,
         rollbackHttpStatus: instance_script_text(result?.rollbackHttpStatus),
+        hookExitCode: /^\d+$/.test(instance_script_text(result?.hookExitCode) ?? '')
+            ? Number(result?.hookExitCode)
+            : undefined,
+        restored: instance_script_text(result?.restored) === undefined ? undefined : result?.restored === 'true',
         fromResultLine: result !== undefined,
     };
 }
@@ -78924,7 +79131,7 @@ async function fetchFullOutput(deps, commandId, instanceId) {
  * not hold the script's result line (a long failure log, a killed script) is the full output
  * fetched with GetCommandInvocation.
  */
-async function runScript(deps, run) {
+async function run_command_runScript(deps, run) {
     const { clock } = deps;
     const deadline = clock.now() + (DELIVERY_TIMEOUT_SECONDS + run.executionTimeoutSeconds + 60) * 1000;
     const sent = await sendScript(deps, run);
@@ -78947,7 +79154,7 @@ async function runScript(deps, run) {
                 };
                 if (state.status !== 'NoInvocation') {
                     let { output, responseCode } = state;
-                    if (!output || !parseScriptReport(output, undefined).fromResultLine) {
+                    if (!output || !instance_script_parseScriptReport(output, undefined).fromResultLine) {
                         const full = await fetchFullOutput(deps, commandId, instanceId);
                         output = full.output ?? output;
                         responseCode = full.responseCode ?? responseCode;
@@ -79011,7 +79218,7 @@ const RECHECK_WORST_CASE_SECONDS = DELIVERY_TIMEOUT_SECONDS + RECHECK_TIMEOUT_SE
  */
 async function recheckHealth(deps, target, instanceIds) {
     const healthSeconds = Math.min(RECHECK_HEALTH_SECONDS, target.healthTimeoutSeconds);
-    const invocations = await runScript(deps, {
+    const invocations = await run_command_runScript(deps, {
         instanceIds,
         script: renderCheckScript({
             appDir: target.appDir,
@@ -79025,7 +79232,7 @@ async function recheckHealth(deps, target, instanceIds) {
     });
     return instanceIds.map((instanceId) => {
         const invocation = invocations.get(instanceId);
-        const report = parseScriptReport(invocation?.output ?? '', invocation?.exitCode);
+        const report = instance_script_parseScriptReport(invocation?.output ?? '', invocation?.exitCode);
         return { instanceId, healthy: report.outcome === 'deployed', report, invocation };
     });
 }
@@ -79145,7 +79352,7 @@ function fleet(idsRaw, tagRaw) {
 }
 function appDir(raw) {
     const dir = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
-    if (!patterns.appDir.test(dir) || dir.split('/').includes('..')) {
+    if (!instance_script_patterns.appDir.test(dir) || dir.split('/').includes('..')) {
         throw new InputError(`Input app-dir must be an absolute path of letters, digits, ".", "_", "-" and "/", got "${raw}".`);
     }
     return dir;
@@ -79158,7 +79365,7 @@ function healthUrl(raw) {
     catch {
         url = undefined;
     }
-    if (!url || !['http:', 'https:'].includes(url.protocol) || !patterns.healthUrl.test(raw)) {
+    if (!url || !['http:', 'https:'].includes(url.protocol) || !instance_script_patterns.healthUrl.test(raw)) {
         throw new InputError(`Input health-url must be an http(s) URL without spaces, got "${raw}".`);
     }
     return raw;
@@ -79185,7 +79392,7 @@ function envEntries(raw) {
 function envFromSsm(raw) {
     if (raw === '')
         return undefined;
-    if (!patterns.ssmPath.test(raw) || raw.length > 1011) {
+    if (!instance_script_patterns.ssmPath.test(raw) || raw.length > 1011) {
         throw new InputError(`Input env-from-ssm must be a Parameter Store path such as /my-app/production/ (letters, digits, "_", ".", "-" between slashes), got "${raw}".`);
     }
     return raw;
@@ -79257,7 +79464,7 @@ function parseInputs(read, env = {}) {
     if (region === '') {
         throw new InputError('Input aws-region is not set and neither is AWS_REGION (set by aws-actions/configure-aws-credentials).');
     }
-    if (!patterns.region.test(region)) {
+    if (!instance_script_patterns.region.test(region)) {
         throw new InputError(`Input aws-region is not a region name: "${region}".`);
     }
     const image = get('image');
@@ -79824,7 +80031,7 @@ function describeInvocation(invocation) {
     return `the SSM command ended ${invocation.status}${details}${code}`;
 }
 function deployOutcome(instanceId, version, invocation) {
-    const report = parseScriptReport(invocation.output, invocation.exitCode);
+    const report = instance_script_parseScriptReport(invocation.output, invocation.exitCode);
     const item = {
         outcome: 'failed',
         newVersionFailed: false,
@@ -80047,7 +80254,7 @@ function seconds(ms) {
     return `${Math.round(ms / 1000)} s`;
 }
 function scriptFor(plan, mode, image, version) {
-    return renderInstanceScript({
+    return instance_script_renderInstanceScript({
         mode,
         region: plan.region,
         registry: plan.registry,
@@ -80060,12 +80267,13 @@ function scriptFor(plan, mode, image, version) {
         composeContent: mode === 'deploy' ? plan.composeContent : undefined,
         envEntries: mode === 'deploy' ? plan.envEntries : undefined,
         envFromSsm: mode === 'deploy' ? plan.envFromSsm : undefined,
+        deployId: mode === 'deploy' ? plan.deployId : undefined,
         healthTimeoutSeconds: plan.healthTimeoutSeconds,
         rollback: plan.rollback || mode === 'rollback',
     });
 }
 function errorText(error) {
-    return describeAwsError(error);
+    return aws_errors_describeAwsError(error);
 }
 async function drainAll(deps, plan, items) {
     const { elb } = deps;
@@ -80113,7 +80321,7 @@ async function deployBatch(deps, plan, items, label) {
         let invocations;
         deps.journal?.deploying(ready.map((item) => item.instanceId));
         try {
-            invocations = await runScript(deps, {
+            invocations = await run_command_runScript(deps, {
                 instanceIds: ready.map((item) => item.instanceId),
                 script: scriptFor(plan, 'deploy', plan.image, plan.version),
                 executionTimeoutSeconds: plan.commandTimeoutSeconds,
@@ -80169,7 +80377,7 @@ async function deployBatch(deps, plan, items, label) {
 }
 function versionOfImage(image) {
     const tag = /:([^:/@]+)$/.exec(image)?.[1];
-    return tag && patterns.version.test(tag) ? tag : undefined;
+    return tag && instance_script_patterns.version.test(tag) ? tag : undefined;
 }
 /** Judges one instance's rollback from its invocation, then registers it back. */
 async function settleRollBack(deps, plan, back, invocation, reason) {
@@ -80178,8 +80386,8 @@ async function settleRollBack(deps, plan, back, invocation, reason) {
     if (invocation)
         item.commandIds = [...(item.commandIds ?? []), invocation.commandId];
     const report = invocation
-        ? parseScriptReport(invocation.output, invocation.exitCode)
-        : parseScriptReport('', undefined);
+        ? instance_script_parseScriptReport(invocation.output, invocation.exitCode)
+        : instance_script_parseScriptReport('', undefined);
     if (invocation)
         item.output = `${item.output}\n----- rollback to ${previousVersion} -----\n${invocation.output}`;
     if (report.outcome === 'deployed') {
@@ -80222,7 +80430,7 @@ async function rollBack(deps, plan, items, reason) {
         const before = item.message
             ? `${item.message.replace(/\.$/, '')}; then `
             : `${id}: ${plan.version} was healthy; `;
-        if (!previousImage || !previousVersion || !patterns.image.test(previousImage)) {
+        if (!previousImage || !previousVersion || !instance_script_patterns.image.test(previousImage)) {
             item.outcome = 'rollback-failed';
             item.message = `${before}it could not be rolled back (${reason}): its previous version is unknown (first deploy on this instance).`;
             continue;
@@ -80243,7 +80451,7 @@ async function rollBack(deps, plan, items, reason) {
     await Promise.all([...byPrevious.values()].map(async (group) => {
         const { previousImage, previousVersion } = group[0];
         try {
-            const invocations = await runScript(deps, {
+            const invocations = await run_command_runScript(deps, {
                 instanceIds: group.map((back) => back.item.instanceId),
                 script: scriptFor(plan, 'rollback', previousImage, previousVersion),
                 executionTimeoutSeconds: plan.commandTimeoutSeconds,
@@ -80471,6 +80679,9 @@ async function rollOut(given, plan) {
             failed.push(item);
             logInstance(ctx, item, 're-check failed');
         }
+        if (failed.length === 0) {
+            log.info(`Re-check after batch ${batch}: ${plan.version} healthy on all ${deployed.length}.`);
+        }
         ctx.timeline.push({
             section: 'Bake',
             label: `Re-check ${deployed.length} instance(s)`,
@@ -80507,9 +80718,9 @@ async function rollOut(given, plan) {
             break;
         const number = index + 1;
         const batchItems = items.filter((item) => item.batch === number);
-        const canary = index === 0 && plan.batches.length > 1 && batch.length < (plan.batches[1]?.length ?? 0);
+        const canary = index === 0 && plan.canary === true && plan.batches.length > 1;
         log.info(`Batch ${number} of ${plan.batches.length}${canary ? ' (canary)' : ''}: deploying ${plan.version} to ${batch.join(', ')}.`);
-        await deployBatch(ctx, plan, batchItems, `Batch ${number} (${batch.length})`);
+        await deployBatch(ctx, plan, batchItems, `Batch ${number}${canary ? ' canary' : ''} (${batch.length})`);
         deployedOrder.push(...batchItems.filter((item) => item.updated));
         stop =
             (await absorb(batchItems.filter((item) => item.outcome !== 'deployed'), number)) ?? (await afterBatch(number));
@@ -80523,6 +80734,13 @@ async function rollOut(given, plan) {
                 headline: `post-deploy-command failed on ${run.instanceId}${run.exitCode === undefined ? '' : ` (exit ${run.exitCode})`}: ${run.message}`,
             };
         }
+    }
+    // A budget as big as the fleet must not turn "it failed everywhere" into a green job.
+    if (!stop && tolerated.length > 0 && !items.some((item) => item.outcome === 'deployed')) {
+        stop = {
+            reason: `${plan.version} failed on every instance`,
+            headline: `${plan.version} failed on every instance it reached (${tolerated.length}, all within max-failures ${budget}): it runs nowhere, so the deploy failed.`,
+        };
     }
     if (stop) {
         const toRollBack = deployedOrder
@@ -80896,6 +81114,7 @@ function renderDryRun(plan) {
             ]),
         `Batches (${plan.batches.length}):`,
         ...plan.batches.map((batch, i) => `  ${i + 1}. ${batch.join(', ')}${plan.rules?.[i] ? `   (${batch.length}: ${plan.rules[i]})` : ''}`),
+        ...(plan.strategy ?? []),
     ].join('\n');
 }
 
@@ -80936,7 +81155,7 @@ function composeContent(deps, inputs) {
     if (bytes.length === 0)
         throw new InputError(`Input compose-file: ${inputs.composeFile} is empty.`);
     // Room for the template, the env entries and the other values (paths, URL, image: < 4 KiB).
-    const otherBytes = Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(envLines(inputs.env)) + 4096;
+    const otherBytes = Buffer.byteLength(deployScriptTemplate) + Buffer.byteLength(app_config_envLines(inputs.env)) + 4096;
     try {
         return checkComposeContent(inputs.composeFile, bytes, otherBytes);
     }
@@ -80988,7 +81207,7 @@ async function deploy(deps, inputs) {
     }
     if (inputs.dryRun) {
         const image = await previewImage(ecr, repository, inputs.imageSource, inputs.tagPrefix);
-        const script = renderInstanceScript({
+        const script = instance_script_renderInstanceScript({
             mode: 'deploy',
             region: inputs.region,
             registry: repository.registry,
@@ -81007,7 +81226,15 @@ async function deploy(deps, inputs) {
         const source = inputs.imageSource.kind === 'promote'
             ? `ECR tag ${inputs.imageSource.sourceTag}`
             : `local image ${inputs.imageSource.localImage}`;
-        const plan = renderDryRun({ ...image, image: image.uri, source, batches, rules, script });
+        const plan = renderDryRun({
+            ...image,
+            image: image.uri,
+            source,
+            batches,
+            rules,
+            script,
+            strategy: strategyLines(inputs, ids.length),
+        });
         log.info(plan);
         log.group('The instance script each instance would run', script);
         return {
@@ -81052,6 +81279,7 @@ async function deploy(deps, inputs) {
         bakeSeconds: inputs.bakeSeconds,
         alarmNames: inputs.alarmNames,
         maxFailures,
+        canary: inputs.canary !== undefined,
     });
     annotate(log, report.results, report.tolerated);
     const throttled = deps.throttleCount?.() ?? 0;
@@ -81075,6 +81303,21 @@ async function deploy(deps, inputs) {
         summary,
         failure,
     };
+}
+/** What the dry run says about bake-time, alarm-names and max-failures (nothing when unset). */
+function strategyLines(inputs, fleetSize) {
+    const lines = [];
+    if (inputs.bakeSeconds > 0) {
+        lines.push(`Bake: ${inputs.bakeSeconds} s after each batch, then one SSM command re-checks every instance deployed so far.`);
+    }
+    if (inputs.alarmNames.length > 0) {
+        lines.push(`Alarms: ${inputs.alarmNames.join(', ')}, read before the first batch, ${inputs.bakeSeconds > 0 ? 'during each bake' : 'after each batch'}; one in ALARM stops and rolls back.`);
+    }
+    const budget = failureBudget(inputs.maxFailures, fleetSize);
+    if (budget > 0) {
+        lines.push(`max-failures: ${describeBudget(inputs.maxFailures, fleetSize)}: up to ${budget} failed instance(s) go back alone and the rollout goes on.`);
+    }
+    return lines;
 }
 /** Writes release-parameter; a failure is the job's failure (new instances would boot the old one). */
 async function recordRelease(deps, name, release) {
@@ -81114,6 +81357,9 @@ function annotate(log, results, tolerated = []) {
 
 ;// CONCATENATED MODULE: ./action/post.ts
 
+// Why the post step rolls back a cancelled rollout, and within what time: docs/decisions.md.
+
+
 
 
 const RUNNING = new Set(['Pending', 'InProgress', 'Delayed']);
@@ -81136,10 +81382,204 @@ async function cancelInFlight(ssm, commandIds, log) {
             log.warning(`Cancelled SSM command ${commandId} (${status}); its instances may be mid-deploy: check them or re-run the workflow.`);
         }
         catch (error) {
-            log.warning(`Could not cancel SSM command ${commandId}: ${describeAwsError(error)}`);
+            log.warning(`Could not cancel SSM command ${commandId}: ${aws_errors_describeAwsError(error)}`);
         }
     }
     return cancelled;
+}
+function undoGroups(state, pending) {
+    const byPrevious = new Map();
+    const restore = [];
+    for (const entry of pending) {
+        const { previousImage, previousVersion } = entry;
+        if (previousImage &&
+            previousVersion &&
+            patterns.image.test(previousImage) &&
+            patterns.version.test(previousVersion)) {
+            const key = `${previousImage} ${previousVersion}`;
+            const group = byPrevious.get(key) ?? {
+                instanceIds: [],
+                restore: false,
+                previousVersion,
+                script: renderInstanceScript({
+                    mode: 'rollback',
+                    region: state.region,
+                    registry: state.registry,
+                    image: previousImage,
+                    version: previousVersion,
+                    appDir: state.appDir,
+                    healthUrl: state.healthUrl,
+                    healthVersion: state.healthVersion,
+                    healthTimeoutSeconds: state.healthTimeoutSeconds,
+                    rollback: true,
+                }),
+            };
+            group.instanceIds.push(entry.instanceId);
+            byPrevious.set(key, group);
+        }
+        else {
+            restore.push(entry.instanceId);
+        }
+    }
+    const groups = [...byPrevious.values()];
+    if (restore.length > 0) {
+        groups.push({
+            instanceIds: restore,
+            restore: true,
+            script: renderRestoreScript({
+                region: state.region,
+                registry: state.registry,
+                version: state.version,
+                deployId: state.deployId,
+                appDir: state.appDir,
+                healthUrl: state.healthUrl,
+                healthVersion: state.healthVersion,
+                healthTimeoutSeconds: state.healthTimeoutSeconds,
+            }),
+        });
+    }
+    return groups;
+}
+function judge(group, instanceId, invocation, version) {
+    if (!invocation) {
+        return {
+            instanceId,
+            outcome: 'rollback-failed',
+            message: `${instanceId}: no result from the undo.`,
+        };
+    }
+    const report = parseScriptReport(invocation.output, invocation.exitCode);
+    const base = { instanceId, commandId: invocation.commandId };
+    // Rollback mode reports as "previous" what it replaced (the new version): the target is ours.
+    const previous = group.restore
+        ? (report.previousVersion ?? 'its previous version')
+        : (group.previousVersion ?? 'its previous version');
+    if (report.outcome === 'untouched') {
+        return {
+            ...base,
+            outcome: 'unchanged',
+            message: `${instanceId}: ${version} never got as far as changing it; nothing to undo.`,
+        };
+    }
+    if (report.outcome === 'restored' || (!group.restore && report.outcome === 'deployed')) {
+        if (report.restored === false) {
+            return {
+                ...base,
+                outcome: 'unchanged',
+                message: `${instanceId}: already on ${previous} (healthy); nothing to undo.`,
+            };
+        }
+        return {
+            ...base,
+            outcome: 'rolled-back',
+            message: `${instanceId}: rolled back to ${previous} (healthy).`,
+        };
+    }
+    const what = report.outcome === 'unknown'
+        ? `the SSM command ended ${invocation.status}${invocation.statusDetails ? ` (${invocation.statusDetails})` : ''}`
+        : report.outcome === 'first-deploy-failed'
+            ? `there is no previous version to return to (first deploy)`
+            : `${report.outcome}${report.failedStep ? ` at step ${report.failedStep}` : ''}${report.httpStatus ? `, HTTP ${report.httpStatus}` : ''}`;
+    return {
+        ...base,
+        outcome: 'rollback-failed',
+        message: `${instanceId}: rolling back to ${previous} failed: ${what}.`,
+    };
+}
+function undoSummary(state, results, note) {
+    const rows = results.map((r) => `| \`${r.instanceId}\` | ${r.outcome} | ${r.commandId ? `\`${r.commandId}\`` : ''} | ${r.message.replaceAll('|', '\\|')} |`);
+    return [
+        `### ⏹️ Cancelled rollout of ${state.version}: what the post step undid`,
+        '',
+        ...(note ? [note, ''] : []),
+        ...(rows.length > 0
+            ? ['| instance | outcome | SSM command | detail |', '|---|---|---|---|', ...rows, '']
+            : []),
+    ].join('\n');
+}
+/**
+ * The post step after a cancelled (or crashed) main step: returns every instance the journal says
+ * may have switched and is not settled to what it ran before — by its previous image when the
+ * action learned it, else from the instance's own backup of this deploy (restore mode, which does
+ * nothing where the deploy never changed anything). Waits at most until `budget` resolves (the
+ * runner's cancellation time); what is still running then is reported, not cancelled.
+ */
+async function undoRollout(deps, state, budget) {
+    const { log } = deps;
+    const pending = unsettled(state);
+    if (pending.length === 0) {
+        log.info(state.finished
+            ? `The rollout of ${state.version} had finished: nothing to undo.`
+            : `The rollout of ${state.version} had not switched any instance yet: nothing to undo.`);
+        return { results: [], summary: '', timedOut: false };
+    }
+    const ids = pending.map((entry) => entry.instanceId);
+    if (!state.rollback) {
+        const message = `The job stopped mid-rollout and rollback is false: ${ids.join(', ')} may run ${state.version} while the rest of the fleet does not.`;
+        log.warning(message, { title: 'Rollout left unfinished' });
+        return { results: [], summary: undoSummary(state, [], message), timedOut: false };
+    }
+    log.warning(`The rollout of ${state.version} stopped before it finished: returning ${ids.join(', ')} to their previous version.`, { title: 'Rolling back a cancelled rollout' });
+    const results = new Map();
+    let groups;
+    try {
+        groups = undoGroups(state, pending);
+    }
+    catch (error) {
+        const text = error instanceof Error ? error.message : String(error);
+        const failed = ids.map((instanceId) => ({
+            instanceId,
+            outcome: 'rollback-failed',
+            message: `${instanceId}: could not be rolled back: ${text}.`,
+        }));
+        return { results: failed, summary: undoSummary(state, failed), timedOut: false };
+    }
+    const sent = new Map();
+    const trackingDeps = {
+        ...deps,
+        inFlight: {
+            add: (commandId) => sent.set(commandId, commandId),
+            remove: () => undefined,
+            list: () => [...sent.keys()],
+        },
+    };
+    const work = Promise.all(groups.map(async (group) => {
+        try {
+            const invocations = await runScript(trackingDeps, {
+                instanceIds: group.instanceIds,
+                script: group.script,
+                executionTimeoutSeconds: state.commandTimeoutSeconds,
+                comment: `challenge-deploy undo ${state.version} (cancelled)`,
+            });
+            for (const id of group.instanceIds) {
+                results.set(id, judge(group, id, invocations.get(id), state.version));
+            }
+        }
+        catch (error) {
+            for (const instanceId of group.instanceIds) {
+                results.set(instanceId, {
+                    instanceId,
+                    outcome: 'rollback-failed',
+                    message: `${instanceId}: the undo could not be run through SSM: ${describeAwsError(error)}.`,
+                });
+            }
+        }
+    })).then(() => 'done');
+    const ended = await Promise.race([work, budget.then(() => 'timeout')]);
+    const timedOut = ended === 'timeout';
+    const commands = [...sent.keys()];
+    const ordered = ids.map((instanceId) => results.get(instanceId) ?? {
+        instanceId,
+        outcome: 'not-confirmed',
+        message: `${instanceId}: the undo was ${commands.length > 0 ? `sent (${commands.join(', ')})` : 'not sent'} but had not finished when the post step's time ran out; check the instance.`,
+    });
+    for (const result of ordered) {
+        if (result.outcome === 'rolled-back' || result.outcome === 'unchanged')
+            log.info(result.message);
+        else
+            log.error(result.message, { title: `${result.instanceId}: ${result.outcome}` });
+    }
+    return { results: ordered, summary: undoSummary(state, ordered), timedOut };
 }
 
 ;// CONCATENATED MODULE: ./action/main.ts
@@ -81197,7 +81637,7 @@ async function stopped(error) {
     const requestId = requestIdOf(error);
     if (requestId)
         core_debug(`AWS request id of the failed call: ${requestId}`);
-    const text = describeAwsError(error);
+    const text = aws_errors_describeAwsError(error);
     await writeSummary(`### ❌ The deploy stopped\n\n\`\`\`text\n${text}\n\`\`\`\n`);
     throw new Error(text, { cause: error });
 }

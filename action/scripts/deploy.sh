@@ -7,13 +7,16 @@
 #     function that shell-quotes it and validates the patterned ones) and sends the whole rendered
 #     script as the single element of the `commands` parameter of AWS-RunShellScript, with the
 #     `executionTimeout` parameter set to the action's `command-timeout`. The values appear in the
-#     rendered script as `readonly NAME='value'` lines, one per name: MODE (deploy|rollback|check), REGION,
+#     rendered script as `readonly NAME='value'` lines, one per name: MODE
+#     (deploy|rollback|check|hook|restore), DEPLOY_ID (the rollout's id; may be empty), REGION,
 #     REGISTRY, IMAGE, VERSION, APP_DIR, HEALTH_URL, HEALTH_TIMEOUT, HEALTH_INTERVAL, ROLLBACK,
 #     VERSION_SOURCE (json|header|none, from the action's `health-version`) and VERSION_FIELD (the
 #     JSON dot path or the header name; empty for none), COMPOSE_CONTENT (the action's
 #     `compose-file`; empty: the compose file is left as it is) and ENV_ENTRIES (the action's `env`:
 #     `KEY='value'` lines; keys validated, values free of quotes and control characters) and
-#     ENV_FROM_SSM (the action's `env-from-ssm`, a Parameter Store path; empty: none).
+#     ENV_FROM_SSM (the action's `env-from-ssm`, a Parameter Store path; empty: none); for
+#     MODE=hook also HOOK_PHASE (pre-deploy|post-deploy), HOOK_SERVICE (compose-service; empty: the
+#     first service of the compose file) and the array HOOK_ARGS (`readonly -a`, the command's argv).
 #  2. On the instance it runs, in APP_DIR:
 #       aws ecr get-login-password --region REGION | docker login --username AWS --password-stdin REGISTRY
 #     then writes APP_DIR/.env with IMAGE and APP_VERSION (every other line already in .env, such as
@@ -26,8 +29,9 @@
 #     parameter, never the value), writes COMPOSE_CONTENT as APP_DIR/docker-compose.yml when it is set, then `pull`
 #     and `up -d` with `docker compose` (v2) when available, else `docker-compose` (v1).
 #     A deploy keeps the .env and compose file it replaced in APP_DIR/.challenge-deploy/ as
-#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair); MODE=rollback
-#     from that VERSION restores both exactly instead of rewriting IMAGE and APP_VERSION.
+#     before-<VERSION>.env and before-<VERSION>.compose.yml (only the latest pair, with
+#     before-<VERSION>.id holding DEPLOY_ID); MODE=rollback from that VERSION restores both exactly
+#     instead of rewriting IMAGE and APP_VERSION.
 #  3. Health check: `curl` on HEALTH_URL until it answers HTTP 200 and reports VERSION, or
 #     HEALTH_TIMEOUT seconds pass. How the version is reported depends on VERSION_SOURCE:
 #       json    the value at the dot path VERSION_FIELD of the JSON body (`version`: {"version":"v8"};
@@ -51,7 +55,8 @@
 #       - the last line of output:         CHALLENGE_DEPLOY_RESULT {"outcome":"…", …}
 #         fields: outcome, mode, version, image, previousVersion, previousImage, failedStep
 #                 (app-dir|lock|compose|ecr-login|env-from-ssm|backup|pull|up|health), httpStatus ("000": no answer),
-#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2)
+#                 reportedVersion, healthSeconds (a number), rollbackHttpStatus, compose (v1|v2),
+#                 hookExitCode (MODE=hook), restored (MODE=restore: "true" when files were put back)
 #       - the exit code, and the outcome on the result line:
 #           0  deployed             VERSION is up and healthy
 #           10 rolled-back          failed; the previous version is up again and healthy
@@ -61,9 +66,27 @@
 #                                   no compose, ECR login, env-from-ssm, backup)
 #           14 failed               failed; left on VERSION because ROLLBACK=false
 #           15 unhealthy            MODE=check only: VERSION is not healthy (nothing was changed)
+#           16 hook-failed          MODE=hook only: the command exited non-zero (nothing switched)
+#           17 untouched            MODE=restore only: no backup of this deploy, nothing done
 #         Any other code is an unexpected error of the script itself.
 #  The action's own rollback (returning an already updated instance to its previous version) runs
 #  this same script with MODE=rollback and the previous image and version.
+#  MODE=hook (pre-/post-deploy-command) switches nothing: with the lock, the ECR login and
+#  env-from-ssm as for a deploy, it builds the .env the deploy of VERSION would write (in a private
+#  temporary file, never APP_DIR/.env) and the compose file it would write, pulls IMAGE for the
+#  service and runs HOOK_ARGS as the command of a one-off container of it:
+#       compose -f <compose file> --project-directory APP_DIR --env-file <new .env> \
+#         run --rm --no-deps -T <service> "${HOOK_ARGS[@]}"
+#  It prints the command's last 40 lines between `----- <phase> output` and `----- end` and
+#  reports hook-succeeded (exit 0) or hook-failed (16, hookExitCode: the command's exit code);
+#  failed-unchanged (13) when a step before the command failed (failedStep names it: service when
+#  no service could be named, pull, ...).
+#  MODE=restore (the post step after a cancelled job) returns the instance to what the deploy of
+#  VERSION with this DEPLOY_ID replaced, from its backup: untouched (17) when no backup of that
+#  deploy exists (it never got as far as changing anything here; nothing is done), first-deploy-
+#  failed (12) when the backup holds no .env, else it restores .env and the compose file when they
+#  differ, runs `up -d` (a no-op when the containers already match) and health-checks the version
+#  of the backup: restored (0) or rollback-failed (11).
 #  MODE=check (the bake's re-check) changes nothing: no lock, no login, no file written in APP_DIR.
 #  It runs the health check of 3. for VERSION (HEALTH_TIMEOUT: how long it retries) and reports
 #  `deployed` (exit 0) when healthy, else `unhealthy` (exit 15) with failedStep `health`, the last
@@ -99,6 +122,8 @@ HTTP_STATUS=''
 REPORTED_VERSION=''
 HEALTH_SECONDS=0
 ROLLBACK_HTTP_STATUS=''
+HOOK_EXIT_CODE=''
+RESTORED=''
 
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
@@ -114,11 +139,12 @@ json_string() {
 
 report() {
   local outcome="$1" code="$2"
-  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s}\n' \
+  printf '%s {"outcome":%s,"mode":%s,"version":%s,"image":%s,"previousVersion":%s,"previousImage":%s,"failedStep":%s,"httpStatus":%s,"reportedVersion":%s,"healthSeconds":%s,"rollbackHttpStatus":%s,"compose":%s,"hookExitCode":%s,"restored":%s}\n' \
     "$RESULT_PREFIX" "$(json_string "$outcome")" "$(json_string "$MODE")" "$(json_string "$VERSION")" \
     "$(json_string "$IMAGE")" "$(json_string "$PREVIOUS_VERSION")" "$(json_string "$PREVIOUS_IMAGE")" \
     "$(json_string "$FAILED_STEP")" "$(json_string "$HTTP_STATUS")" "$(json_string "$REPORTED_VERSION")" \
-    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")"
+    "$HEALTH_SECONDS" "$(json_string "$ROLLBACK_HTTP_STATUS")" "$(json_string "$COMPOSE_KIND")" \
+    "$(json_string "$HOOK_EXIT_CODE")" "$(json_string "$RESTORED")"
   exit "$code"
 }
 
@@ -157,17 +183,19 @@ detect_compose() {
   fi
 }
 
-# Reads KEY=value from .env without sourcing it (it holds the instance's secrets).
+# Reads KEY=value from .env (or the file $2) without sourcing it (it holds the instance's secrets).
 env_value() {
-  [ -f "$ENV_FILE" ] || return 0
-  sed -n "s/^$1=//p" "$ENV_FILE" | tail -n 1 | tr -d '\r' | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
+  local file="${2:-$ENV_FILE}"
+  [ -f "$file" ] || return 0
+  sed -n "s/^$1=//p" "$file" | tail -n 1 | tr -d '\r' | sed -e 's/^"\(.*\)"$/\1/' -e "s/^'\(.*\)'\$/\1/"
 }
 
 ecr_login() {
   aws ecr get-login-password --region "$REGION" | docker login --username AWS --password-stdin "$REGISTRY"
 }
 
-write_env() {
+# Builds in $WORK_DIR/env.next the .env a deploy of image $1 as version $2 writes.
+next_env() {
   local image="$1" version="$2" keys='IMAGE|APP_VERSION' entries="$ENV_ENTRIES"
   if [ -s "$WORK_DIR/ssm.env" ]; then
     entries="$(cat "$WORK_DIR/ssm.env")${ENV_ENTRIES:+$'\n'$ENV_ENTRIES}"
@@ -187,6 +215,10 @@ write_env() {
     if [ -n "$entries" ]; then printf '%s\n' "$entries"; fi
     printf 'IMAGE=%s\nAPP_VERSION=%s\n' "$image" "$version"
   } >"$WORK_DIR/env.next"
+}
+
+write_env() {
+  next_env "$1" "$2"
   # cat into the existing file keeps its owner and mode (it holds secrets).
   cat "$WORK_DIR/env.next" >"$ENV_FILE"
 }
@@ -235,6 +267,8 @@ keep_backup() {
   if [ -f "$WORK_DIR/compose.before" ]; then
     cp "$WORK_DIR/compose.before" "$BACKUP_DIR/before-$VERSION.compose.yml" || return 1
   fi
+  # Written last: MODE=restore trusts a backup only when it carries this deploy's id.
+  printf '%s\n' "$DEPLOY_ID" >"$BACKUP_DIR/before-$VERSION.id"
 }
 
 # MODE=rollback: when the running version's deploy kept what it replaced, and that is the version
@@ -425,6 +459,98 @@ restore_previous() {
   [ "$ok" = 1 ]
 }
 
+# Prints the first service of the compose file $1 (block-style YAML: the first key indented under
+# a top-level `services:`). Flow style or a quoted name prints nothing: set compose-service.
+first_service() {
+  awk '
+    /^services:[[:space:]]*$/ { on = 1; next }
+    on && /^[^[:space:]#]/ { exit }
+    on && /^[[:space:]]+[A-Za-z0-9._-]+:/ {
+      name = $0
+      sub(/^[[:space:]]+/, "", name)
+      sub(/:.*/, "", name)
+      print name
+      exit
+    }
+  ' "$1"
+}
+
+# compose on the project in APP_DIR, with the compose file and .env a deploy of VERSION writes.
+HOOK_COMPOSE_FILE=''
+hook_compose() {
+  compose -f "$HOOK_COMPOSE_FILE" --project-directory "$APP_DIR" --env-file "$WORK_DIR/env.next" "$@"
+}
+
+hook_pull() { hook_compose pull "$1"; }
+
+# MODE=hook: the command in a one-off container of the new image; nothing switches.
+run_hook() {
+  local service="$HOOK_SERVICE" status=0
+  if [ "$MODE" = 'hook' ] && [ -n "$ENV_FROM_SSM" ]; then
+    run_step env-from-ssm read_ssm_env || report failed-unchanged 13
+  fi
+  next_env "$IMAGE" "$VERSION"
+  HOOK_COMPOSE_FILE="$COMPOSE_FILE"
+  if [ -n "$COMPOSE_CONTENT" ]; then
+    HOOK_COMPOSE_FILE="$WORK_DIR/compose.next.yml"
+    printf '%s' "$COMPOSE_CONTENT" >"$HOOK_COMPOSE_FILE"
+  fi
+  if [ -z "$service" ] && [ -f "$HOOK_COMPOSE_FILE" ]; then
+    service="$(first_service "$HOOK_COMPOSE_FILE")"
+  fi
+  if [ -z "$service" ]; then
+    FAILED_STEP='service'
+    log 'service: no service found in the compose file; set the compose-service input'
+    report failed-unchanged 13
+  fi
+  log "$HOOK_PHASE: service $service, image $IMAGE"
+  run_step pull hook_pull "$service" || report failed-unchanged 13
+  local started=$SECONDS
+  hook_compose run --rm --no-deps -T "$service" "${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || status=$?
+  HOOK_EXIT_CODE="$status"
+  log "$HOOK_PHASE: exit $status after $((SECONDS - started)) s"
+  echo "----- $HOOK_PHASE output (last 40 lines) -----"
+  tail -n 40 "$WORK_DIR/hook.log" | cut -c1-300
+  echo '----- end -----'
+  if [ "$status" = 0 ]; then
+    report hook-succeeded 0
+  fi
+  FAILED_STEP="$HOOK_PHASE"
+  report hook-failed 16
+}
+
+# MODE=restore: back to what the deploy of VERSION with DEPLOY_ID replaced, from its backup.
+restore_interrupted() {
+  local backup="$BACKUP_DIR/before-$VERSION"
+  if [ -z "$DEPLOY_ID" ] || [ ! -f "$backup.id" ] || [ "$(cat "$backup.id")" != "$DEPLOY_ID" ]; then
+    log "restore: no backup of deploy $DEPLOY_ID here: it changed nothing on this instance"
+    report untouched 17
+  fi
+  if [ ! -f "$backup.env" ]; then
+    log "restore: there was no .env before $VERSION: nothing to return to"
+    report first-deploy-failed 12
+  fi
+  PREVIOUS_IMAGE="$(env_value IMAGE "$backup.env")"
+  PREVIOUS_VERSION="$(env_value APP_VERSION "$backup.env")"
+  RESTORED='false'
+  if ! cmp -s "$backup.env" "$ENV_FILE"; then
+    cat "$backup.env" >"$ENV_FILE"
+    RESTORED='true'
+  fi
+  if [ -f "$backup.compose.yml" ] && ! cmp -s "$backup.compose.yml" "$COMPOSE_FILE"; then
+    cat "$backup.compose.yml" >"$COMPOSE_FILE"
+    RESTORED='true'
+  fi
+  log "restore: ${PREVIOUS_VERSION:-?} ($PREVIOUS_IMAGE); files $([ "$RESTORED" = true ] && echo 'put back' || echo 'already in place')"
+  # The previous image is normally still on the instance; up pulls it (with the login) if not.
+  run_step ecr-login ecr_login || FAILED_STEP=''
+  if run_step up compose_up && wait_healthy "$PREVIOUS_VERSION"; then
+    report restored 0
+  fi
+  FAILED_STEP="${FAILED_STEP:-health}"
+  report rollback-failed 11
+}
+
 # MODE=check: the same health check as a deploy's, and nothing else.
 check_health() {
   log "check: is $VERSION healthy at $HEALTH_URL?"
@@ -471,8 +597,14 @@ main() {
     report failed-unchanged 13
   fi
   log "compose: $COMPOSE_KIND"
+  if [ "$MODE" = 'restore' ]; then
+    restore_interrupted
+  fi
   if ! run_step ecr-login ecr_login; then
     report failed-unchanged 13
+  fi
+  if [ "$MODE" = 'hook' ]; then
+    run_hook
   fi
   if [ "$MODE" = 'deploy' ] && [ -n "$ENV_FROM_SSM" ]; then
     if ! run_step env-from-ssm read_ssm_env; then

@@ -7,7 +7,10 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import {
   parseScriptReport,
   renderCheckScript,
+  renderHookScript,
   renderInstanceScript,
+  renderRestoreScript,
+  type HookScriptValues,
   RESULT_PREFIX,
   ScriptExit,
   type InstanceScriptValues,
@@ -597,5 +600,220 @@ describe('the instance script in check mode (the bake re-check)', () => {
     expect(sandbox.calls().every((call) => call.startsWith('curl '))).toBe(true);
     expect(existsSync(join(sandbox.root, 'PWNED'))).toBe(false);
     expect(existsSync(join(sandbox.root, 'PWNED2'))).toBe(false);
+  });
+});
+
+describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
+  const HOOK: Omit<HookScriptValues, 'appDir'> = {
+    phase: 'pre-deploy',
+    region: 'eu-west-1',
+    registry: '10.231.0.1:5000',
+    image: '10.231.0.1:5000/challenge-app:v8',
+    version: 'v8',
+    args: ['npm', 'run', 'migrate'],
+  };
+  const COMPOSE =
+    'services:\n  # the app\n  web:\n    image: ${IMAGE}\n  worker:\n    image: ${IMAGE}\n';
+
+  function runHook(values: Partial<HookScriptValues> = {}, hookExit = 0, env = OLD_ENV) {
+    const sandbox = createSandbox({ env, health: 'healthy', hookExit });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, 'docker-compose.yml'), COMPOSE);
+    const run = sandbox.run(renderHookScript({ ...HOOK, appDir: sandbox.appDir, ...values }));
+    return {
+      sandbox,
+      exitCode: run.exitCode,
+      output: run.stdout,
+      report: parseScriptReport(run.stdout, run.exitCode ?? undefined),
+    };
+  }
+
+  it('runs the command once in a one-off container of the new image, switching nothing', () => {
+    const { sandbox, exitCode, report, output } = runHook();
+    expect(exitCode).toBe(0);
+    expect(report).toMatchObject({ outcome: 'hook-succeeded', hookExitCode: 0 });
+    expect(sandbox.oneOff()?.argv).toEqual([
+      '--rm',
+      '--no-deps',
+      '-T',
+      'web',
+      'npm',
+      'run',
+      'migrate',
+    ]);
+    // The new image was pulled for the service; the running app and its .env are as they were.
+    expect(sandbox.pulled()).toEqual(['10.231.0.1:5000/challenge-app:v8 web']);
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(sandbox.running()).toBe('v7');
+    expect(sandbox.calls()).not.toContain('docker compose up -d');
+    expect(sandbox.oneOff()?.project).toBe(sandbox.appDir);
+    // Its output tail is printed between markers, short.
+    expect(output).toContain('----- pre-deploy output (last 40 lines) -----\nhook line 11\n');
+    expect(output).toContain('hook line 50\n----- end -----');
+    expect(output).not.toContain('hook line 10\n');
+  });
+
+  it('gives the one-off container the .env of the new version: env, env-from-ssm, IMAGE, APP_VERSION', () => {
+    const sandbox = createSandbox({
+      env: OLD_ENV,
+      health: 'healthy',
+      ssmParametersJson: JSON.stringify({
+        Parameters: [{ Name: '/app/prod/DATABASE_URL', Value: 'postgres://new@db/app' }],
+      }),
+    });
+    sandboxes.push(sandbox);
+    const run = sandbox.run(
+      renderHookScript({
+        ...HOOK,
+        appDir: sandbox.appDir,
+        envEntries: [{ key: 'LOG_LEVEL', value: 'debug' }],
+        envFromSsm: '/app/prod/',
+        composeContent: COMPOSE.replace('web', 'api'),
+      }),
+    );
+    expect(run.exitCode).toBe(0);
+    expect(sandbox.oneOff()?.env).toBe(
+      "API_TOKEN=token-a,token-b\nDATABASE_URL='postgres://new@db/app'\nLOG_LEVEL='debug'\nIMAGE=10.231.0.1:5000/challenge-app:v8\nAPP_VERSION=v8\n",
+    );
+    // The compose file it would write (compose-file), found first service api; nothing written.
+    expect(sandbox.oneOff()?.compose).toContain('  api:');
+    expect(sandbox.oneOff()?.argv[3]).toBe('api');
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+    expect(run.stdout).not.toContain('postgres://new');
+  });
+
+  it('reports a failing command with its exit code and output tail', () => {
+    const { exitCode, report, output, sandbox } = runHook({ phase: 'post-deploy' }, 3);
+    expect(exitCode).toBe(ScriptExit.hookFailed);
+    expect(report).toMatchObject({
+      outcome: 'hook-failed',
+      hookExitCode: 3,
+      failedStep: 'post-deploy',
+    });
+    expect(output).toContain('----- post-deploy output');
+    expect(sandbox.env()).toBe(OLD_ENV);
+  });
+
+  it('uses compose-service when given', () => {
+    const { sandbox } = runHook({ service: 'worker' });
+    expect(sandbox.oneOff()?.argv[3]).toBe('worker');
+  });
+
+  it('stops before running anything when no service can be named', () => {
+    const { sandbox, report } = runHook({ composeContent: 'services: {web: {image: x}}\n' });
+    expect(report).toMatchObject({ outcome: 'failed-unchanged', failedStep: 'service' });
+    expect(sandbox.oneOff()).toBeUndefined();
+  });
+
+  it('passes hostile arguments to the container as literal words', () => {
+    const args = [
+      'sh',
+      '-c',
+      'echo $(touch PWNED) `touch PWNED2`; it\'s "quoted"',
+      'line one\nline two',
+      '',
+      "'",
+      '$HOME',
+    ];
+    const { sandbox, exitCode } = runHook({ args });
+    expect(exitCode).toBe(0);
+    expect(sandbox.oneOff()?.argv.slice(4)).toEqual(args);
+    for (const name of ['PWNED', 'PWNED2']) {
+      expect(existsSync(join(sandbox.root, name))).toBe(false);
+      expect(existsSync(join(sandbox.appDir, name))).toBe(false);
+    }
+  });
+});
+
+describe('the instance script in restore mode (after a cancelled job)', () => {
+  const V8 = { ...BASE, deployId: 'run-42-1' };
+
+  function restoreScript(appDir: string, deployId = 'run-42-1') {
+    return renderRestoreScript({
+      region: 'eu-west-1',
+      registry: '10.231.0.1:5000',
+      version: 'v8',
+      deployId,
+      appDir,
+      healthUrl: 'http://localhost/health',
+      healthTimeoutSeconds: 4,
+    });
+  }
+
+  it('puts back what the interrupted deploy replaced and health-checks the previous version', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const COMPOSE_V8 = 'services:\n  app:\n    image: ${IMAGE}\n';
+    const deployed = sandbox.run(
+      renderInstanceScript({ ...V8, appDir: sandbox.appDir, composeContent: COMPOSE_V8 }),
+    );
+    expect(deployed.exitCode).toBe(ScriptExit.deployed);
+    expect(sandbox.running()).toBe('v8');
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    const report = parseScriptReport(run.stdout, run.exitCode ?? undefined);
+    expect(run.exitCode).toBe(0);
+    expect(report).toMatchObject({
+      outcome: 'restored',
+      restored: true,
+      previousVersion: 'v7',
+      previousImage: '10.231.0.1:5000/challenge-app:v7',
+      httpStatus: '200',
+      reportedVersion: 'v7',
+    });
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(readFileSync(join(sandbox.appDir, 'docker-compose.yml'), 'utf8')).toBe('services: {}\n');
+    expect(sandbox.running()).toBe('v7');
+  });
+
+  it('changes nothing when the deploy never got as far as its backup', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    expect(run.exitCode).toBe(ScriptExit.untouched);
+    expect(parseScriptReport(run.stdout, run.exitCode ?? undefined).outcome).toBe('untouched');
+    expect(sandbox.env()).toBe(OLD_ENV);
+    expect(sandbox.calls().some((call) => call.includes('up -d'))).toBe(false);
+  });
+
+  it("ignores another deploy's backup of the same version (a re-run of v8)", () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    expect(sandbox.run(renderInstanceScript({ ...V8, appDir: sandbox.appDir })).exitCode).toBe(0);
+    const run = sandbox.run(restoreScript(sandbox.appDir, 'run-43-1'));
+    expect(run.exitCode).toBe(ScriptExit.untouched);
+    expect(sandbox.running()).toBe('v8');
+    expect(sandbox.env()).toContain('APP_VERSION=v8');
+  });
+
+  it('leaves files alone when they are already the previous ones, and still checks health', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'new-unhealthy' });
+    sandboxes.push(sandbox);
+    // The deploy failed and rolled itself back before the cancel reached it.
+    const deployed = sandbox.run(renderInstanceScript({ ...V8, appDir: sandbox.appDir }));
+    expect(deployed.exitCode).toBe(ScriptExit.rolledBack);
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    expect(run.exitCode).toBe(0);
+    expect(parseScriptReport(run.stdout, 0)).toMatchObject({
+      outcome: 'restored',
+      restored: false,
+    });
+    expect(sandbox.env()).toBe(OLD_ENV);
+  });
+
+  it('reports rollback-failed when the previous version does not come back healthy', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy' });
+    sandboxes.push(sandbox);
+    expect(sandbox.run(renderInstanceScript({ ...V8, appDir: sandbox.appDir })).exitCode).toBe(0);
+    sandbox.setHealth('down');
+    const run = sandbox.run(restoreScript(sandbox.appDir));
+    expect(run.exitCode).toBe(ScriptExit.rollbackFailed);
+    expect(parseScriptReport(run.stdout, run.exitCode ?? undefined)).toMatchObject({
+      outcome: 'rollback-failed',
+      failedStep: 'health',
+      httpStatus: '000',
+      restored: true,
+    });
+    expect(sandbox.env()).toBe(OLD_ENV);
   });
 });

@@ -99,6 +99,31 @@ describe('a deploy with rollout strategies', () => {
     );
   });
 
+  it('dry run: says how long each bake is, which alarms gate it and how many instances may fail', async () => {
+    const fleet = ids(10);
+    fakeFleet(ssmMock, fleet);
+    const result = await deploy(
+      deps(),
+      inputs({
+        'instance-ids': fleet.join(','),
+        'bake-time': '120',
+        'alarm-names': 'api-5xx,api-latency',
+        'max-failures': '15%',
+        'dry-run': 'true',
+      }),
+    );
+    expect(cwMock.calls()).toHaveLength(0);
+    expect(result.summary).toContain(
+      'Bake: 120 s after each batch, then one SSM command re-checks every instance deployed so far.',
+    );
+    expect(result.summary).toContain(
+      'Alarms: api-5xx, api-latency, read before the first batch, during each bake; one in ALARM stops and rolls back.',
+    );
+    expect(result.summary).toContain(
+      'max-failures: `15%` of 10 → 1, rounded down: up to 1 failed instance(s) go back alone and the rollout goes on.',
+    );
+  });
+
   it('deploys the canary alone first, then the rest in max-parallel batches', async () => {
     const fleet = ids(5);
     fakeFleet(ssmMock, fleet);

@@ -28,6 +28,7 @@ const SYSTEM_TOOLS = [
   'bash',
   'cat',
   'chmod',
+  'cmp',
   'cp',
   'cut',
   'date',
@@ -57,10 +58,29 @@ echo "docker-compose $*" >> "$STATE/calls"
 exec compose-stand-in "$@"
 `,
   'compose-stand-in': `#!/bin/bash
+env_file=.env; compose_file=docker-compose.yml; project=.
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -f) compose_file="$2"; shift 2 ;;
+    --env-file) env_file="$2"; shift 2 ;;
+    --project-directory) project="$2"; shift 2 ;;
+    *) break ;;
+  esac
+done
 case "$1" in
   version) echo 'Docker Compose version v2.29.0' ;;
-  pull) echo "pulling $(sed -n 's/^IMAGE=//p' .env)" ;;
+  pull) image="$(sed -n 's/^IMAGE=//p' "$env_file")"; echo "pulling $image"; echo "$image $2" >> "$STATE/pulled" ;;
   up) sed -n 's/^APP_VERSION=//p' .env > "$STATE/running"; echo 'Container app Started' ;;
+  run)
+    # A one-off container: records what it was given, prints 50 lines, exits with HOOK_EXIT.
+    shift
+    printf '%s\\0' "$@" > "$STATE/run-argv"
+    cp "$env_file" "$STATE/run-env"
+    cp "$compose_file" "$STATE/run-compose"
+    echo "$project" > "$STATE/run-project"
+    for i in {1..50}; do echo "hook line $i"; done
+    exit "\${HOOK_EXIT:-0}"
+    ;;
 esac
 `,
   aws: `#!/bin/bash
@@ -115,6 +135,8 @@ export interface SandboxOptions {
   appShape?: AppShape;
   /** What `aws ssm get-parameters-by-path` prints; undefined: it fails with AccessDenied. */
   ssmParametersJson?: string;
+  /** The exit code of a one-off container (`compose run`); default 0. */
+  hookExit?: number;
 }
 
 export interface Sandbox {
@@ -127,6 +149,12 @@ export interface Sandbox {
   running(): string;
   loginPassword(): string;
   lastUrl(): string;
+  /** How the app answers from the next run on. */
+  setHealth(health: Health): void;
+  /** What the last `compose run` got: its argv, --env-file content, compose file, project dir. */
+  oneOff(): { argv: string[]; env: string; compose: string; project: string } | undefined;
+  /** `<image> <service>` per `compose pull`. */
+  pulled(): string[];
   remove(): void;
 }
 
@@ -155,6 +183,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   }
   const running = /^APP_VERSION=(.*)$/m.exec(options.env ?? '')?.[1];
   if (running) writeFileSync(join(state, 'running'), running);
+  let health = options.health;
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 
   return {
@@ -169,11 +198,12 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         env: {
           PATH: bin,
           STATE: state,
-          HEALTH: options.health,
+          HEALTH: health,
           COMPOSE_V2: options.composeV2 === false ? '0' : '1',
           NEW_VERSION: options.badVersion ?? 'v8',
           OLD_VERSION: options.oldVersion ?? 'v7',
           APP_SHAPE: options.appShape ?? 'json',
+          HOOK_EXIT: String(options.hookExit ?? 0),
         },
       });
       return { exitCode: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -183,6 +213,19 @@ export function createSandbox(options: SandboxOptions): Sandbox {
     running: () => read(join(state, 'running')).trim(),
     loginPassword: () => read(join(state, 'login-password')),
     lastUrl: () => read(join(state, 'last-url')).trim(),
+    setHealth: (next) => {
+      health = next;
+    },
+    oneOff: () => {
+      if (!existsSync(join(state, 'run-argv'))) return undefined;
+      return {
+        argv: read(join(state, 'run-argv')).split('\0').slice(0, -1),
+        env: read(join(state, 'run-env')),
+        compose: read(join(state, 'run-compose')),
+        project: read(join(state, 'run-project')).trim(),
+      };
+    },
+    pulled: () => read(join(state, 'pulled')).trim().split('\n').filter(Boolean),
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
 }

@@ -5,7 +5,9 @@ import { deployScriptTemplate } from '../../action/deploy-script.generated.js';
 import {
   parseScriptReport,
   renderCheckScript,
+  renderHookScript,
   renderInstanceScript,
+  renderRestoreScript,
   ScriptExit,
   shellQuote,
   type InstanceScriptValues,
@@ -189,6 +191,58 @@ describe('rendering the check mode', () => {
     ['healthTimeoutSeconds', { healthTimeoutSeconds: 0 }],
   ])('refuses a %s that does not have its shape', (_name, bad) => {
     expect(() => renderCheckScript({ ...CHECK, ...bad })).toThrow(/instance script/);
+  });
+});
+
+describe('rendering the hook and restore modes', () => {
+  const HOOK = {
+    phase: 'pre-deploy' as const,
+    region: 'eu-west-1',
+    registry: VALUES.registry,
+    image: VALUES.image,
+    version: 'v8',
+    appDir: '/opt/challenge-app',
+    args: ['sh', '-c', 'echo $(id) `id`; it\'s "x"', 'two\nlines'],
+  };
+
+  it('renders the argv as one quoted word per argument, and passes shellcheck', () => {
+    const script = renderHookScript(HOOK);
+    // The rendered values block, evaluated by bash on its own.
+    const block = script.slice(
+      script.indexOf("readonly MODE='hook'"),
+      script.indexOf('\n# ---------------------------------------'),
+    );
+    const printed = execFileSync('bash', [
+      '-c',
+      `${block}\nprintf '%s\\0' "\${HOOK_ARGS[@]}"`,
+    ]).toString();
+    expect(printed.split('\0').slice(0, -1)).toEqual(HOOK.args);
+    for (const rendered of [
+      script,
+      renderRestoreScript({ ...VALUES, deployId: 'run-1', healthTimeoutSeconds: 30 }),
+    ]) {
+      const result = spawnSync('shellcheck', ['-s', 'bash', '-'], {
+        input: rendered,
+        encoding: 'utf8',
+      });
+      expect(result.stdout).toBe('');
+      expect(result.status).toBe(0);
+    }
+  });
+
+  it.each([
+    ['service', { service: 'web; id' }],
+    ['args', { args: [] }],
+    ['image', { image: 'x/$(id)' }],
+  ])('refuses a hook %s that does not have its shape', (_name, bad) => {
+    expect(() => renderHookScript({ ...HOOK, ...bad })).toThrow(/instance script/);
+  });
+
+  it('refuses a deploy id that does not have its shape', () => {
+    expect(() =>
+      renderRestoreScript({ ...VALUES, deployId: "x' ; id", healthTimeoutSeconds: 30 }),
+    ).toThrow(/DEPLOY_ID/);
+    expect(() => renderInstanceScript({ ...VALUES, deployId: 'a b' })).toThrow(/DEPLOY_ID/);
   });
 });
 

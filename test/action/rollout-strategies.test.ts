@@ -172,6 +172,19 @@ describe('canary and bake', () => {
     expect(rolloutOutputs(report, '')['failed-instances']).toBe(fleet[0]);
   });
 
+  it('says which batch is the canary in the log and on the timeline', async () => {
+    const fleet = ids(3);
+    fakeFleet(ssmMock, fleet);
+    const d = deps();
+    const report = await rollOut(
+      d,
+      plan(planRollout(fleet, { count: 2 }, { count: 1 }).batches, { canary: true }),
+    );
+    expect(d.log.lines).toContain(`Batch 1 of 2 (canary): deploying v8 to ${fleet[0]}.`);
+    expect(d.log.lines).toContain(`Batch 2 of 2: deploying v8 to ${fleet[1]}, ${fleet[2]}.`);
+    expect(report.timeline.map((t) => t.label)).toEqual(['Batch 1 canary (1)', 'Batch 2 (2)']);
+  });
+
   it('without a bake (the default) the same degrading canary goes unnoticed, as before', async () => {
     const fleet = ids(3);
     const d = deps();
@@ -492,6 +505,25 @@ describe('max-failures', () => {
     );
   });
 
+  it('a budget as big as the fleet does not make a green job of a version that failed everywhere', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet, {
+      [fleet[0]!]: unhealthyNewVersion,
+      [fleet[1]!]: unhealthyNewVersion,
+    });
+    const report = await rollOut(
+      deps(),
+      plan(
+        fleet.map((id) => [id]),
+        { maxFailures: 2 },
+      ),
+    );
+    expect(report.succeeded).toBe(false);
+    expect(report.failure?.split('\n')[0]).toBe(
+      'v8 failed on every instance it reached (2, all within max-failures 2): it runs nowhere, so the deploy failed.',
+    );
+  });
+
   it('a budget of 0 (the default) stops at the first failure exactly as before', async () => {
     const fleet = ids(3);
     fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
@@ -615,6 +647,28 @@ describe('the journal for rollback on cancel', () => {
       `settled ${fleet[1]}`,
       `settled ${fleet[0]}`,
       'finished',
+    ]);
+  });
+
+  it('the deploy script carries the rollout id (restore after a cancel trusts only it), a rollback does not', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet, { [fleet[1]!]: unhealthyNewVersion });
+    await rollOut(
+      deps(),
+      plan(
+        fleet.map((id) => [id]),
+        { deployId: 'run-42-1' },
+      ),
+    );
+    const scripts = ssmMock
+      .commandCalls(SendCommandCommand)
+      .map((call) => call.args[0].input.Parameters?.commands?.[0] ?? '');
+    expect(
+      scripts.map((script) => [scriptValue(script, 'MODE'), scriptValue(script, 'DEPLOY_ID')]),
+    ).toEqual([
+      ['deploy', 'run-42-1'],
+      ['deploy', 'run-42-1'],
+      ['rollback', ''],
     ]);
   });
 
