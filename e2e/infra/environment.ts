@@ -9,7 +9,6 @@ import { startFakeAws, type FakeAws } from '../fake-aws/server.js';
 import { fakeAwsServices } from '../fake-aws/services.js';
 import { simulateSsm, type SsmSimulation } from '../fake-aws/ssm.js';
 import { targetGroupOperations, type TargetGroup } from '../fake-aws/elbv2.js';
-import { startEngineProxy } from './engine-proxy.js';
 import { APP_DIR, SimulatedInstance } from './fleet.js';
 import { startLoadBalancer, type LoadBalancer } from './haproxy.js';
 import {
@@ -192,15 +191,12 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
         ns.name,
       );
       cleanups.push(() => removeEngineState(engine));
-      // What the instance's docker CLI and Compose talk to (see engine-proxy.ts for why).
-      const proxy = await startEngineProxy(engine.socket, path.join(root, 'engine-proxy.sock'));
-      cleanups.push(() => proxy.close());
       const instance = new SimulatedInstance(
         instanceId,
         ns.name,
         ns.address,
         root,
-        { ...engine, env: { ...engine.env, DOCKER_HOST: proxy.dockerHost } },
+        engine,
         { Role: 'web', Name: `web-${n}` },
         awsEnvironment,
       );
