@@ -1,6 +1,7 @@
 // CloudWatch alarms that gate the rollout (`alarm-names`). One DescribeAlarms call reads them all
 // (at most 100 names, inputs.ts), metric and composite alike: without AlarmTypes CloudWatch returns
-// metric alarms only, and a composite alarm would look missing.
+// metric alarms only, and a composite alarm would look missing. Why alarms that cannot be read
+// stop the rollout: docs/decisions.md.
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { describeAwsError, isMissingCredentials, isRejected } from './aws-errors.js';
 import type { Clock } from './clock.js';

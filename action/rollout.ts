@@ -572,7 +572,24 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     instanceId: string | undefined,
   ): Promise<HookRun | undefined> => {
     if (!hook || !instanceId) return undefined;
-    const run = await hook(instanceId);
+    const startedAt = clock.now();
+    let run: HookRun;
+    try {
+      run = await hook(instanceId);
+    } catch (error) {
+      // A hook that could not even report is a failed hook: after the last batch that means a
+      // rollback, never a fleet left switched because an exception skipped it.
+      const phase = hook === ctx.hooks?.preDeploy ? 'pre-deploy' : 'post-deploy';
+      run = {
+        phase,
+        instanceId,
+        ok: false,
+        outputTail: '',
+        startedAt,
+        durationMs: clock.now() - startedAt,
+        message: `${phase}-command could not be run: ${errorText(error)}.`,
+      };
+    }
     hooks.push(run);
     if (run.commandId) sent.add(run.commandId);
     ctx.timeline.push({

@@ -78424,7 +78424,8 @@ async function resolveFleet(ssm, target) {
 ;// CONCATENATED MODULE: ./action/alarms.ts
 // CloudWatch alarms that gate the rollout (`alarm-names`). One DescribeAlarms call reads them all
 // (at most 100 names, inputs.ts), metric and composite alike: without AlarmTypes CloudWatch returns
-// metric alarms only, and a composite alarm would look missing.
+// metric alarms only, and a composite alarm would look missing. Why alarms that cannot be read
+// stop the rollout: docs/decisions.md.
 
 
 /** Reads the alarms' states; throws what the SDK throws after its own retries. */
@@ -80562,7 +80563,25 @@ async function rollOut(given, plan) {
     const runHook = async (hook, instanceId) => {
         if (!hook || !instanceId)
             return undefined;
-        const run = await hook(instanceId);
+        const startedAt = clock.now();
+        let run;
+        try {
+            run = await hook(instanceId);
+        }
+        catch (error) {
+            // A hook that could not even report is a failed hook: after the last batch that means a
+            // rollback, never a fleet left switched because an exception skipped it.
+            const phase = hook === ctx.hooks?.preDeploy ? 'pre-deploy' : 'post-deploy';
+            run = {
+                phase,
+                instanceId,
+                ok: false,
+                outputTail: '',
+                startedAt,
+                durationMs: clock.now() - startedAt,
+                message: `${phase}-command could not be run: ${errorText(error)}.`,
+            };
+        }
         hooks.push(run);
         if (run.commandId)
             sent.add(run.commandId);

@@ -621,6 +621,27 @@ describe('hooks', () => {
   });
 });
 
+describe('a hook that throws', () => {
+  it('after the last batch (SSM refused it) is a failed hook: everything rolls back', async () => {
+    const fleet = ids(2);
+    const running = fakeFleet(ssmMock, fleet);
+    const report = await rollOut(
+      {
+        ...deps(),
+        hooks: {
+          postDeploy: () => Promise.reject(new Error('ThrottlingException: Rate exceeded')),
+        },
+      },
+      plan(fleet.map((id) => [id])),
+    );
+    expect([...running.running.values()].map((r) => r.version)).toEqual(['v7', 'v7']);
+    expect(report.failure?.split('\n')[0]).toBe(
+      `post-deploy-command failed on ${fleet[0]}: post-deploy-command could not be run: ThrottlingException: Rate exceeded.`,
+    );
+    expect(report.hooks).toMatchObject([{ phase: 'post-deploy', ok: false }]);
+  });
+});
+
 describe('the journal for rollback on cancel', () => {
   function recordingJournal(): RolloutJournal & { events: string[] } {
     const events: string[] = [];
