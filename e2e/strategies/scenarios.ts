@@ -214,6 +214,8 @@ export function describeStrategies(suite: Suite): void {
         const result = await suite.deploy({
           image: IMAGE.s2,
           'pre-deploy-command': 'node /app/e2e-migrate.mjs --fail',
+          // A hook that hangs fails in 90 s, not the suite's 300 s.
+          'command-timeout': '90',
         });
         suite.expectFailed(result);
         await settled(e);
@@ -285,6 +287,7 @@ export function describeStrategies(suite: Suite): void {
         const result = await suite.deploy({
           image: IMAGE.s2,
           'max-parallel': '3',
+          'command-timeout': '90',
           'pre-deploy-command': 'node /app/e2e-migrate.mjs',
           'post-deploy-command': 'node /app/e2e-migrate.mjs post',
         });
