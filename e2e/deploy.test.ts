@@ -21,6 +21,7 @@ import { filesContaining } from './infra/leaks.js';
 import { describeViolation } from './fake-aws/model-validator.js';
 import type { RecordedViolation } from './fake-aws/server.js';
 import { startLoad, type LoadReport } from './infra/load.js';
+import { STRATEGY_IMAGES, describeStrategies } from './strategies/scenarios.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..');
 const ACTION_ENTRY = process.env.E2E_ACTION_ENTRY ?? path.join(REPO_ROOT, 'dist', 'index.js');
@@ -129,6 +130,7 @@ function ids(): string[] {
 function deploy(
   inputs: Record<string, string>,
   workspaceFiles?: Record<string, string>,
+  control?: Parameters<typeof runAction>[2],
 ): Promise<ActionRun> {
   const e = fleet();
   return runAction(
@@ -140,6 +142,7 @@ function deploy(
       'command-timeout': '300',
       ...inputs,
     },
+    control,
   );
 }
 
@@ -251,6 +254,7 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         { name: IMAGE.plain, buildId: 'plain', app: 'plain' },
         { name: IMAGE.plainFailing, buildId: 'plain-failing', app: 'plain', breakOn: ['*'] },
         { name: IMAGE.header, buildId: 'header', app: 'header' },
+        ...STRATEGY_IMAGES,
       ],
       log: (line) => process.stdout.write(`e2e: ${line}\n`),
     });
@@ -923,6 +927,14 @@ describe('deploying with the bundled action to a fleet behind a load balancer', 
         expect(sentTo(since)).not.toContain(launched.instanceId);
       });
     });
+  });
+
+  describeStrategies({
+    fleet,
+    scenario,
+    deploy: (inputs, control) => deploy(inputs, undefined, control),
+    expectSucceeded,
+    expectFailed,
   });
 });
 

@@ -1,5 +1,5 @@
-// The fake AWS endpoint (AWS_ENDPOINT_URL): one node:http server that routes AWS JSON 1.1 calls
-// by `X-Amz-Target` (ECR, SSM) and AWS query calls by `Action` (ELBv2), checks every request
+// The fake AWS endpoint (AWS_ENDPOINT_URL): one node:http server that routes AWS JSON calls by
+// `X-Amz-Target` (ECR, SSM: 1.1; CloudWatch: 1.0) and AWS query calls by `Action` (ELBv2), checks every request
 // against the service's official model before a handler sees it, and logs every call.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -45,6 +45,14 @@ export interface JsonService {
    * most JSON services, ECR's is `InvalidParameterException`.
    */
   validationError?: string;
+  /** AWS JSON 1.1 unless `1.0` (CloudWatch); requests of the other version are refused. */
+  jsonVersion?: '1.0' | '1.1';
+  /**
+   * The model's `awsQueryCompatible` (CloudWatch, moved from the query protocol): errors carry
+   * `x-amzn-query-error: <query code>;Sender|Receiver`, which the SDK reads the code from, and
+   * `__type` names the error's shape.
+   */
+  awsQueryCompatible?: boolean;
   operations: Record<string, JsonOperation>;
 }
 
@@ -93,6 +101,7 @@ export async function startFakeAws(
     operation: string,
     found: Violation[],
     constraintError: string,
+    json: boolean,
   ): never {
     violations.push({
       at: Date.now(),
@@ -102,7 +111,7 @@ export async function startFakeAws(
       violations: found,
     });
     const typeError = found.find((v) => v.kind === 'type');
-    if (typeError && constraintError !== 'ValidationError') {
+    if (typeError && json) {
       // AWS JSON services refuse a value of the wrong JSON type before validating constraints.
       throw new AwsError(
         'SerializationException',
@@ -120,6 +129,7 @@ export async function startFakeAws(
     type: string;
     body: string;
     log: Omit<LoggedCall, 'at' | 'ms' | 'status' | 'caller'>;
+    headers?: Record<string, string>;
   }> {
     const target = req.headers['x-amz-target'];
     const scope = sigV4Scope(req.headers.authorization);
@@ -127,14 +137,21 @@ export async function startFakeAws(
       const [prefix = '', operation = ''] = target.split('.');
       const service = services.json[prefix];
       const log = { service: service?.signingName ?? prefix, operation };
+      const type = `application/x-amz-json-${service?.jsonVersion ?? '1.1'}`;
       try {
         if (!service) throw new AwsError('UnknownOperationException', `Unknown target ${target}`);
         checkScope(scope, service.signingName, options.region);
+        if (req.headers['content-type'] !== type) {
+          throw new AwsError(
+            'UnknownOperationException',
+            `${prefix} speaks ${type}, the request is ${req.headers['content-type'] ?? 'untyped'}`,
+          );
+        }
         const input = body === '' ? {} : (JSON.parse(body) as unknown);
         const found = validateJsonRequest(service.model, operation, input);
         if (found.length > 0) {
           const code = service.validationError ?? 'ValidationException';
-          refuse(req, service.signingName, operation, found, code);
+          refuse(req, service.signingName, operation, found, code, true);
         }
         const handler = service.operations[operation];
         if (!handler)
@@ -155,16 +172,43 @@ export async function startFakeAws(
             `the fake's ${operation} answer breaks the model: ${validationMessage(wrong)}`,
           );
         }
-        return { status: 200, type: 'application/x-amz-json-1.1', body: answer, log };
+        return { status: 200, type, body: answer, log };
       } catch (error) {
         const awsError = asAwsError(error);
+        if (service?.awsQueryCompatible) {
+          return {
+            status: awsError.status,
+            type,
+            body: JSON.stringify({
+              __type: errorShapeName(service.model, awsError.type),
+              message: awsError.message,
+            }),
+            headers: {
+              'x-amzn-query-error': `${awsError.type};${awsError.status >= 500 ? 'Receiver' : 'Sender'}`,
+            },
+            log: { ...log, errorType: awsError.type },
+          };
+        }
         return {
           status: awsError.status,
-          type: 'application/x-amz-json-1.1',
+          type,
           body: jsonError(awsError),
           log: { ...log, errorType: awsError.type },
         };
       }
+    }
+    if (req.headers['smithy-protocol'] !== undefined) {
+      // What a client sends once its SDK moves a service to Smithy RPC v2 (CBOR): say so plainly.
+      const wanted = `${req.url ?? ''} (smithy-protocol: ${String(req.headers['smithy-protocol'])})`;
+      return {
+        status: 400,
+        type: 'application/json',
+        body: JSON.stringify({
+          __type: 'UnknownOperationException',
+          message: `the fake endpoint speaks AWS JSON and query, not Smithy RPC v2: ${wanted}`,
+        }),
+        log: { service: 'unknown', operation: wanted, errorType: 'UnknownOperationException' },
+      };
     }
     const params = new URLSearchParams(body);
     const action = params.get('Action') ?? '';
@@ -175,7 +219,7 @@ export async function startFakeAws(
         throw new AwsError('UnknownOperationException', 'No X-Amz-Target and no Action');
       checkScope(scope, query.signingName, options.region);
       const found = validateQueryRequest(query.model, action, params).violations;
-      if (found.length > 0) refuse(req, query.signingName, action, found, 'ValidationError');
+      if (found.length > 0) refuse(req, query.signingName, action, found, 'ValidationError', false);
       const handler = query.operations[action];
       if (!handler) throw new AwsError('InvalidAction', `Could not find operation ${action}`);
       const result = await handler(params);
@@ -245,6 +289,7 @@ export async function startFakeAws(
             'content-type': reply.type,
             'x-amzn-requestid': crypto.randomUUID(),
             'content-length': Buffer.byteLength(reply.body),
+            ...reply.headers,
           });
           res.end(reply.body);
         })
@@ -292,6 +337,12 @@ function checkScope(scope: ReturnType<typeof sigV4Scope>, service: string, regio
       403,
     );
   }
+}
+
+/** The model's shape for an error code (CloudWatch: code `LimitExceeded`, shape `LimitExceededFault`). */
+function errorShapeName(model: ServiceModel, code: string): string {
+  const shapes = model.shapes as Record<string, { error?: { code?: string } }>;
+  return Object.keys(shapes).find((name) => shapes[name]?.error?.code === code) ?? code;
 }
 
 function asAwsError(error: unknown): AwsError {

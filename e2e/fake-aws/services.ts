@@ -8,6 +8,7 @@ export function fakeAwsServices(operations: {
   ecr?: Record<string, JsonOperation>;
   ssm?: Record<string, JsonOperation>;
   elbv2?: Record<string, QueryOperation>;
+  cloudwatch?: Record<string, JsonOperation>;
 }): FakeAwsServices {
   const services: FakeAwsServices = { json: {} };
   if (operations.ecr) {
@@ -24,6 +25,19 @@ export function fakeAwsServices(operations: {
       signingName: 'ssm',
       model: serviceModel('ssm'),
       operations: operations.ssm,
+    };
+  }
+  if (operations.cloudwatch) {
+    // botocore lists CloudWatch's protocols as smithy-rpc-v2-cbor, json, query; the JS SDK
+    // (@aws-sdk/client-cloudwatch 3.1164) speaks AWS JSON 1.0, query-compatible.
+    services.json.GraniteServiceVersion20100801 = {
+      signingName: 'monitoring',
+      model: serviceModel('cloudwatch'),
+      jsonVersion: '1.0',
+      awsQueryCompatible: true,
+      // Its query-protocol code for a constraint violation, kept by the JSON protocol.
+      validationError: 'ValidationError',
+      operations: operations.cloudwatch,
     };
   }
   if (operations.elbv2) {

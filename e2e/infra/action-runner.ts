@@ -2,6 +2,7 @@
 // process with INPUT_* variables (name upper-cased, hyphens kept), the file commands
 // (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, GITHUB_STATE, GITHUB_ENV) and the usual GITHUB_*/RUNNER_*
 // variables; then the post step (action.yml `post:`), with the saved state as STATE_* variables.
+// A run can be cancelled mid-step the way the runner cancels a job (see `cancel`).
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,8 +17,23 @@ export interface ActionRun {
   summary: string;
   /** The `::error::` annotations of the main step (core.setFailed). */
   errors: string[];
+  /** The `::warning::` annotations of the main step (core.warning). */
+  warnings: string[];
+  /** The signals the main step was sent when the run was cancelled, in order. */
+  signals: NodeJS.Signals[];
   ms: number;
 }
+
+/**
+ * How the runner cancels a step (actions/runner ProcessInvoker, Linux): SIGINT to the step's
+ * process, SIGTERM 7.5 s later if it still runs, SIGKILL 2.5 s after that; then the post steps
+ * run (`post-if: always()` by default).
+ */
+const CANCEL_SEQUENCE: Array<[NodeJS.Signals, number]> = [
+  ['SIGINT', 7500],
+  ['SIGTERM', 2500],
+  ['SIGKILL', 0],
+];
 
 export interface ActionRunnerOptions {
   entry: string;
@@ -51,14 +67,35 @@ function execute(
   entry: string,
   env: NodeJS.ProcessEnv,
   cwd: string,
-): Promise<{ code: number; log: string }> {
+  cancel?: Promise<unknown>,
+): Promise<{ code: number; log: string; signals: NodeJS.Signals[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [entry], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
+    let exited = false;
+    const signals: NodeJS.Signals[] = [];
+    const timers: NodeJS.Timeout[] = [];
     child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, log }));
+    child.on('exit', () => (exited = true));
+    child.on('close', (code, signal) => {
+      for (const timer of timers) clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : -1), log, signals });
+    });
+    void cancel?.then(() => {
+      let delay = 0;
+      for (const [signal, wait] of CANCEL_SEQUENCE) {
+        timers.push(
+          setTimeout(() => {
+            if (exited) return;
+            signals.push(signal);
+            child.kill(signal);
+          }, delay),
+        );
+        delay += wait;
+      }
+    });
   });
 }
 
@@ -67,6 +104,10 @@ let runNumber = 0;
 export async function runAction(
   options: ActionRunnerOptions,
   inputs: Record<string, string>,
+  control: {
+    /** Once this settles, the job is cancelled while the main step runs (CANCEL_SEQUENCE). */
+    cancel?: Promise<unknown>;
+  } = {},
 ): Promise<ActionRun> {
   runNumber += 1;
   const dir = mkdtempSync(path.join(options.workDir, `run-${runNumber}-`));
@@ -123,7 +164,7 @@ export async function runAction(
     ...inputEnv,
   };
   const started = Date.now();
-  const main = await execute(options.entry, env, workspace);
+  const main = await execute(options.entry, env, workspace, control.cancel);
   const ms = Date.now() - started;
   const state = parseFileCommands(readFileSync(files.GITHUB_STATE, 'utf8'));
   const stateEnv = Object.fromEntries(
@@ -143,6 +184,10 @@ export async function runAction(
     errors: [...main.log.matchAll(/^::error(?: [^:]*)?::(.*)$/gm)].map((m) =>
       decodeCommand(m[1] ?? ''),
     ),
+    warnings: [...main.log.matchAll(/^::warning(?: [^:]*)?::(.*)$/gm)].map((m) =>
+      decodeCommand(m[1] ?? ''),
+    ),
+    signals: main.signals,
     ms,
   };
 }

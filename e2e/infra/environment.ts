@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { cloudWatchAlarms, type CloudWatchAlarms } from '../fake-aws/cloudwatch.js';
 import { defaultEcrState, ecrOperations, type EcrState } from '../fake-aws/ecr.js';
 import { startFakeAws, type FakeAws } from '../fake-aws/server.js';
 import { fakeAwsServices } from '../fake-aws/services.js';
@@ -57,6 +58,10 @@ export interface E2eEnvironment {
   /** SSM Parameter Store (same endpoint and credentials scope as Run Command). */
   parameters: ParameterStore;
   targetGroup: TargetGroup;
+  /** CloudWatch metric alarms a scenario defines and flips (alarm-names). */
+  cloudwatch: CloudWatchAlarms;
+  /** The suite's own database, as the host reaches it (what the instances' apps share). */
+  databaseUrl: string;
   runner: PodmanEngine;
   instances: SimulatedInstance[];
   apiToken: string;
@@ -234,6 +239,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       instances.map((i) => i.instanceId),
     );
     const ecr = defaultEcrState();
+    const cloudwatch = cloudWatchAlarms({ region: REGION, accountId: ACCOUNT_ID });
     const aws = await startFakeAws(
       fakeAwsServices({
         ecr: ecrOperations({
@@ -246,6 +252,7 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
         }),
         ssm: { ...ssm.operations, ...parameters.operations },
         elbv2: targetGroup.operations,
+        cloudwatch: cloudwatch.operations,
       }),
       { host: HOST_ADDRESS, region: REGION },
     );
@@ -311,6 +318,8 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
       ssm,
       parameters,
       targetGroup,
+      cloudwatch,
+      databaseUrl: Object.assign(new URL(adminUrl), { pathname: `/${DATABASE}` }).toString(),
       runner,
       instances,
       apiToken,

@@ -17,6 +17,8 @@ export interface ImageVariant {
   breakOn?: string[];
   /** Someone else's app instead of the service (see e2e-entry.mjs): `plain` or `header`. */
   app?: 'plain' | 'header';
+  /** Seconds after start from which /health answers 500 (e2e-entry.mjs). */
+  degradeAfterSeconds?: number;
 }
 
 function podmanEnv(engine: PodmanEngine): NodeJS.ProcessEnv {
@@ -119,13 +121,17 @@ export async function buildImage(
 ): Promise<void> {
   const file = path.join(dir, `${variant.buildId}.Dockerfile`);
   copyFileSync(path.join(FIXTURE, 'e2e-entry.mjs'), path.join(dir, 'e2e-entry.mjs'));
+  copyFileSync(path.join(FIXTURE, 'e2e-migrate.mjs'), path.join(dir, 'e2e-migrate.mjs'));
   writeFileSync(
     file,
     [
       `FROM ${APP_IMAGE}`,
       'COPY e2e-entry.mjs /app/e2e-entry.mjs',
+      'COPY e2e-migrate.mjs /app/e2e-migrate.mjs',
       `ENV E2E_BREAK_ON=${JSON.stringify((variant.breakOn ?? []).join(','))}`,
       `ENV E2E_APP=${JSON.stringify(variant.app ?? '')}`,
+      `ENV E2E_DEGRADE_AFTER=${JSON.stringify(String(variant.degradeAfterSeconds ?? 0))}`,
+      `ENV E2E_BUILD_ID=${JSON.stringify(variant.buildId)}`,
       `LABEL org.opencontainers.image.revision=${JSON.stringify(variant.buildId)}`,
       'CMD ["node", "/app/e2e-entry.mjs"]',
       '',
