@@ -11,6 +11,7 @@ import { deployScriptTemplate } from './deploy-script.generated.js';
 import { hookRunner, type HookContext, type HookRun } from './hooks.js';
 import { rolloutJournal, type RolloutJournal } from './rollout-journal.js';
 import { resolveFleet } from './fleet.js';
+import { AlarmWatch } from './alarms.js';
 import { RECHECK_WORST_CASE_SECONDS } from './bake.js';
 import { describeBudget, failureBudget, planRollout } from './batch-plan.js';
 import { InputError, type DeployInputs } from './inputs.js';
@@ -18,7 +19,7 @@ import { renderInstanceScript } from './instance-script.js';
 import { publishRelease, runContext, type Release } from './release.js';
 import type { Logger } from './logger.js';
 import { describeRepository, previewImage, publishImage, type DockerCli } from './registry.js';
-import { rollOut, type InstanceResult } from './rollout.js';
+import { alarmStop, rollOut, type InstanceResult } from './rollout.js';
 import { sessionLifetimeWarning, worstCaseRolloutMs } from './session-lifetime.js';
 import { checkTargetGroup, type TargetGroupCheck } from './target-group.js';
 import type { InFlightCommands } from './run-command.js';
@@ -201,6 +202,21 @@ export async function deploy(deps: DeployDeps, inputs: DeployInputs): Promise<De
       },
       summary: `### Dry run of ${image.version}\n\n\`\`\`text\n${plan}\n\`\`\`\n`,
     };
+  }
+
+  // Before the image: an alarm already firing stops the deploy with nothing changed, not even a
+  // tag in ECR. rollOut reads the alarms again before its first batch (a push can take minutes).
+  if (inputs.alarmNames.length > 0 && deps.cloudwatch) {
+    const verdict = await new AlarmWatch(
+      { cloudwatch: deps.cloudwatch, clock: deps.clock, log },
+      inputs.alarmNames,
+    ).checkFresh();
+    if (verdict.kind !== 'ok') {
+      throw new Error(
+        `${alarmStop(verdict, 'before the deploy').headline ?? ''} Nothing was changed: no version was tagged and no instance was touched.`,
+      );
+    }
+    log.info(`CloudWatch alarms ${inputs.alarmNames.join(', ')}: none in ALARM.`);
   }
 
   const image = await publishImage(

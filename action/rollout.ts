@@ -455,7 +455,7 @@ async function rollBack(
 }
 
 /** Why the rollout stopped, when it was not (only) an instance's own failure. */
-interface Stop {
+export interface Stop {
   /** Finishes "… rolled back because <reason>". */
   reason: string;
   /** The line that leads the failure text; unset when the instances' messages say it all. */
@@ -463,7 +463,7 @@ interface Stop {
   batch?: number;
 }
 
-function alarmStop(verdict: Exclude<AlarmVerdict, { kind: 'ok' }>, when: string): Stop {
+export function alarmStop(verdict: Exclude<AlarmVerdict, { kind: 'ok' }>, when: string): Stop {
   switch (verdict.kind) {
     case 'alarm':
       return {
@@ -720,7 +720,7 @@ export async function rollOut(given: RolloutDeps, plan: RolloutPlan): Promise<Ro
     const verdict = await alarms.checkFresh();
     if (verdict.kind !== 'ok') {
       const early = alarmStop(verdict, 'before the first batch');
-      stop = { ...early, headline: `${early.headline} Nothing was changed.` };
+      stop = { ...early, headline: `${early.headline} No instance was changed.` };
     } else {
       log.info(`CloudWatch alarms ${alarmNames.join(', ')}: none in ALARM.`);
     }

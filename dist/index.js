@@ -80994,7 +80994,7 @@ async function rollOut(given, plan) {
         const verdict = await alarms.checkFresh();
         if (verdict.kind !== 'ok') {
             const early = alarmStop(verdict, 'before the first batch');
-            stop = { ...early, headline: `${early.headline} Nothing was changed.` };
+            stop = { ...early, headline: `${early.headline} No instance was changed.` };
         }
         else {
             log.info(`CloudWatch alarms ${alarmNames.join(', ')}: none in ALARM.`);
@@ -81433,6 +81433,7 @@ function renderDryRun(plan) {
 
 
 
+
 /**
  * A whole deploy, in the order of DESIGN.md: preflight the fleet (nothing has changed yet), then
  * the version and the image, then the rollout. A dry run stops before the image and prints the plan.
@@ -81555,6 +81556,15 @@ async function deploy(deps, inputs) {
             },
             summary: `### Dry run of ${image.version}\n\n\`\`\`text\n${plan}\n\`\`\`\n`,
         };
+    }
+    // Before the image: an alarm already firing stops the deploy with nothing changed, not even a
+    // tag in ECR. rollOut reads the alarms again before its first batch (a push can take minutes).
+    if (inputs.alarmNames.length > 0 && deps.cloudwatch) {
+        const verdict = await new AlarmWatch({ cloudwatch: deps.cloudwatch, clock: deps.clock, log }, inputs.alarmNames).checkFresh();
+        if (verdict.kind !== 'ok') {
+            throw new Error(`${alarmStop(verdict, 'before the deploy').headline ?? ''} Nothing was changed: no version was tagged and no instance was touched.`);
+        }
+        log.info(`CloudWatch alarms ${inputs.alarmNames.join(', ')}: none in ALARM.`);
     }
     const image = await publishImage({ ecr, docker: deps.docker, mask: deps.mask, log }, repository, inputs.imageSource, inputs.tagPrefix);
     deps.onImage?.({ version: image.version, 'image-uri': image.uri, 'image-digest': image.digest });

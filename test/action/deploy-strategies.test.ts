@@ -175,7 +175,7 @@ describe('a deploy with rollout strategies', () => {
     ]);
   });
 
-  it('passes alarm-names and bake-time to the rollout: an alarm in ALARM stops it before any change', async () => {
+  it('an alarm already in ALARM stops the deploy before the image: no tag written in ECR, no command sent', async () => {
     const fleet = ids(2);
     fakeFleet(ssmMock, fleet);
     cwMock.on(DescribeAlarmsCommand).resolves({
@@ -183,13 +183,36 @@ describe('a deploy with rollout strategies', () => {
         { AlarmName: 'api-5xx', StateValue: 'ALARM', StateReason: 'Threshold Crossed' },
       ],
     });
+    await expect(
+      deploy(
+        deps(),
+        inputs({ 'instance-ids': fleet.join(','), 'alarm-names': 'api-5xx', 'bake-time': '60' }),
+      ),
+    ).rejects.toThrow(
+      /^CloudWatch alarm "api-5xx" is in ALARM \(Threshold Crossed\) before the deploy: the rollout stopped\. Nothing was changed: no version was tagged and no instance was touched\.$/,
+    );
+    expect(ecrMock).not.toHaveReceivedCommand(PutImageCommand);
+    expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
+  });
+
+  it('passes alarm-names to the rollout: an alarm entering ALARM after the image stops it before the first batch', async () => {
+    const fleet = ids(2);
+    fakeFleet(ssmMock, fleet);
+    cwMock
+      .on(DescribeAlarmsCommand)
+      .resolvesOnce({ MetricAlarms: [{ AlarmName: 'api-5xx', StateValue: 'OK' }] })
+      .resolves({
+        MetricAlarms: [
+          { AlarmName: 'api-5xx', StateValue: 'ALARM', StateReason: 'Threshold Crossed' },
+        ],
+      });
     const result = await deploy(
       deps(),
       inputs({ 'instance-ids': fleet.join(','), 'alarm-names': 'api-5xx', 'bake-time': '60' }),
     );
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(result.failure).toMatch(
-      /^CloudWatch alarm "api-5xx" is in ALARM \(Threshold Crossed\) before the first batch: the rollout stopped\. Nothing was changed\./,
+      /^CloudWatch alarm "api-5xx" is in ALARM \(Threshold Crossed\) before the first batch: the rollout stopped\. No instance was changed\./,
     );
     expect(result.outputs).toMatchObject({ 'command-ids': '', 'previous-version': '' });
   });

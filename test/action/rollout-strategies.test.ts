@@ -253,7 +253,7 @@ describe('alarms', () => {
     expect(report.rolledBack).toBe(false);
     expect(report.results.map((r) => r.outcome)).toEqual(['not-reached', 'not-reached']);
     expect(report.failure?.split('\n')[0]).toBe(
-      'CloudWatch alarm "api-5xx" is in ALARM since 2026-11-29T12:00:40.000Z (Threshold Crossed: 1 datapoint [12.0] > 5.0) before the first batch: the rollout stopped. Nothing was changed.',
+      'CloudWatch alarm "api-5xx" is in ALARM since 2026-11-29T12:00:40.000Z (Threshold Crossed: 1 datapoint [12.0] > 5.0) before the first batch: the rollout stopped. No instance was changed.',
     );
   });
 
@@ -371,7 +371,7 @@ describe('alarms', () => {
     expect(cwMock).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
     expect(ssmMock).not.toHaveReceivedCommand(SendCommandCommand);
     expect(report.failure?.split('\n')[0]).toMatch(
-      /^The CloudWatch alarms could not be read before the first batch \(not authorized to perform: cloudwatch:DescribeAlarms; .*\): the rollout stopped rather than go on blind\. Nothing was changed\.$/,
+      /^The CloudWatch alarms could not be read before the first batch \(not authorized to perform: cloudwatch:DescribeAlarms; .*\): the rollout stopped rather than go on blind\. No instance was changed\.$/,
     );
   });
 
