@@ -558,7 +558,9 @@ run_hook() {
   trap 'exit 143' TERM INT HUP # so that the EXIT trap removes the container
   HOOK_CONTAINER="challenge-deploy-hook-$$-$RANDOM$RANDOM"
   if hook_compose run -d --no-deps -T --name "$HOOK_CONTAINER" "$HOOK_SERVICE_COPY" "${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null; then
-    if status="$(docker wait "$HOOK_CONTAINER" 2>>"$WORK_DIR/hook.log" 9<&- </dev/null)" && [[ "$status" =~ ^[0-9]+$ ]]; then
+    # In the background: a TERM (SSM's timeout) interrupts `wait`, so the EXIT trap runs at once.
+    docker wait "$HOOK_CONTAINER" >"$WORK_DIR/hook.exit" 2>>"$WORK_DIR/hook.log" 9<&- </dev/null &
+    if wait "$!" && status="$(cat "$WORK_DIR/hook.exit")" && [[ "$status" =~ ^[0-9]+$ ]]; then
       docker logs "$HOOK_CONTAINER" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || true
     else
       log "$HOOK_PHASE: docker wait $HOOK_CONTAINER failed: its exit code is unknown"

@@ -712,6 +712,21 @@ describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
     expect(sandbox.containers()).toEqual([]);
   });
 
+  it('removes the one-off container when the script is stopped while the command still runs (SSM timeout)', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy', hookWait: 'hang' });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, 'docker-compose.yml'), COMPOSE);
+    const run = sandbox.run(renderHookScript({ ...HOOK, appDir: sandbox.appDir }), 'bash', 2000);
+    // The TERM interrupted the wait: the EXIT trap removed the container, the script ended.
+    expect(run.exitCode).toBe(143);
+    const name = sandbox.oneOff()?.argv[4] ?? '';
+    expect(sandbox.calls()).toContain(`docker rm -f ${name}`);
+    expect(sandbox.containers()).toEqual([]);
+    expect(sandbox.env()).toBe(OLD_ENV);
+    // Removed while it was still running, not after the wait gave up by itself.
+    expect(sandbox.waitEnded()).not.toBe('gave-up');
+  });
+
   it("reports a one-off container that does not start with compose's error, and removes it", () => {
     const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy', hookStart: 'fail' });
     sandboxes.push(sandbox);

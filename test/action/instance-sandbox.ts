@@ -55,7 +55,15 @@ fi
 if [ "$1" = login ]; then cat > "$STATE/login-password"; echo 'Login Succeeded'; fi
 c="$STATE/containers/\${2:-none}"
 case "$1" in
-  wait) [ -f "$c.exit" ] || { echo "Error: No such container: $2" >&2; exit 1; }; cat "$c.exit" ;;
+  wait)
+    [ -f "$c.exit" ] || { echo "Error: No such container: $2" >&2; exit 1; }
+    # HOOK_WAIT=hang: the container runs until it is removed (then wait returns), or 8 s pass
+    # (then the fake gives up, noting it in wait-ended, so that a test cannot hang).
+    if [ "$HOOK_WAIT" = hang ]; then
+      for _ in {1..80}; do [ -f "$c.exit" ] || { echo removed > "$STATE/wait-ended"; echo 137; exit 0; }; command -p sleep 0.1; done
+      echo gave-up > "$STATE/wait-ended"; echo 137; exit 0
+    fi
+    cat "$c.exit" ;;
   logs) [ -f "$c.log" ] || { echo "Error: No such container: $2" >&2; exit 1; }; cat "$c.log" ;;
   rm) c="$STATE/containers/$3"; [ -f "$c.exit" ] || { echo "Error: No such container: $3" >&2; exit 1; }; rm -f "$c.exit" "$c.log" ;;
 esac
@@ -154,13 +162,20 @@ export interface SandboxOptions {
   hookExit?: number;
   /** fail: the one-off container is created but does not start (`compose run -d` fails). */
   hookStart?: 'ok' | 'fail';
+  /** hang: the one-off container runs until it is removed (`docker wait` does not return). */
+  hookWait?: 'exits' | 'hang';
 }
 
 export interface Sandbox {
   root: string;
   appDir: string;
   /** Runs a rendered script as SSM would; `shell` is how it is started (bash, or sh for dash). */
-  run(script: string, shell?: string): { exitCode: number | null; stdout: string; stderr: string };
+  /** Runs the script; with timeoutMs, SIGTERM after that long (as SSM's executionTimeout). */
+  run(
+    script: string,
+    shell?: string,
+    timeoutMs?: number,
+  ): { exitCode: number | null; signal: string | null; stdout: string; stderr: string };
   calls(): string[];
   env(): string;
   running(): string;
@@ -170,6 +185,8 @@ export interface Sandbox {
   setHealth(health: Health): void;
   /** The one-off containers that exist (created by `compose run -d`, not removed). */
   containers(): string[];
+  /** hookWait hang: how the hanging `docker wait` ended: removed, gave-up (8 s), or '' (running). */
+  waitEnded(): string;
   /** What the last `compose run` got: its argv, --env-file content, compose file, project dir. */
   oneOff(): { argv: string[]; env: string; compose: string; project: string } | undefined;
   /** `<image> <service>` per `compose pull`. */
@@ -208,12 +225,13 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   return {
     root,
     appDir,
-    run(script, shell = 'bash') {
+    run(script, shell = 'bash', timeoutMs) {
       const scriptPath = join(root, 'script.sh');
       writeFileSync(scriptPath, script);
       const result = spawnSync(shell, [scriptPath], {
         cwd: root,
         encoding: 'utf8',
+        ...(timeoutMs === undefined ? {} : { timeout: timeoutMs, killSignal: 'SIGTERM' as const }),
         env: {
           PATH: bin,
           STATE: state,
@@ -224,9 +242,15 @@ export function createSandbox(options: SandboxOptions): Sandbox {
           APP_SHAPE: options.appShape ?? 'json',
           HOOK_EXIT: String(options.hookExit ?? 0),
           HOOK_START: options.hookStart ?? 'ok',
+          HOOK_WAIT: options.hookWait ?? 'exits',
         },
       });
-      return { exitCode: result.status, stdout: result.stdout, stderr: result.stderr };
+      return {
+        exitCode: result.status,
+        signal: result.signal,
+        stdout: result.stdout,
+        stderr: result.stderr,
+      };
     },
     calls: () => read(join(state, 'calls')).trim().split('\n'),
     env: () => read(join(appDir, '.env')),
@@ -245,6 +269,7 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         project: read(join(state, 'run-project')).trim(),
       };
     },
+    waitEnded: () => read(join(state, 'wait-ended')).trim(),
     containers: () =>
       existsSync(join(state, 'containers'))
         ? readdirSync(join(state, 'containers')).filter((file) => file.endsWith('.exit'))
