@@ -77,7 +77,12 @@ export const deployScriptTemplate = `#!/usr/bin/env bash
 #  temporary file, never APP_DIR/.env) and the compose file it would write, pulls IMAGE for the
 #  service and runs HOOK_ARGS as the command of a one-off container of it:
 #       compose -f <compose file> --project-directory APP_DIR --env-file <new .env> \\
-#         run --rm --no-deps -T challenge-deploy-hook "\${HOOK_ARGS[@]}"
+#         run -d --no-deps -T --name <name> challenge-deploy-hook "\${HOOK_ARGS[@]}"
+#  then \`docker wait <name>\` for its exit code, \`docker logs <name>\` for its output and
+#  \`docker rm -f <name>\` (also when the script ends early or is stopped: the EXIT trap). Not an
+#  attached \`run --rm\`: compose v1 on podman's Docker API stays attached after the container
+#  has exited and never returns. (A failed \`run -d\` reports compose's own exit code and output;
+#  a failed \`docker wait\` reports 125.)
 #  where <compose file> is the compose file with the service's block repeated as the service
 #  challenge-deploy-hook (see with_service_copy: compose links a one-off container to the running
 #  one, which host networking refuses).
@@ -113,7 +118,14 @@ readonly RESULT_PREFIX='CHALLENGE_DEPLOY_RESULT'
 readonly PREVIOUS_PREFIX='CHALLENGE_DEPLOY_PREVIOUS'
 WORK_DIR="$(mktemp -d)"
 readonly WORK_DIR
-trap 'rm -rf "$WORK_DIR"' EXIT
+# MODE=hook: the one-off container's name, set before it is created, so that it is removed
+# however the script ends (command failed, start failed, SSM's timeout stopping the script).
+HOOK_CONTAINER=''
+remove_hook_container() {
+  if [ -n "$HOOK_CONTAINER" ]; then docker rm -f "$HOOK_CONTAINER" >/dev/null 2>&1 9<&- </dev/null || true; fi
+  HOOK_CONTAINER=''
+}
+trap 'remove_hook_container; rm -rf "$WORK_DIR"' EXIT
 readonly ENV_FILE="$APP_DIR/.env"
 readonly COMPOSE_FILE="$APP_DIR/docker-compose.yml"
 readonly BACKUP_DIR="$APP_DIR/.challenge-deploy"
@@ -542,7 +554,23 @@ run_hook() {
   log "$HOOK_PHASE: service $service, image $IMAGE"
   run_step pull hook_pull "$service" || report failed-unchanged 13
   local started=$SECONDS
-  hook_compose run --rm --no-deps -T "$HOOK_SERVICE_COPY" "\${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || status=$?
+  # Detached, then waited for: an attached \`run\` (compose v1 on podman's Docker API) can stay
+  # attached after the container has exited and never return.
+  trap 'exit 143' TERM INT HUP # so that the EXIT trap removes the container
+  HOOK_CONTAINER="challenge-deploy-hook-$$-$RANDOM$RANDOM"
+  if hook_compose run -d --no-deps -T --name "$HOOK_CONTAINER" "$HOOK_SERVICE_COPY" "\${HOOK_ARGS[@]}" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null; then
+    # In the background: a TERM (SSM's timeout) interrupts \`wait\`, so the EXIT trap runs at once.
+    docker wait "$HOOK_CONTAINER" >"$WORK_DIR/hook.exit" 2>>"$WORK_DIR/hook.log" 9<&- </dev/null &
+    if wait "$!" && status="$(cat "$WORK_DIR/hook.exit")" && [[ "$status" =~ ^[0-9]+$ ]]; then
+      docker logs "$HOOK_CONTAINER" >"$WORK_DIR/hook.log" 2>&1 9<&- </dev/null || true
+    else
+      log "$HOOK_PHASE: docker wait $HOOK_CONTAINER failed: its exit code is unknown"
+      status=125
+    fi
+  else
+    status=$?
+  fi
+  remove_hook_container
   HOOK_EXIT_CODE="$status"
   log "$HOOK_PHASE: exit $status after $((SECONDS - started)) s"
   echo "----- $HOOK_PHASE output (last 40 lines) -----"

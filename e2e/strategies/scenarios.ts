@@ -222,7 +222,8 @@ export function describeStrategies(suite: Suite): void {
         const failure = result.errors.join('\n');
         expect(failure).toMatch(/pre-deploy/i);
         expect(failure).toMatch(/\b3\b/);
-        expect(result.summary).toContain('column "owner" contains null values');
+        // The output tail is HTML-escaped in the summary's <pre> (GitHub shows the quotes).
+        expect(result.summary).toContain('column &quot;owner&quot; contains null values');
         expect(result.outputs['rolled-back']).toBe('false');
         // It ran once, in the new image, on the rollout's first instance; nothing else was sent.
         const runs = (await migrationRuns(e)).slice(runsBefore);

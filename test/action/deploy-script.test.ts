@@ -632,15 +632,29 @@ describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
     const { sandbox, exitCode, report, output } = runHook();
     expect(exitCode).toBe(0);
     expect(report).toMatchObject({ outcome: 'hook-succeeded', hookExitCode: 0 });
-    expect(sandbox.oneOff()?.argv).toEqual([
-      '--rm',
+    // Detached under a name of its own, waited for, its output read, then removed: an attached
+    // `run --rm` (compose v1 on podman) never returns.
+    const argv = sandbox.oneOff()?.argv ?? [];
+    expect(argv).toEqual([
+      '-d',
       '--no-deps',
       '-T',
+      '--name',
+      expect.stringMatching(/^challenge-deploy-hook-\d+-\d+$/),
       'challenge-deploy-hook',
       'npm',
       'run',
       'migrate',
     ]);
+    const name = argv[4];
+    expect(sandbox.calls()).toEqual(
+      expect.arrayContaining([
+        `docker wait ${name}`,
+        `docker logs ${name}`,
+        `docker rm -f ${name}`,
+      ]),
+    );
+    expect(sandbox.containers()).toEqual([]);
     // The new image was pulled for the service; the running app and its .env are as they were.
     expect(sandbox.pulled()).toEqual(['10.231.0.1:5000/challenge-app:v8 web']);
     expect(sandbox.env()).toBe(OLD_ENV);
@@ -693,14 +707,48 @@ describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
       failedStep: 'post-deploy',
     });
     expect(output).toContain('----- post-deploy output');
+    expect(output).toContain('hook line 50\n----- end -----');
     expect(sandbox.env()).toBe(OLD_ENV);
+    expect(sandbox.containers()).toEqual([]);
+  });
+
+  it('removes the one-off container when the script is stopped while the command still runs (SSM timeout)', () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy', hookWait: 'hang' });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, 'docker-compose.yml'), COMPOSE);
+    const run = sandbox.run(renderHookScript({ ...HOOK, appDir: sandbox.appDir }), 'bash', 2000);
+    // The TERM interrupted the wait: the EXIT trap removed the container, the script ended.
+    expect(run.exitCode).toBe(143);
+    const name = sandbox.oneOff()?.argv[4] ?? '';
+    expect(sandbox.calls()).toContain(`docker rm -f ${name}`);
+    expect(sandbox.containers()).toEqual([]);
+    expect(sandbox.env()).toBe(OLD_ENV);
+    // Removed while it was still running, not after the wait gave up by itself.
+    expect(sandbox.waitEnded()).not.toBe('gave-up');
+  });
+
+  it("reports a one-off container that does not start with compose's error, and removes it", () => {
+    const sandbox = createSandbox({ env: OLD_ENV, health: 'healthy', hookStart: 'fail' });
+    sandboxes.push(sandbox);
+    writeFileSync(join(sandbox.appDir, 'docker-compose.yml'), COMPOSE);
+    const run = sandbox.run(renderHookScript({ ...HOOK, appDir: sandbox.appDir }));
+    expect(run.exitCode).toBe(ScriptExit.hookFailed);
+    expect(parseScriptReport(run.stdout, run.exitCode ?? undefined)).toMatchObject({
+      outcome: 'hook-failed',
+      hookExitCode: 1,
+      failedStep: 'pre-deploy',
+    });
+    expect(run.stdout).toContain('executable file not found');
+    expect(sandbox.calls()).not.toContain(`docker wait ${sandbox.oneOff()?.argv[4]}`);
+    expect(sandbox.calls()).toContain(`docker rm -f ${sandbox.oneOff()?.argv[4]}`);
+    expect(sandbox.containers()).toEqual([]);
   });
 
   it('uses compose-service when given', () => {
     const { sandbox } = runHook({ service: 'worker' });
     // The one-off runs a copy of the service (compose would link it to the running one, which
     // host networking refuses), so the copy must be worker's block.
-    expect(sandbox.oneOff()?.argv[3]).toBe('challenge-deploy-hook');
+    expect(sandbox.oneOff()?.argv[5]).toBe('challenge-deploy-hook');
     expect(sandbox.oneOff()?.compose).toBe(
       `${COMPOSE}  challenge-deploy-hook:\n    image: \${IMAGE}\n`,
     );
@@ -768,7 +816,7 @@ describe('the instance script in hook mode (pre-/post-deploy-command)', () => {
     ];
     const { sandbox, exitCode } = runHook({ args });
     expect(exitCode).toBe(0);
-    expect(sandbox.oneOff()?.argv.slice(4)).toEqual(args);
+    expect(sandbox.oneOff()?.argv.slice(6)).toEqual(args);
     for (const name of ['PWNED', 'PWNED2']) {
       expect(existsSync(join(sandbox.root, name))).toBe(false);
       expect(existsSync(join(sandbox.appDir, name))).toBe(false);

@@ -8,6 +8,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -52,6 +53,20 @@ if [ "$1" = compose ]; then
   exec compose-stand-in "$@"
 fi
 if [ "$1" = login ]; then cat > "$STATE/login-password"; echo 'Login Succeeded'; fi
+c="$STATE/containers/\${2:-none}"
+case "$1" in
+  wait)
+    [ -f "$c.exit" ] || { echo "Error: No such container: $2" >&2; exit 1; }
+    # HOOK_WAIT=hang: the container runs until it is removed (then wait returns), or 8 s pass
+    # (then the fake gives up, noting it in wait-ended, so that a test cannot hang).
+    if [ "$HOOK_WAIT" = hang ]; then
+      for _ in {1..80}; do [ -f "$c.exit" ] || { echo removed > "$STATE/wait-ended"; echo 137; exit 0; }; command -p sleep 0.1; done
+      echo gave-up > "$STATE/wait-ended"; echo 137; exit 0
+    fi
+    cat "$c.exit" ;;
+  logs) [ -f "$c.log" ] || { echo "Error: No such container: $2" >&2; exit 1; }; cat "$c.log" ;;
+  rm) c="$STATE/containers/$3"; [ -f "$c.exit" ] || { echo "Error: No such container: $3" >&2; exit 1; }; rm -f "$c.exit" "$c.log" ;;
+esac
 `,
   'docker-compose': `#!/bin/bash
 echo "docker-compose $*" >> "$STATE/calls"
@@ -72,14 +87,22 @@ case "$1" in
   pull) image="$(sed -n 's/^IMAGE=//p' "$env_file")"; echo "pulling $image"; echo "$image $2" >> "$STATE/pulled" ;;
   up) sed -n 's/^APP_VERSION=//p' .env > "$STATE/running"; echo 'Container app Started' ;;
   run)
-    # A one-off container: records what it was given, prints 50 lines, exits with HOOK_EXIT.
+    # A one-off container, detached only (an attached run is what hangs on podman): records what
+    # it was given, prints its name and "runs": 50 lines of output, exit HOOK_EXIT (for docker
+    # wait/logs). HOOK_START=fail: created but not started, as when its command does not exist.
     shift
     printf '%s\\0' "$@" > "$STATE/run-argv"
     cp "$env_file" "$STATE/run-env"
     cp "$compose_file" "$STATE/run-compose"
     echo "$project" > "$STATE/run-project"
-    for i in {1..50}; do echo "hook line $i"; done
-    exit "\${HOOK_EXIT:-0}"
+    [ "$1" = -d ] || { echo 'compose run: not detached: this would hang on podman' >&2; exit 99; }
+    name=''; for ((i = 1; i <= $#; i++)); do [ "\${!i}" = --name ] && { j=$((i + 1)); name="\${!j}"; }; done
+    [ -n "$name" ] || name="app_run_$RANDOM"
+    mkdir -p "$STATE/containers"
+    { for i in {1..50}; do echo "hook line $i"; done; } > "$STATE/containers/$name.log"
+    echo "\${HOOK_EXIT:-0}" > "$STATE/containers/$name.exit"
+    if [ "$HOOK_START" = fail ]; then echo 'Error: executable file not found in $PATH' >&2; exit 1; fi
+    echo "$name"
     ;;
 esac
 `,
@@ -137,13 +160,22 @@ export interface SandboxOptions {
   ssmParametersJson?: string;
   /** The exit code of a one-off container (`compose run`); default 0. */
   hookExit?: number;
+  /** fail: the one-off container is created but does not start (`compose run -d` fails). */
+  hookStart?: 'ok' | 'fail';
+  /** hang: the one-off container runs until it is removed (`docker wait` does not return). */
+  hookWait?: 'exits' | 'hang';
 }
 
 export interface Sandbox {
   root: string;
   appDir: string;
   /** Runs a rendered script as SSM would; `shell` is how it is started (bash, or sh for dash). */
-  run(script: string, shell?: string): { exitCode: number | null; stdout: string; stderr: string };
+  /** Runs the script; with timeoutMs, SIGTERM after that long (as SSM's executionTimeout). */
+  run(
+    script: string,
+    shell?: string,
+    timeoutMs?: number,
+  ): { exitCode: number | null; signal: string | null; stdout: string; stderr: string };
   calls(): string[];
   env(): string;
   running(): string;
@@ -151,6 +183,10 @@ export interface Sandbox {
   lastUrl(): string;
   /** How the app answers from the next run on. */
   setHealth(health: Health): void;
+  /** The one-off containers that exist (created by `compose run -d`, not removed). */
+  containers(): string[];
+  /** hookWait hang: how the hanging `docker wait` ended: removed, gave-up (8 s), or '' (running). */
+  waitEnded(): string;
   /** What the last `compose run` got: its argv, --env-file content, compose file, project dir. */
   oneOff(): { argv: string[]; env: string; compose: string; project: string } | undefined;
   /** `<image> <service>` per `compose pull`. */
@@ -189,12 +225,13 @@ export function createSandbox(options: SandboxOptions): Sandbox {
   return {
     root,
     appDir,
-    run(script, shell = 'bash') {
+    run(script, shell = 'bash', timeoutMs) {
       const scriptPath = join(root, 'script.sh');
       writeFileSync(scriptPath, script);
       const result = spawnSync(shell, [scriptPath], {
         cwd: root,
         encoding: 'utf8',
+        ...(timeoutMs === undefined ? {} : { timeout: timeoutMs, killSignal: 'SIGTERM' as const }),
         env: {
           PATH: bin,
           STATE: state,
@@ -204,9 +241,16 @@ export function createSandbox(options: SandboxOptions): Sandbox {
           OLD_VERSION: options.oldVersion ?? 'v7',
           APP_SHAPE: options.appShape ?? 'json',
           HOOK_EXIT: String(options.hookExit ?? 0),
+          HOOK_START: options.hookStart ?? 'ok',
+          HOOK_WAIT: options.hookWait ?? 'exits',
         },
       });
-      return { exitCode: result.status, stdout: result.stdout, stderr: result.stderr };
+      return {
+        exitCode: result.status,
+        signal: result.signal,
+        stdout: result.stdout,
+        stderr: result.stderr,
+      };
     },
     calls: () => read(join(state, 'calls')).trim().split('\n'),
     env: () => read(join(appDir, '.env')),
@@ -225,6 +269,11 @@ export function createSandbox(options: SandboxOptions): Sandbox {
         project: read(join(state, 'run-project')).trim(),
       };
     },
+    waitEnded: () => read(join(state, 'wait-ended')).trim(),
+    containers: () =>
+      existsSync(join(state, 'containers'))
+        ? readdirSync(join(state, 'containers')).filter((file) => file.endsWith('.exit'))
+        : [],
     pulled: () => read(join(state, 'pulled')).trim().split('\n').filter(Boolean),
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
