@@ -188,10 +188,16 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
     const apiToken = `e2e-${randomBytes(12).toString('hex')}`;
     const instances: SimulatedInstance[] = [];
     const awsEnvironment = { awsEndpoint: '', region: REGION };
-    for (let n = 1; n <= options.instanceCount; n++) {
+    /** Instance number n: its network namespace, its container engine, the instance over them. */
+    const startInstance = async (
+      n: number,
+      tags: Record<string, string>,
+      beforeEngine?: (instanceId: string, ns: { name: string; address: string }) => Promise<void>,
+    ): Promise<SimulatedInstance> => {
       const instanceId = `i-0e2e000000000000${n.toString(16)}`;
       const ns = await createNamespace(`i${n}`, 10 + n);
       cleanups.push(() => removeNamespace(ns.name));
+      await beforeEngine?.(instanceId, ns);
       const root = path.join(dir, 'instances', instanceId);
       const engine = await startEngine(
         instanceId,
@@ -201,20 +207,23 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
         ns.name,
       );
       cleanups.push(() => removeEngineState(engine));
-      const instance = new SimulatedInstance(
+      return new SimulatedInstance(
         instanceId,
         ns.name,
         ns.address,
         root,
         engine,
-        { Role: 'web', Name: `web-${n}` },
+        tags,
         awsEnvironment,
       );
+    };
+    for (let n = 1; n <= options.instanceCount; n++) {
+      const instance = await startInstance(n, { Role: 'web', Name: `web-${n}` });
       instance.writeAppFile('docker-compose.yml', options.composeFile);
       // What the instance was provisioned with (secrets); the deploy script adds IMAGE and APP_VERSION.
       instance.writeAppFile(
         '.env',
-        `DATABASE_URL=${instanceDbUrl.toString()}\nAPI_TOKEN=${apiToken}\nINSTANCE_ID=${instanceId}\nSHUTDOWN_DELAY=1\n`,
+        `DATABASE_URL=${instanceDbUrl.toString()}\nAPI_TOKEN=${apiToken}\nINSTANCE_ID=${instance.instanceId}\nSHUTDOWN_DELAY=1\n`,
       );
       instances.push(instance);
     }
@@ -272,29 +281,11 @@ export async function startEnvironment(options: EnvironmentOptions): Promise<E2e
         cleanups.push(() => service.close());
       }
       launched += 1;
-      const instanceId = `i-0e2e000000000000${launched.toString(16)}`;
-      const ns = await createNamespace(`i${launched}`, 10 + launched);
-      cleanups.push(() => removeNamespace(ns.name));
-      await metadata.attach(ns.name, HOST_ADDRESS);
-      metadata.register(ns.address, { instanceId, region: REGION });
-      const root = path.join(dir, 'instances', instanceId);
-      const engine = await startEngine(
-        instanceId,
-        path.join(root, 'engine'),
-        shared,
-        processes,
-        ns.name,
-      );
-      cleanups.push(() => removeEngineState(engine));
-      return new SimulatedInstance(
-        instanceId,
-        ns.name,
-        ns.address,
-        root,
-        engine,
-        tags,
-        awsEnvironment,
-      );
+      const service = metadata;
+      return startInstance(launched, tags, async (instanceId, ns) => {
+        await service.attach(ns.name, HOST_ADDRESS);
+        service.register(ns.address, { instanceId, region: REGION });
+      });
     };
 
     const dockerConfig = path.join(dir, 'runner', 'docker-config');
