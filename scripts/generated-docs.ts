@@ -1,9 +1,10 @@
 // The parts of the documentation that are copies of other files, generated so they never drift:
-//   - README.md's inputs/outputs tables, from action.yml
-//     (between <!-- action-docs:start --> and <!-- action-docs:end -->)
-//   - README.md's included files (between <!-- include: PATH --> and <!-- include:end -->)
+//   - the inputs and outputs tables, from action.yml (between <!-- action-docs:inputs:start -->
+//     and <!-- action-docs:inputs:end -->, and the same with `outputs`)
+//   - included files (between <!-- include: PATH --> and <!-- include:end -->)
+//   in every markdown file of the documentation (README.md, service/README.md, docs/*.md, …);
 //   - the compose file inside examples/instance/user-data.sh, from service/docker-compose.yml
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { parse } from 'yaml';
@@ -16,8 +17,8 @@ type ActionYml = {
 
 export type Drift = { path: string; current: string; expected: string };
 
-const ACTION_START = '<!-- action-docs:start -->';
-const ACTION_END = '<!-- action-docs:end -->';
+const marker = (table: 'inputs' | 'outputs', end: 'start' | 'end') =>
+  `<!-- action-docs:${table}:${end} -->`;
 
 function cell(text: string): string {
   return text
@@ -26,10 +27,10 @@ function cell(text: string): string {
     .trim();
 }
 
-/** The inputs and outputs of action.yml as two markdown tables. */
-export function renderActionTables(actionYml: string): string {
+/** The inputs of action.yml as a markdown table. */
+export function renderInputsTable(actionYml: string): string {
   const action = parse(actionYml) as ActionYml;
-  const lines = [
+  return [
     '| Input | Required | Default | Description |',
     '| --- | --- | --- | --- |',
     ...Object.entries(action.inputs ?? {}).map(
@@ -40,27 +41,37 @@ export function renderActionTables(actionYml: string): string {
             : `\`${cell(String(input.default))}\``
         } | ${cell(input.description ?? '')} |`,
     ),
-    '',
+  ].join('\n');
+}
+
+/** The outputs of action.yml as a markdown table. */
+export function renderOutputsTable(actionYml: string): string {
+  const action = parse(actionYml) as ActionYml;
+  return [
     '| Output | Description |',
     '| --- | --- |',
     ...Object.entries(action.outputs ?? {}).map(
       ([name, output]) => `| \`${name}\` | ${cell(output.description ?? '')} |`,
     ),
-  ];
-  return lines.join('\n');
+  ].join('\n');
 }
 
-function replaceBetween(
-  text: string,
-  start: string,
-  end: string,
-  body: string,
-  path: string,
-): string {
-  const from = text.indexOf(start);
-  const to = text.indexOf(end, from);
-  if (from < 0 || to < 0) throw new Error(`${path}: markers ${start} … ${end} not found`);
-  return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
+/** Fills the inputs and outputs tables of a markdown file, where it has their markers. */
+export function renderActionTables(markdown: string, actionYml: string, path: string): string {
+  let text = markdown;
+  for (const [table, render] of [
+    ['inputs', renderInputsTable],
+    ['outputs', renderOutputsTable],
+  ] as const) {
+    const start = marker(table, 'start');
+    const end = marker(table, 'end');
+    const from = text.indexOf(start);
+    if (from < 0) continue;
+    const to = text.indexOf(end, from);
+    if (to < 0) throw new Error(`${path}: ${start} has no ${end}`);
+    text = `${text.slice(0, from + start.length)}\n${render(actionYml)}\n${text.slice(to)}`;
+  }
+  return text;
 }
 
 const fence: Record<string, string> = {
@@ -113,19 +124,39 @@ function reader(root: string): Read {
   return (path) => readFile(join(root, path), 'utf8');
 }
 
-/** README.md as it should be: tables from action.yml, included files filled in. */
-export async function readmeDrift(root: string): Promise<Drift[]> {
+/**
+ * The markdown files of the documentation, relative to the root: README.md, service/README.md,
+ * e2e/README.md, docs/*.md and the README.md of every folder under examples/.
+ */
+export async function documentationFiles(root: string): Promise<string[]> {
+  const files = ['README.md', 'service/README.md', 'e2e/README.md'];
+  const markdownIn = async (dir: string) =>
+    (await readdir(join(root, dir), { recursive: true }))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => join(dir, name))
+      .sort();
+  files.push(...(await markdownIn('docs')));
+  files.push(...(await markdownIn('examples')).filter((path) => path.endsWith('/README.md')));
+  return files;
+}
+
+const GENERATED = /<!-- (?:action-docs:(?:inputs|outputs):start|include: \S+) -->/;
+
+/** Each documentation file as it should be: tables from action.yml, included files filled in. */
+export async function docsDrift(root: string): Promise<Drift[]> {
   const read = reader(root);
-  const readme = await read('README.md');
-  const tables = renderActionTables(await read('action.yml'));
-  const rendered = await renderIncludes(
-    replaceBetween(readme, ACTION_START, ACTION_END, tables, 'README.md'),
-    read,
-  );
-  // Formatted as `npm run lint` (prettier --check) expects, so generating never breaks the lint.
-  const file = join(root, 'README.md');
-  const expected = await format(rendered, { ...(await resolveConfig(file)), filepath: file });
-  return readme === expected ? [] : [{ path: 'README.md', current: readme, expected }];
+  const actionYml = await read('action.yml');
+  const drifts: Drift[] = [];
+  for (const path of await documentationFiles(root)) {
+    const current = await read(path);
+    if (!GENERATED.test(current)) continue;
+    const rendered = await renderIncludes(renderActionTables(current, actionYml, path), read);
+    // Formatted as `npm run lint` (prettier --check) expects, so generating never breaks the lint.
+    const file = join(root, path);
+    const expected = await format(rendered, { ...(await resolveConfig(file)), filepath: file });
+    if (current !== expected) drifts.push({ path, current, expected });
+  }
+  return drifts;
 }
 
 export const USER_DATA = 'examples/instance/user-data.sh';

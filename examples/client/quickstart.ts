@@ -1,4 +1,4 @@
-// The typed client in a few lines (README.md shows this file; tsc checks it).
+// The typed client in a few lines (service/README.md shows this file; tsc checks it).
 import createClient from 'openapi-fetch';
 import type { paths } from './api.js';
 

@@ -1,6 +1,7 @@
 // GitHub Marketplace readiness: what the Marketplace checks when a release is published with
 // "Publish this Action to the GitHub Marketplace" (it refuses the release, not the push, so a
-// mistake would only show at the worst moment), and the README sections a listing shows.
+// mistake would only show at the worst moment), and the README sections a listing shows (with
+// the publishing step in docs/contributing.md).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,7 @@ interface ActionMetadata {
 const text = await readFile(join(root, 'action.yml'), 'utf8');
 const action = parse(text) as ActionMetadata;
 const readme = await readFile(join(root, 'README.md'), 'utf8');
+const contributing = await readFile(join(root, 'docs', 'contributing.md'), 'utf8');
 
 /**
  * Validates a variant of action.yml with action-validator, whose schema (SchemaStore's) lists the
@@ -96,14 +98,18 @@ describe('action.yml meets the Marketplace rules', () => {
 
 describe('the README works as the Marketplace listing', () => {
   it('shows how to use the action by its published name, with its inputs and outputs', () => {
-    expect(readme).toMatch(/^## Using the action$/m);
+    expect(readme).toMatch(/^## Quick start$/m);
     expect(readme).toMatch(/uses: YOUR_ORG\/challenge-deploy@v\d+/);
-    expect(readme).toMatch(/^### Inputs and outputs$/m);
+    expect(readme).toMatch(/^## Inputs$/m);
+    expect(readme).toMatch(/^## Outputs$/m);
   });
 
   it('states the one-time manual step that publishes the action to the Marketplace', () => {
-    const section = /^### Publishing to the GitHub Marketplace$([\s\S]*?)^##/m.exec(readme)?.[1];
+    const section = /^## Publishing to the GitHub Marketplace$([\s\S]*?)(?:^## |$(?![\s\S]))/m.exec(
+      contributing,
+    )?.[1];
     expect(section).toBeDefined();
     expect(section).toMatch(/Publish\s+this\s+Action\s+to\s+the\s+GitHub\s+Marketplace/);
+    expect(readme).toContain('](docs/contributing.md)');
   });
 });

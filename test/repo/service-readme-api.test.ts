@@ -1,4 +1,4 @@
-// The curl examples of README.md's API section, run as written against the real service.
+// The curl examples of service/README.md's API section, run as written against the real service.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,14 +50,15 @@ afterAll(async () => {
 });
 
 async function apiExamples(): Promise<string> {
-  const readme = await readFile(join(root, 'README.md'), 'utf8');
-  const section = readme.slice(readme.indexOf('## The API'), readme.indexOf('## Using the action'));
+  const readme = await readFile(join(root, 'service', 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## The API\n');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
   const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error('README.md: no bash block in the API section');
+  if (!block) throw new Error('service/README.md: no bash block in the API section');
   return block;
 }
 
-describe("README.md's API examples", () => {
+describe("service/README.md's API examples", () => {
   it('all succeed, in order, against the real service', async () => {
     const examples = (await apiExamples()).replaceAll('http://HOST', `http://127.0.0.1:${port}`);
     expect(examples.match(/^curl /gm)?.length).toBeGreaterThanOrEqual(8);
