@@ -1,7 +1,7 @@
 // Every link of the documentation leads somewhere, as GitHub renders it: relative links name a
 // file of the repository, and `#fragments` name a heading of their target (GitHub's slugs, from
 // github-slugger). A moved section or a renamed heading fails here instead of on a reader.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -23,6 +23,18 @@ describe('the documentation', () => {
         'docs/troubleshooting.md',
       ]),
     );
+  });
+
+  it('cites no issue number (the repository has no issues: say what the thing is)', async () => {
+    const files = await documentationFiles(root);
+    const citations = [];
+    for (const file of files) {
+      const text = await readFile(join(root, file), 'utf8');
+      for (const match of text.matchAll(/\bissues?[- ]?\d+|(?<![\w/])#\d+(?![\w-])/gi)) {
+        citations.push(`${file}: ${match[0]}`);
+      }
+    }
+    expect(citations).toEqual([]);
   });
 
   it('has no link to a missing file and no #anchor missing from its target', async () => {
